@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// reflow's CLI and the user's pipeline modules are TypeScript: tsx compiles both on the fly.
+import { register } from "tsx/esm/api";
+
+register();
+const { main } = await import("../src/main.ts");
+process.exitCode = await main(process.argv);

@@ -1,0 +1,102 @@
+import { nextPartitionKey, UNPARTITIONED_KEY, type PartitionScheme } from "@reflow/core";
+import { TASK_REASONS, type Plan, type PlannedTask, type TaskReason } from "@reflow/planner";
+import { colors, plural } from "../terminal.js";
+
+/** A run of consecutive partitions of one dataset with the same reason. */
+export interface PartitionRange {
+  readonly dataset: string;
+  readonly first: string;
+  readonly last: string;
+  readonly count: number;
+  readonly reason: TaskReason;
+}
+
+/** Collapses a plan's tasks into ranges of consecutive keys with one reason, in plan order. */
+export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset: string) => PartitionScheme): PartitionRange[] {
+  const ranges: PartitionRange[] = [];
+  let current: { dataset: string; first: string; last: string; count: number; reason: TaskReason } | undefined;
+  for (const task of tasks) {
+    const continues =
+      current !== undefined &&
+      current.dataset === task.dataset &&
+      current.reason === task.reason &&
+      nextPartitionKey(schemeOf(task.dataset), current.last) === task.partition;
+    if (continues) {
+      current!.last = task.partition;
+      current!.count += 1;
+    } else {
+      if (current) ranges.push(current);
+      current = { dataset: task.dataset, first: task.partition, last: task.partition, count: 1, reason: task.reason };
+    }
+  }
+  if (current) ranges.push(current);
+  return ranges;
+}
+
+/** The human form of a plan: what changed, which partitions are built and why, and a summary line. */
+export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionScheme): string {
+  if (plan.tasks.length === 0 && plan.datasets.every((d) => d.change === "unchanged")) {
+    return `No changes. ${plural(plan.datasets.length, "dataset")} up to date as of ${plan.asOf.toISOString()}.\n`;
+  }
+  const lines: string[] = [`Plan as of ${plan.asOf.toISOString()}`, ""];
+  const withTasks = new Set(plan.tasks.map((t) => t.dataset));
+  const direct = plan.datasets.filter((d) => d.change === "added" || d.change === "modified");
+  const downstream = plan.datasets.filter((d) => d.change === "unchanged" && withTasks.has(d.name));
+  const removed = plan.datasets.filter((d) => d.change === "removed");
+  if (direct.length > 0) {
+    lines.push("Changed directly:");
+    for (const d of direct) lines.push(`  ${d.change === "added" ? colors.green("+") : colors.yellow("~")} ${d.name} (${d.change})`);
+  }
+  if (downstream.length > 0) {
+    lines.push("Affected downstream:");
+    for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name}`);
+  }
+  if (removed.length > 0) {
+    lines.push("Removed from code (data and state are kept; declare it again to bring it back):");
+    for (const d of removed) lines.push(`  ${colors.red("-")} ${d.name}`);
+  }
+  if (plan.tasks.length > 0) {
+    lines.push("", "Partitions to build:");
+    for (const range of collapseRanges(plan.tasks, schemeOf)) lines.push(`  ${formatRange(range)}`);
+  }
+  lines.push("", summaryLine(plan));
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatRange(range: PartitionRange): string {
+  const keys =
+    range.first === UNPARTITIONED_KEY
+      ? "(unpartitioned)"
+      : range.count === 1
+        ? `${range.first} (1 partition)`
+        : `${range.first} … ${range.last} (${plural(range.count, "partition")})`;
+  return `${colors.bold(range.dataset)}: ${keys} ${reasonColor(range.reason)(range.reason)}`;
+}
+
+/** Terraform-style one-line summary. */
+export function summaryLine(plan: Plan): string {
+  const byReason = TASK_REASONS.map((reason) => [reason, plan.tasks.filter((t) => t.reason === reason).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n.toLocaleString("en-US")} ${reason}`);
+  const changed = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").length;
+  const removed = plan.datasets.filter((d) => d.change === "removed").length;
+  const parts = [
+    `${plural(plan.summary.tasks, "partition")} to build in ${plural(plan.summary.datasets, "dataset")}${byReason.length ? ` (${byReason.join(", ")})` : ""}`,
+    `${changed} changed directly`,
+    ...(removed > 0 ? [`${removed} removed`] : []),
+  ];
+  return colors.bold(`Plan: ${parts.join("; ")}.`);
+}
+
+function reasonColor(reason: TaskReason): (text: string) => string {
+  switch (reason) {
+    case "missing":
+      return colors.green;
+    case "code-changed":
+      return colors.yellow;
+    case "failed":
+      return colors.red;
+    case "upstream-changed":
+      return colors.cyan;
+  }
+}

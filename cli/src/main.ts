@@ -1,0 +1,78 @@
+import { Command, CommanderError, Option } from "commander";
+import { isReflowError, ReflowError } from "@reflow/api";
+import { applyCommand } from "./commands/apply.js";
+import { lineageCommand } from "./commands/lineage.js";
+import { planCommand } from "./commands/plan.js";
+import { statusCommand } from "./commands/status.js";
+import { colors } from "./terminal.js";
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  readonly project: string;
+  readonly asOf?: Date;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 error). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command("reflow")
+    .description("Data pipelines as code, built for exact backfill and reprocessing.")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  const withGlobals = (command: Command) =>
+    command
+      .addOption(new Option("-p, --project <dir>", "project folder").default(process.cwd(), "current directory"))
+      .addOption(new Option("--as-of <time>", "plan as of this instant: YYYY-MM-DD (UTC midnight) or an ISO timestamp (default: now)").argParser(parseAsOf));
+
+  withGlobals(program.command("plan"))
+    .description("show which partitions must be (re)built, and why")
+    .option("--json", "print the plan as JSON")
+    .action(async (options) => planCommand(options));
+  withGlobals(program.command("apply"))
+    .description("build what the plan lists, in dependency order")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", parsePositiveInt)
+    .action(async (options) => applyCommand(options));
+  withGlobals(program.command("status"))
+    .description("per dataset: partitions built, outdated, failed and missing; last run")
+    .option("--json", "print as JSON")
+    .action(async (options) => statusCommand(options));
+  withGlobals(program.command("lineage"))
+    .description("print the lineage DAG")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["text", "mermaid", "dot", "json"]).default("text"))
+    .action(async (options) => lineageCommand(options));
+
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    reportError(error);
+    return 1;
+  }
+}
+
+export function reportError(error: unknown): void {
+  if (isReflowError(error)) {
+    process.stderr.write(`${colors.red(colors.bold(`error ${error.code}`))}: ${error.message}\n`);
+  } else {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`${colors.red(colors.bold("internal error"))} (a bug in reflow; please report it): ${text}\n`);
+  }
+}
+
+function parseAsOf(value: string): Date {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--as-of: expected YYYY-MM-DD or an ISO timestamp, got ${JSON.stringify(value)}`);
+  }
+  return date;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--concurrency: expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

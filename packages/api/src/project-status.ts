@@ -1,0 +1,56 @@
+import { openStateStore, type RunSummary } from "@reflow/state";
+import { effectivePartitionKeys } from "@reflow/planner";
+import { planProject } from "./plan-project.js";
+import type { ReflowOptions } from "./reflow-options.js";
+
+export interface DatasetStatus {
+  readonly name: string;
+  readonly kind: "source" | "dataset";
+  /** Partitions the dataset has at as-of. */
+  readonly partitions: number;
+  /** Partitions with live data (including outdated ones). */
+  readonly built: number;
+  /** Built partitions the current plan would rebuild (code or upstream changed). */
+  readonly outdated: number;
+  readonly failed: number;
+  readonly missing: number;
+  readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
+  readonly lastRun?: RunSummary;
+}
+
+/** Per dataset: how many partitions are built, outdated, failed and missing, and the last run. */
+export async function projectStatus(options: ReflowOptions = {}): Promise<DatasetStatus[]> {
+  const { project, snapshot, plan } = await planProject(options);
+  const store = await openStateStore(project.config.statePath, "read");
+  const counts = store ? await store.reader.datasetStatus().finally(() => store.close()) : new Map();
+  const keysOf = effectivePartitionKeys(project.datasets, project.order, plan.asOf);
+  const outdated = new Map<string, number>();
+  for (const task of plan.tasks) {
+    if (task.reason === "code-changed" || task.reason === "upstream-changed") outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
+  }
+  return project.order.map((name) => {
+    const keys = keysOf.get(name)!;
+    const partitions = snapshot.partitions.get(name);
+    let built = 0;
+    let failed = 0;
+    for (const key of keys) {
+      const entry = partitions?.get(key);
+      if (entry?.liveVersion != null) built += 1;
+      if (entry?.status === "failed") failed += 1;
+    }
+    const missing = keys.filter((key) => partitions?.get(key)?.liveVersion == null).length;
+    const stored = counts.get(name);
+    const keySet = new Set(keys);
+    return {
+      name,
+      kind: project.datasets.get(name)!.kind,
+      partitions: keys.length,
+      built,
+      outdated: outdated.get(name) ?? 0,
+      failed,
+      missing,
+      failures: (stored?.failures ?? []).filter((f: { partition: string }) => keySet.has(f.partition)),
+      ...(stored?.lastRun ? { lastRun: stored.lastRun } : {}),
+    };
+  });
+}

@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { ReflowError } from "@reflow/core";
+import { collectClosure, type ClosureEnvironment } from "./fingerprint/code-closure.js";
+import { createFileAnalyzer, type SourceText } from "./fingerprint/file-analyzer.js";
+import type { CodeUnit, FileSummary } from "./fingerprint/file-summary.js";
+import { tsMorphVersion } from "./fingerprint/load-ts-morph.js";
+import { locateCallSite } from "./fingerprint/locate-call-site.js";
+import { packageVersion } from "./fingerprint/package-version.js";
+import { resolveModule, type ModuleTarget } from "./fingerprint/resolve-module.js";
+import { readSummaryCache, writeSummaryCache } from "./fingerprint/summary-cache.js";
+
+/** A declaration whose code to fingerprint, as the runtime saw it. */
+export interface FingerprintTarget {
+  /** The dataset name; the key of the result. */
+  readonly name: string;
+  /** Absolute path of the file containing the dataset()/source() call. */
+  readonly file: string;
+  /** 1-based line of the call. */
+  readonly line: number;
+  /** 1-based column of the call; source maps may leave it a little off. */
+  readonly column?: number;
+  /** The options property holding the code: "transform" or "read". */
+  readonly property: string;
+}
+
+/** A project-local top-level declaration a fingerprint covers; `file` is relative to the project, with / separators. */
+export interface ReferencedDeclaration {
+  readonly file: string;
+  readonly name: string;
+  readonly line: number;
+}
+
+export interface CodeFingerprint {
+  /** Hex sha256 of the code and everything it uses. */
+  readonly hash: string;
+  /** The project-local top-level declarations in the closure, by file then name. */
+  readonly declarations: readonly ReferencedDeclaration[];
+  /** npm packages referenced from the closure, by name. */
+  readonly packages: readonly { readonly name: string; readonly version: string }[];
+}
+
+export interface FingerprinterStats {
+  /** Files parsed so far (not taken from the cache), relative to the project, in order. */
+  readonly analysedFiles: readonly string[];
+}
+
+export interface CodeFingerprinter {
+  fingerprint(targets: readonly FingerprintTarget[]): ReadonlyMap<string, CodeFingerprint>;
+  /** What the fingerprinter had to analyse: the measure of how well the cache works. */
+  stats(): FingerprinterStats;
+}
+
+/** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
+const ANALYZER_VERSION = `1 ts-morph@${tsMorphVersion()}`;
+
+/**
+ * Fingerprints the code of dataset declarations: the `transform` (or `read`)
+ * of each, plus every project-local top-level declaration it uses, across
+ * files, plus the versions of the npm packages they import. Comments,
+ * formatting and names of local bindings do not count; code the transform does
+ * not reach does not count either.
+ */
+export function createCodeFingerprinter(options: { readonly projectDir: string; readonly cacheFile?: string }): CodeFingerprinter {
+  const projectDir = path.resolve(options.projectDir);
+  const cacheFile = options.cacheFile === undefined ? undefined : path.resolve(options.cacheFile);
+  const summaries = cacheFile === undefined ? new Map<string, FileSummary>() : readSummaryCache(cacheFile, ANALYZER_VERSION);
+  const analyzer = createFileAnalyzer();
+  const analysedFiles: string[] = [];
+  const relative = (file: string): string => path.relative(projectDir, file).split(path.sep).join("/");
+
+  function fingerprint(targets: readonly FingerprintTarget[]): ReadonlyMap<string, CodeFingerprint> {
+    // Summaries checked against the files' current content during this call.
+    const current = new Map<string, FileSummary>();
+    let cacheChanged = false;
+    const resolve = memoize(resolveModule, (from, specifier) => `${path.dirname(from)}\0${specifier}`);
+    const version = memoize(packageVersion, (from, name) => `${path.dirname(from)}\0${name}`);
+
+    // Loads summaries from the cache or, for changed files, by analysing them
+    // in batches together with the project files they import.
+    const load = (files: readonly string[]): void => {
+      let wave = [...new Set(files)].filter((file) => !current.has(file));
+      while (wave.length > 0) {
+        const stale: SourceText[] = [];
+        for (const file of wave) {
+          const text = readSource(file);
+          const contentHash = sha256(text);
+          const cached = summaries.get(file);
+          if (cached?.contentHash === contentHash) current.set(file, cached);
+          else stale.push({ file, text, contentHash });
+        }
+        const analysed = analyzer.analyse(stale);
+        const next = new Set<string>();
+        stale.forEach((source, index) => {
+          const summary = analysed[index]!;
+          summaries.set(source.file, summary);
+          current.set(source.file, summary);
+          analysedFiles.push(relative(source.file));
+          cacheChanged = true;
+          for (const dependency of localDependencies(source.file, summary, resolve)) if (!current.has(dependency)) next.add(dependency);
+        });
+        wave = [...next];
+      }
+    };
+    const summaryOf = (file: string): FileSummary => {
+      if (!current.has(file)) load([file]);
+      const summary = current.get(file)!;
+      if (summary.syntaxError) {
+        const { line, column, message } = summary.syntaxError;
+        throw new ReflowError("REFLOW_FINGERPRINT_FAILED", `${relative(file)}:${line}:${column}: cannot fingerprint code with a syntax error: ${message}`, {
+          location: { file, line, column },
+        });
+      }
+      return summary;
+    };
+    const readSource = (file: string): string => {
+      try {
+        return fs.readFileSync(file, "utf8");
+      } catch (error) {
+        throw new ReflowError("REFLOW_FINGERPRINT_FAILED", `${relative(file)}: cannot read the file to fingerprint its code: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    };
+
+    const files = targets.map((target) => path.resolve(target.file));
+    load(files);
+    const located = targets.map((target, index) => {
+      const file = files[index]!;
+      const site = locateCallSite(summaryOf(file).callSites, target);
+      if (!site) {
+        throw new ReflowError(
+          "REFLOW_FINGERPRINT_FAILED",
+          `${relative(file)}:${target.line}: dataset "${target.name}": could not find the ${target.property} of this declaration in the source`,
+          { location: { file, line: target.line, ...(target.column ? { column: target.column } : {}) }, subject: target.name },
+        );
+      }
+      return { name: target.name, file, unit: site.properties[target.property]!, containers: site.containers };
+    });
+    // Declarations that hold a dataset are fingerprinted on their own: others count them by name only.
+    const opaque = new Set(located.flatMap(({ file, containers }) => containers.map((name) => `${file}#${name}`)));
+    const env: ClosureEnvironment = { summaryOf, resolve, packageVersion: version, relative, opaque };
+    const result = new Map(located.map(({ name, file, unit }) => [name, codeFingerprint(file, unit, env)]));
+    if (cacheChanged && cacheFile !== undefined) writeSummaryCache(cacheFile, ANALYZER_VERSION, summaries);
+    return result;
+  }
+
+  return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
+}
+
+function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment): CodeFingerprint {
+  const closure = collectClosure(file, unit, env);
+  const declarations = closure.declarations
+    .map(({ file, declaration }) => ({ file: env.relative(file), name: declaration.name, line: declaration.line, hash: declaration.hash }))
+    .sort((a, b) => compare(a.file, b.file) || compare(a.name, b.name));
+  const packages = [...closure.packages.values()].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
+  const material = [
+    `code:${unit.hash}`,
+    ...declarations.map((d) => `${d.file}#${d.name}:${d.hash}`),
+    ...[...closure.tokens].sort(compare),
+    ...packages.map((p) => `${p.name}@${p.version}`),
+  ];
+  return Object.freeze({
+    hash: sha256(material.join("\n")),
+    declarations: Object.freeze(declarations.map(({ file, name, line }) => Object.freeze({ file, name, line }))),
+    packages: Object.freeze(packages.map(({ name, version }) => Object.freeze({ name, version }))),
+  });
+}
+
+/** Project files a summary imports or re-exports from: analysed in the same batch when they need analysis. */
+function localDependencies(file: string, summary: FileSummary, resolve: (from: string, specifier: string) => ModuleTarget): string[] {
+  const specifiers = [
+    ...summary.imports.map((binding) => binding.specifier),
+    ...summary.exports.flatMap((binding) => ("specifier" in binding ? [binding.specifier] : [])),
+    ...summary.starExports,
+  ];
+  return specifiers.flatMap((specifier) => {
+    const target = resolve(file, specifier);
+    return target.kind === "file" ? [target.file] : [];
+  });
+}
+
+function memoize<R>(compute: (a: string, b: string) => R, keyOf: (a: string, b: string) => string): (a: string, b: string) => R {
+  const results = new Map<string, R>();
+  return (a, b) => {
+    const key = keyOf(a, b);
+    if (!results.has(key)) results.set(key, compute(a, b));
+    return results.get(key)!;
+  };
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+// Code-point order, the same on every machine whatever its locale.
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { z } from "zod";
+import { columnsOf, defaultMapping, describeScheme, formatLocation, ReflowError, type DatasetDeclaration } from "@reflow/core";
+import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
+import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
+import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
+import { loadPipelines } from "./load-pipelines.js";
+import type { ProjectConfig } from "./project-config.js";
+
+/** Bump when the dataset fingerprint recipe changes, so every dataset is seen as changed once. */
+const FINGERPRINT_RECIPE = 1;
+
+/**
+ * Loads a project's pipeline modules, validates the declarations, builds the
+ * lineage DAG and fingerprints every dataset. Pure with respect to state and
+ * warehouse: it reads only the project's files (and writes the fingerprint cache).
+ */
+export async function compileProject(config: ProjectConfig): Promise<CompiledProject> {
+  const { files, declarations } = await loadPipelines(config);
+  const graph = buildLineageGraph(declarations);
+  const order = topologicalOrder(graph);
+  const byName = new Map(declarations.map((d) => [d.name, d]));
+
+  const fingerprinter = createCodeFingerprinter({
+    projectDir: config.projectDir,
+    cacheFile: path.join(path.dirname(config.statePath), "cache", "fingerprints.json"),
+  });
+  const codes = fingerprinter.fingerprint(
+    declarations.map((d) => {
+      if (!d.definedAt) {
+        throw new ReflowError("REFLOW_FINGERPRINT_FAILED", `dataset "${d.name}": cannot tell where it was declared (no stack trace)`, { subject: d.name });
+      }
+      return { name: d.name, file: d.definedAt.file, line: d.definedAt.line, column: d.definedAt.column ?? 0, property: d.runProperty };
+    }),
+  );
+
+  const datasets = new Map<string, CompiledDataset>();
+  for (const name of order) {
+    const declaration = byName.get(name)!;
+    const inputs = declaration.inputs.map((input): CompiledInput => {
+      const upstream = byName.get(input.dataset)!;
+      const mapping = input.mapping ?? defaultMapping(upstream.partitions, declaration.partitions);
+      if (!mapping) {
+        throw new ReflowError(
+          "REFLOW_PARTITION_MISMATCH",
+          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}): no partition mapping between these grains`,
+          { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
+        );
+      }
+      return Object.freeze({ alias: input.alias, dataset: input.dataset, mapping });
+    });
+    const code = codes.get(name)!;
+    datasets.set(
+      name,
+      Object.freeze({
+        name,
+        kind: declaration.kind,
+        partitions: declaration.partitions,
+        inputs: Object.freeze(inputs),
+        columns: Object.freeze(columnsOf(declaration.schema, name)),
+        version: declaration.version,
+        fingerprint: datasetFingerprint(declaration, inputs, code),
+        code,
+        ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),
+        declaration,
+      }),
+    );
+  }
+  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph });
+}
+
+function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): string {
+  const material = {
+    recipe: FINGERPRINT_RECIPE,
+    kind: declaration.kind,
+    code: code.hash,
+    version: declaration.version,
+    partitions: declaration.partitions,
+    schema: z.toJSONSchema(declaration.schema, { io: "output", unrepresentable: "any" }),
+    inputs: [...inputs].sort((a, b) => a.alias.localeCompare(b.alias)),
+  };
+  return createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 32);
+}

@@ -1,0 +1,39 @@
+import type { Graph } from "@dagrejs/graphlib";
+import type { ColumnSpec, DatasetDeclaration, PartitionMapping, PartitionScheme, SourceLocation } from "@reflow/core";
+import type { CodeFingerprint } from "./code-fingerprinter.js";
+import type { ProjectConfig } from "./project-config.js";
+
+/** An input after compilation: its mapping is always explicit. */
+export interface CompiledInput {
+  readonly alias: string;
+  readonly dataset: string;
+  readonly mapping: PartitionMapping;
+}
+
+/**
+ * A dataset as the planner and engine see it: the user's declaration plus
+ * everything derived from it at compile time.
+ */
+export interface CompiledDataset {
+  readonly name: string;
+  readonly kind: "source" | "dataset";
+  readonly partitions: PartitionScheme;
+  readonly inputs: readonly CompiledInput[];
+  readonly columns: readonly ColumnSpec[];
+  readonly version: number;
+  /** Hash of code, version, schema, partitioning and inputs: what the data was built from. */
+  readonly fingerprint: string;
+  readonly code: CodeFingerprint;
+  readonly definedAt?: SourceLocation;
+  readonly declaration: DatasetDeclaration;
+}
+
+export interface CompiledProject {
+  readonly config: ProjectConfig;
+  /** Pipeline modules that were loaded. */
+  readonly files: readonly string[];
+  readonly datasets: ReadonlyMap<string, CompiledDataset>;
+  /** Dataset names, every input before its readers. */
+  readonly order: readonly string[];
+  readonly graph: Graph;
+}

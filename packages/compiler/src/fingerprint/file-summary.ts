@@ -1,0 +1,62 @@
+/**
+ * What the fingerprinter keeps of one analysed file: plain JSON, so it can be
+ * cached by content hash and linked to other files without parsing again.
+ */
+export interface FileSummary {
+  /** sha256 of the file's text; the summary is valid only for this content. */
+  readonly contentHash: string;
+  readonly declarations: readonly Declaration[];
+  readonly imports: readonly ImportBinding[];
+  readonly exports: readonly ExportBinding[];
+  /** Specifiers of `export * from "…"`. */
+  readonly starExports: readonly string[];
+  readonly callSites: readonly CallSite[];
+  /** The first syntax error, reported only if the file's code is needed; the lists above are then empty. */
+  readonly syntaxError?: { readonly line: number; readonly column: number; readonly message: string };
+}
+
+/**
+ * A name a code unit uses that may lead to more code: a top-level declaration
+ * or import binding of the same file (with the member read from it when it is
+ * a namespace import used only as `ns.member`), or a module it loads with
+ * `import("…")` / `require("…")`.
+ */
+export type UnitReference = { readonly name: string; readonly member?: string } | { readonly module: string };
+
+/** A piece of code: the hash of its canonical form and the names it uses. */
+export interface CodeUnit {
+  readonly hash: string;
+  readonly references: readonly UnitReference[];
+}
+
+/** A top-level declaration (function, class, enum, interface, type, variable, `export default`). */
+export interface Declaration extends CodeUnit {
+  readonly name: string;
+  /** 1-based line of its first declaration node. */
+  readonly line: number;
+}
+
+export interface ImportBinding {
+  readonly local: string;
+  readonly specifier: string;
+  /** The exported name, "default", or "*" for a namespace import. */
+  readonly imported: string;
+}
+
+/** `export … name` of a local declaration or import binding, or a re-export from another module. */
+export type ExportBinding =
+  | { readonly exported: string; readonly local: string }
+  | { readonly exported: string; readonly specifier: string; readonly imported: string };
+
+/** A call whose second argument is an object literal with a `transform` or `read` property. */
+export interface CallSite {
+  /** 1-based line and column of the callee's name, where stack traces point. */
+  readonly line: number;
+  readonly column: number;
+  /** The first argument when it is a string literal: the dataset name. */
+  readonly firstArgument?: string;
+  /** Names of the top-level declarations that contain the call. */
+  readonly containers: readonly string[];
+  /** The code of each run property, as a unit of its own. */
+  readonly properties: Readonly<Record<string, CodeUnit>>;
+}

@@ -1,0 +1,7 @@
+export * from "./project-config.js";
+export * from "./load-pipelines.js";
+export * from "./lineage-graph.js";
+export * from "./compiled-project.js";
+export * from "./compile-project.js";
+
+export * from "./code-fingerprinter.js";

@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { glob } from "tinyglobby";
+import { clearDeclarations, declaredDatasets, displayPath, isReflowError, ReflowError, stackFrames, type DatasetDeclaration, type StackFrame } from "@reflow/core";
+import type { ProjectConfig } from "./project-config.js";
+
+export interface LoadedPipelines {
+  readonly files: readonly string[];
+  readonly declarations: readonly DatasetDeclaration[];
+}
+
+/** Finds the pipeline modules of a project and imports them, collecting every declaration they make. */
+export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipelines> {
+  const files = (await glob([...config.pipelines], { cwd: config.projectDir, absolute: true, onlyFiles: true })).sort();
+  if (files.length === 0) {
+    throw new ReflowError(
+      "REFLOW_NO_PIPELINES",
+      `no pipeline modules match ${config.pipelines.map((p) => JSON.stringify(p)).join(", ")} in ${displayPath(config.projectDir) || "."}${config.configFile ? ` (set by ${displayPath(config.configFile)})` : ""}`,
+    );
+  }
+  for (const file of files) requireEsm(file);
+  clearDeclarations();
+  for (const file of files) {
+    try {
+      await import(pathToFileURL(file).href);
+    } catch (error) {
+      if (isReflowError(error)) throw error;
+      throw moduleLoadError(file, error);
+    }
+  }
+  const declarations = declaredDatasets();
+  clearDeclarations();
+  return { files, declarations };
+}
+
+/**
+ * Pipeline modules must load as ES modules: as CommonJS, tsx evaluates them
+ * without source maps, and reflow could not tell where a dataset is declared.
+ */
+function requireEsm(file: string): void {
+  if (/\.m[tj]s$/.test(file)) return;
+  let dir = path.dirname(file);
+  for (;;) {
+    const manifest = path.join(dir, "package.json");
+    if (existsSync(manifest)) {
+      const type = (JSON.parse(readFileSync(manifest, "utf8")) as { type?: string }).type;
+      if (type === "module") return;
+      throw new ReflowError(
+        "REFLOW_MODULE_LOAD_FAILED",
+        `${displayPath(file)}: pipeline modules must be ES modules, but ${displayPath(manifest)} has "type": ${JSON.stringify(type ?? "commonjs")}: set "type": "module" in it`,
+        { location: { file, line: 1 } },
+      );
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new ReflowError(
+    "REFLOW_MODULE_LOAD_FAILED",
+    `${displayPath(file)}: pipeline modules must be ES modules, and no package.json says so: create ${displayPath(path.join(path.dirname(file), "..", "package.json"))} with { "type": "module" }`,
+    { location: { file, line: 1 } },
+  );
+}
+
+function moduleLoadError(file: string, error: unknown): ReflowError {
+  const message = error instanceof Error ? error.message : String(error);
+  const location = locateInStack(error, file);
+  const where = location ? `${displayPath(location.file)}:${location.line}:${location.column}` : displayPath(file);
+  return new ReflowError("REFLOW_MODULE_LOAD_FAILED", `${where}: failed to load pipeline module: ${message}`, {
+    cause: error,
+    ...(location ? { location } : { location: { file, line: 1 } }),
+  });
+}
+
+/** The first stack frame inside the project's code, preferring the module being loaded. */
+function locateInStack(error: unknown, file: string): StackFrame | undefined {
+  const esbuild = /^(.*\.[cm]?tsx?):(\d+):(\d+): ERROR: /m.exec(error instanceof Error ? error.message : "");
+  if (esbuild) return { file: esbuild[1]!.startsWith("/") ? esbuild[1]! : file, line: Number(esbuild[2]), column: Number(esbuild[3]) + 1 };
+  const frames = stackFrames(error);
+  return frames.find((f) => f.file === file) ?? frames.find((f) => !f.file.includes("/node_modules/") && !f.file.startsWith("/modules/"));
+}

@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { displayPath, ReflowError } from "@reflow/core";
+
+export const CONFIG_FILE = "reflow.yaml";
+
+const sqliteWarehouse = z.strictObject({
+  type: z.literal("sqlite"),
+  path: z.string().min(1).default(".reflow/warehouse.db"),
+});
+
+const configSchema = z.strictObject({
+  pipelines: z.array(z.string().min(1)).min(1).default(["pipelines/**/*.ts"]),
+  state: z.string().min(1).default(".reflow/state.db"),
+  warehouse: z.discriminatedUnion("type", [sqliteWarehouse]).default({ type: "sqlite", path: ".reflow/warehouse.db" }),
+  concurrency: z.number().int().min(1).max(256).default(4),
+});
+
+/** A project's settings with every default filled in and paths made absolute. */
+export interface ProjectConfig {
+  readonly projectDir: string;
+  /** The config file, if the project has one. */
+  readonly configFile?: string;
+  readonly pipelines: readonly string[];
+  readonly statePath: string;
+  readonly warehouse: { readonly type: "sqlite"; readonly path: string };
+  readonly concurrency: number;
+}
+
+/** Reads and validates `reflow.yaml` (optional) in a project folder. */
+export function loadProjectConfig(projectDir: string): ProjectConfig {
+  const dir = path.resolve(projectDir);
+  const file = path.join(dir, CONFIG_FILE);
+  if (!existsSync(file)) return resolveConfig(dir, undefined, configSchema.parse({}));
+  const text = readFileSync(file, "utf8");
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const relative = displayPath(file);
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    const { line, col } = lineCounter.linePos(first.pos[0]);
+    throw new ReflowError("REFLOW_CONFIG_INVALID", `${relative}:${line}:${col}: invalid YAML: ${first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`, {
+      location: { file, line, column: col },
+    });
+  }
+  const raw = document.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const keyPath = issuePath(issue);
+    const node = issue.code === "unrecognized_keys" ? findKey(document, issue.path, issue.keys[0]!) : findNode(document, issue.path);
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    throw new ReflowError("REFLOW_CONFIG_INVALID", `${relative}:${line}:${col}: ${keyPath}: ${describeIssue(issue)}`, {
+      location: { file, line, column: col },
+      subject: keyPath,
+    });
+  }
+  return resolveConfig(dir, file, result.data);
+}
+
+function resolveConfig(dir: string, configFile: string | undefined, data: z.output<typeof configSchema>): ProjectConfig {
+  return Object.freeze({
+    projectDir: dir,
+    ...(configFile ? { configFile } : {}),
+    pipelines: Object.freeze([...data.pipelines]),
+    statePath: path.resolve(dir, data.state),
+    warehouse: Object.freeze({ type: data.warehouse.type, path: path.resolve(dir, data.warehouse.path) }),
+    concurrency: data.concurrency,
+  });
+}
+
+function issuePath(issue: z.core.$ZodIssue): string {
+  const keys = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+  return keys.length === 0 ? "(top level)" : keys.map((key) => (typeof key === "number" ? `[${key}]` : String(key))).join(".").replace(/\.\[/g, "[");
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(", ")}` : ""}`;
+  return issue.message;
+}
+
+/** The key node of an unknown key, to point at its line. */
+function findKey(document: ReturnType<typeof parseDocument>, mapPath: readonly PropertyKey[], key: string): { range?: [number, number, number] | null } | undefined {
+  const map = mapPath.length === 0 ? document.contents : document.getIn(mapPath as unknown[], true);
+  if (isMap(map)) {
+    const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
+    if (pair && isScalar(pair.key)) return pair.key;
+  }
+  return findNode(document, mapPath);
+}
+
+/** The YAML node closest to a key path, to point at a line. */
+function findNode(document: ReturnType<typeof parseDocument>, keys: readonly PropertyKey[]): { range?: [number, number, number] | null } | undefined {
+  for (let length = keys.length; length >= 0; length--) {
+    const node = document.getIn(keys.slice(0, length) as unknown[], true) as { range?: [number, number, number] | null } | undefined;
+    if (node && typeof node === "object" && "range" in node) return node;
+  }
+  return isMap(document.contents) ? document.contents : undefined;
+}

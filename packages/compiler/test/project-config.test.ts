@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { isReflowError } from "@reflow/core";
+import { loadProjectConfig } from "../src/index.js";
+
+function projectWith(yaml?: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-config-"));
+  if (yaml !== undefined) writeFileSync(path.join(dir, "reflow.yaml"), yaml);
+  return dir;
+}
+
+function errorOf(dir: string) {
+  try {
+    loadProjectConfig(dir);
+  } catch (error) {
+    if (isReflowError(error)) return { code: error.code, message: error.message.replace(`${dir}/`, "") };
+    throw error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("loadProjectConfig", () => {
+  it("uses the defaults without a reflow.yaml", () => {
+    const dir = projectWith();
+    expect(loadProjectConfig(dir)).toEqual({
+      projectDir: dir,
+      pipelines: ["pipelines/**/*.ts"],
+      statePath: path.join(dir, ".reflow/state.db"),
+      warehouse: { type: "sqlite", path: path.join(dir, ".reflow/warehouse.db") },
+      concurrency: 4,
+    });
+  });
+
+  it("reads every key and resolves paths against the project", () => {
+    const dir = projectWith(`pipelines: ["flows/*.ts"]\nstate: data/s.db\nwarehouse: { type: sqlite, path: data/w.db }\nconcurrency: 2\n`);
+    expect(loadProjectConfig(dir)).toMatchObject({
+      pipelines: ["flows/*.ts"],
+      statePath: path.join(dir, "data/s.db"),
+      warehouse: { type: "sqlite", path: path.join(dir, "data/w.db") },
+      concurrency: 2,
+    });
+  });
+
+  it("names an unknown key with its path and line", () => {
+    expect(errorOf(projectWith(`concurrency: 2\nwarehouse:\n  type: sqlite\n  pth: x.db\n`))).toEqual({
+      code: "REFLOW_CONFIG_INVALID",
+      message: "reflow.yaml:4:3: warehouse.pth: unknown key",
+    });
+  });
+
+  it("names a key with a wrong type", () => {
+    expect(errorOf(projectWith(`pipelines: ["p/*.ts"]\nconcurrency: "four"\n`))).toEqual({
+      code: "REFLOW_CONFIG_INVALID",
+      message: "reflow.yaml:2:14: concurrency: Invalid input: expected number, received string",
+    });
+  });
+
+  it("names an unsupported warehouse type", () => {
+    expect(errorOf(projectWith(`warehouse: { type: oracle }\n`)).message).toMatch(/^reflow\.yaml:1:20: warehouse\.type: /);
+  });
+
+  it("reports broken YAML with its position", () => {
+    expect(errorOf(projectWith(`concurrency: [1\n`))).toMatchObject({ code: "REFLOW_CONFIG_INVALID" });
+    expect(errorOf(projectWith(`concurrency: [1\n`)).message).toMatch(/^reflow\.yaml:\d+:\d+: invalid YAML: /);
+  });
+});

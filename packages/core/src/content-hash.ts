@@ -1,0 +1,34 @@
+import { createHash } from "node:crypto";
+import type { ColumnSpec } from "./schema-columns.js";
+
+const MASK = (1n << 64n) - 1n;
+
+/**
+ * An order-independent hash of a partition's rows: the sum, modulo 2^64 in two
+ * lanes, of a hash per row, plus the row count. Two partitions with the same
+ * multiset of rows hash equal whatever order a transform returns them in, so
+ * it can decide whether a rebuild changed anything.
+ */
+export class ContentHasher {
+  private low = 0n;
+  private high = 0n;
+  private count = 0;
+
+  constructor(private readonly columns: readonly ColumnSpec[]) {}
+
+  add(row: Readonly<Record<string, unknown>>): void {
+    const values = this.columns.map((column) => row[column.name] ?? null);
+    const digest = createHash("sha256").update(JSON.stringify(values)).digest();
+    this.low = (this.low + digest.readBigUInt64BE(0)) & MASK;
+    this.high = (this.high + digest.readBigUInt64BE(8)) & MASK;
+    this.count += 1;
+  }
+
+  get rowCount(): number {
+    return this.count;
+  }
+
+  digest(): string {
+    return `${this.count.toString(16)}-${this.high.toString(16).padStart(16, "0")}${this.low.toString(16).padStart(16, "0")}`;
+  }
+}

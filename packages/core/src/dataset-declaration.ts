@@ -1,0 +1,91 @@
+import type { z } from "zod";
+import type { PartitionInfo } from "./partition-keys.js";
+import type { PartitionMapping } from "./partition-mapping.js";
+import type { PartitionScheme } from "./partition-scheme.js";
+import type { SourceLocation } from "./reflow-error.js";
+
+/** Brand that marks a value as a reflow declaration, shared across module copies. */
+export const DECLARATION = Symbol.for("reflow.declaration");
+
+export type Row = Record<string, unknown>;
+
+/** Reads the input partitions a transform was planned to read, from the warehouse. */
+export interface InputReader<R> extends AsyncIterable<R> {
+  /** The input partition keys this reader covers, ascending. */
+  readonly partitions: readonly string[];
+  /** Every row of those partitions, in one array. Use iteration for large inputs. */
+  rows(): Promise<R[]>;
+}
+
+export type RowOf<D> = D extends DatasetDeclaration<string, infer R> ? R : D extends DatasetRef<infer R> ? R : never;
+
+/** A dataset named by string, for inputs declared in another module or later in the file. */
+export interface DatasetRef<R = Row> {
+  readonly [DATASET_REF]: true;
+  readonly name: string;
+  readonly __row?: R;
+}
+
+export const DATASET_REF = Symbol.for("reflow.datasetRef");
+
+export type InputDeclarations = Readonly<Record<string, DatasetDeclaration<string, any> | DatasetRef<any>>>;
+
+export type InputReaders<I extends InputDeclarations> = { readonly [K in keyof I]: InputReader<RowOf<I[K]>> };
+
+/** What a transform (or a source's `read`) may return: rows, at once or streamed. */
+export type RowsResult<R> = Iterable<R> | AsyncIterable<R> | Promise<Iterable<R> | AsyncIterable<R>>;
+
+export interface TransformContext<I extends InputDeclarations> {
+  readonly partition: PartitionInfo;
+  readonly inputs: InputReaders<I>;
+}
+
+export interface ReadContext {
+  readonly partition: PartitionInfo;
+}
+
+/** One declared input of a dataset: which dataset, under which name, through which mapping. */
+export interface InputBinding {
+  readonly alias: string;
+  readonly dataset: string;
+  readonly mapping?: PartitionMapping;
+}
+
+/**
+ * A declared dataset or source, as the authoring API returns it. Sources and
+ * datasets are the same noun: a source's `read` is its transform and it has no inputs.
+ */
+export interface DatasetDeclaration<Name extends string = string, R = Row> {
+  readonly [DECLARATION]: true;
+  readonly name: Name;
+  readonly kind: "source" | "dataset";
+  readonly partitions: PartitionScheme;
+  readonly inputs: readonly InputBinding[];
+  readonly schema: z.ZodType<R>;
+  readonly version: number;
+  readonly description?: string;
+  /** The user's function: `transform` for datasets, `read` for sources. */
+  readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>> }) => RowsResult<unknown>;
+  /** The property of the declaration object that holds `run` (`transform` or `read`). */
+  readonly runProperty: "transform" | "read";
+  /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
+  readonly definedAt?: SourceLocation;
+  /** Phantom for type inference of rows; never set. */
+  readonly __row?: R;
+}
+
+export function isDeclaration(value: unknown): value is DatasetDeclaration {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DECLARATION] === true;
+}
+
+export function isDatasetRef(value: unknown): value is DatasetRef {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DATASET_REF] === true;
+}
+
+/**
+ * Names an input by its dataset name instead of its declaration object, like
+ * dbt's ref(): for inputs declared elsewhere or later. The compiler checks that it exists.
+ */
+export function ref<R = Row>(name: string): DatasetRef<R> {
+  return Object.freeze({ [DATASET_REF]: true as const, name });
+}

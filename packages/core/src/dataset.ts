@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { callerLocation } from "./stack-frames.js";
+import {
+  DECLARATION,
+  isDatasetRef,
+  isDeclaration,
+  type DatasetDeclaration,
+  type InputBinding,
+  type InputDeclarations,
+  type ReadContext,
+  type RowsResult,
+  type TransformContext,
+} from "./dataset-declaration.js";
+import { registerDeclaration } from "./declaration-registry.js";
+import type { PartitionScheme } from "./partition-scheme.js";
+import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+type RowSchema = z.ZodObject<z.ZodRawShape>;
+
+interface CommonOptions<S extends RowSchema> {
+  /** Omit for an unpartitioned dataset (one partition). */
+  readonly partitions?: PartitionScheme;
+  /** The shape of one output row; every row is validated against it. */
+  readonly schema: S;
+  /** Bump to force a rebuild when something the code analysis cannot see changed. */
+  readonly version?: number;
+  readonly description?: string;
+}
+
+export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
+  readonly inputs?: I;
+  readonly transform: (context: TransformContext<I>) => RowsResult<z.input<S>>;
+}
+
+export interface SourceOptions<S extends RowSchema> extends CommonOptions<S> {
+  readonly read: (context: ReadContext) => RowsResult<z.input<S>>;
+}
+
+/** Declares a dataset computed by `transform` from the partitions of its `inputs`. */
+export function dataset<Name extends string, S extends RowSchema, I extends InputDeclarations = {}>(
+  name: Name,
+  options: DatasetOptions<I, S>,
+): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callerLocation();
+  const inputs = Object.entries(options.inputs ?? {}).map(([alias, input]): InputBinding => {
+    if (!isDeclaration(input) && !isDatasetRef(input)) {
+      fail(name, definedAt, `input "${alias}" is not a dataset or source declared with reflow (got ${describe(input)})`, "REFLOW_UNKNOWN_INPUT");
+    }
+    return Object.freeze({ alias, dataset: input.name });
+  });
+  return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
+}
+
+/**
+ * Declares raw data entering the pipeline. A source is materialized like a
+ * dataset: `read` is its transform, and its partitions are planned, stored and versioned.
+ */
+export function source<Name extends string, S extends RowSchema>(name: Name, options: SourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callerLocation();
+  return declare(name, "source", options, [], options.read, "read", definedAt);
+}
+
+function declare<Name extends string, S extends RowSchema>(
+  name: Name,
+  kind: "source" | "dataset",
+  options: CommonOptions<S>,
+  inputs: InputBinding[],
+  run: unknown,
+  runProperty: "transform" | "read",
+  definedAt: SourceLocation | undefined,
+): DatasetDeclaration<Name, z.output<S>> {
+  if (typeof name !== "string" || !NAME.test(name)) {
+    fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
+  }
+  if (typeof options !== "object" || options === null) fail(name, definedAt, "options must be an object");
+  if (!(options.schema instanceof z.ZodObject)) fail(name, definedAt, "schema must be a z.object({...}) describing one row");
+  if (typeof run !== "function") fail(name, definedAt, `${runProperty} must be a function`);
+  if (options.version !== undefined && (!Number.isInteger(options.version) || options.version < 0)) {
+    fail(name, definedAt, `version must be a non-negative integer, got ${JSON.stringify(options.version)}`);
+  }
+  const partitions = options.partitions ?? Object.freeze({ kind: "unpartitioned" as const });
+  if (typeof partitions !== "object" || partitions === null || !("kind" in partitions)) {
+    fail(name, definedAt, "partitions must come from a partitioning helper such as daily({ start })");
+  }
+  const declaration = {
+    [DECLARATION]: true as const,
+    name,
+    kind,
+    partitions,
+    inputs: Object.freeze(inputs),
+    schema: options.schema as unknown as z.ZodType<z.output<S>>,
+    version: options.version ?? 0,
+    run: run as DatasetDeclaration["run"],
+    runProperty,
+    ...(options.description === undefined ? {} : { description: options.description }),
+    ...(definedAt === undefined ? {} : { definedAt }),
+  };
+  Object.freeze(declaration);
+  registerDeclaration(declaration as DatasetDeclaration);
+  return declaration;
+}
+
+function fail(name: string, location: SourceLocation | undefined, problem: string, code: ReflowErrorCode = "REFLOW_INVALID_DECLARATION"): never {
+  const where = location ? `${formatLocation(location)}: ` : "";
+  throw new ReflowError(code, `${where}dataset "${name}": ${problem}`, {
+    subject: name,
+    ...(location ? { location } : {}),
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "undefined: is it declared later in the file, or imported in a cycle?";
+  return typeof value;
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { columnsOf, ContentHasher, daily, dailyKeys, dataset, partitionKeys, source } from "../src/index.js";
+
+describe("daily partitions", () => {
+  it("runs from start to the last complete day before as-of", () => {
+    expect(dailyKeys(daily({ start: "2024-02-27" }), new Date("2024-03-02T13:00:00Z"))).toEqual(["2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"]);
+    expect(dailyKeys(daily({ start: "2024-02-27" }), new Date("2024-03-02T00:00:00Z"))).toEqual(["2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"]);
+    expect(dailyKeys(daily({ start: "2024-02-27" }), new Date("2024-03-01T23:59:59Z"))).toEqual(["2024-02-27", "2024-02-28", "2024-02-29"]);
+  });
+
+  it("stops at end, inclusive", () => {
+    expect(dailyKeys(daily({ start: "2024-01-01", end: "2024-01-02" }), new Date("2030-01-01"))).toEqual(["2024-01-01", "2024-01-02"]);
+  });
+
+  it("rejects impossible dates and reversed ranges", () => {
+    expect(() => daily({ start: "2024-02-30" })).toThrow('daily(): start must be a date written YYYY-MM-DD, got "2024-02-30"');
+    expect(() => daily({ start: "2024-01-02", end: "2024-01-01" })).toThrow("daily(): end 2024-01-01 is before start 2024-01-02");
+  });
+
+  it("gives an unpartitioned dataset the single key *", () => {
+    expect(partitionKeys({ kind: "unpartitioned" }, new Date())).toEqual(["*"]);
+  });
+});
+
+describe("declarations", () => {
+  const schema = z.object({ n: z.number() });
+
+  it("records where they were declared", () => {
+    const d = source("located", { schema, read: () => [] });
+    expect(d.definedAt?.file).toMatch(/packages\/core\/test\/core\.test\.ts$/);
+    expect(d.definedAt?.line).toBe(30);
+  });
+
+  it("rejects a name that cannot be a table name, naming file and line", () => {
+    expect(() => source("Bad Name", { schema, read: () => [] })).toThrow(
+      /^packages\/core\/test\/core\.test\.ts:36:\d+: dataset "Bad Name": name must be lower_snake_case/,
+    );
+  });
+
+  it("rejects an input that is not a declaration", () => {
+    let caught: { code?: string; message?: string } = {};
+    try {
+      dataset("reader", { schema, inputs: { events: undefined as never }, transform: () => [] });
+    } catch (error) {
+      caught = error as typeof caught;
+    }
+    expect(caught.code).toBe("REFLOW_UNKNOWN_INPUT");
+    expect(caught.message).toMatch(/dataset "reader": input "events" is not a dataset or source declared with reflow \(got undefined: is it declared later in the file, or imported in a cycle\?\)$/);
+  });
+});
+
+describe("columnsOf", () => {
+  it("maps zod fields to warehouse columns", () => {
+    const schema = z.object({
+      s: z.string(),
+      i: z.number().int(),
+      r: z.number(),
+      b: z.boolean(),
+      e: z.enum(["a", "b"]),
+      o: z.array(z.string()),
+      n: z.string().nullable(),
+      opt: z.number().optional(),
+    });
+    expect(columnsOf(schema, "t")).toEqual([
+      { name: "s", type: "text", nullable: false, optional: false },
+      { name: "i", type: "integer", nullable: false, optional: false },
+      { name: "r", type: "real", nullable: false, optional: false },
+      { name: "b", type: "boolean", nullable: false, optional: false },
+      { name: "e", type: "text", nullable: false, optional: false },
+      { name: "o", type: "json", nullable: false, optional: false },
+      { name: "n", type: "text", nullable: true, optional: false },
+      { name: "opt", type: "real", nullable: false, optional: true },
+    ]);
+  });
+
+  it("refuses reserved column names", () => {
+    expect(() => columnsOf(z.object({ _partition: z.string() }), "t")).toThrow('dataset "t": column "_partition" is reserved by reflow');
+  });
+});
+
+describe("ContentHasher", () => {
+  const columns = columnsOf(z.object({ a: z.number(), b: z.string() }), "t");
+  const digest = (rows: { a: number; b: string }[]) => {
+    const hasher = new ContentHasher(columns);
+    rows.forEach((r) => hasher.add(r));
+    return hasher.digest();
+  };
+
+  it("ignores row order but not duplicates or values", () => {
+    const rows = [{ a: 1, b: "x" }, { a: 2, b: "y" }];
+    expect(digest(rows)).toBe(digest([...rows].reverse()));
+    expect(digest([...rows, rows[0]!])).not.toBe(digest(rows));
+    expect(digest([{ a: 1, b: "x" }, { a: 2, b: "z" }])).not.toBe(digest(rows));
+    expect(digest([])).toBe("0-00000000000000000000000000000000");
+  });
+});

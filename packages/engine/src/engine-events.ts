@@ -1,0 +1,27 @@
+import type { PlannedTask } from "@reflow/planner";
+
+export type TaskOutcome = "succeeded" | "failed" | "blocked";
+
+/** What the engine reports while it runs, for progress displays and logs. */
+export type EngineEvent =
+  | { readonly type: "run-started"; readonly runId: number; readonly total: number }
+  | { readonly type: "task-started"; readonly task: PlannedTask }
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "succeeded"; readonly rowCount: number }
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "failed"; readonly error: string }
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "blocked"; readonly error: string };
+
+export interface TaskFailure {
+  readonly dataset: string;
+  readonly partition: string;
+  readonly error: string;
+}
+
+export interface ApplyResult {
+  readonly runId: number;
+  readonly status: "succeeded" | "failed";
+  readonly succeeded: number;
+  readonly failed: readonly TaskFailure[];
+  /** Tasks not run because an input partition failed; `error` names it. */
+  readonly blocked: readonly TaskFailure[];
+  readonly rowsWritten: number;
+}

@@ -1,0 +1,272 @@
+import {
+  ContentHasher,
+  partitionInfo,
+  type ColumnSpec,
+  type DatasetDeclaration,
+  type InputReader,
+  type PartitionScheme,
+  type Row,
+  type Warehouse,
+  type WarehouseTable,
+} from "@reflow/core";
+import type { Plan, PlannedTask } from "@reflow/planner";
+import type { InputVersions, StateSnapshot, StateWriter } from "@reflow/state";
+import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
+import { describeTaskError, schemaViolation, TaskError } from "./task-error.js";
+import { taskDependencies } from "./task-dependencies.js";
+
+/** The dataset facts the engine needs; a compiled dataset satisfies it. */
+export interface ExecutableDataset {
+  readonly name: string;
+  readonly kind: "source" | "dataset";
+  readonly partitions: PartitionScheme;
+  readonly columns: readonly ColumnSpec[];
+  readonly fingerprint: string;
+  readonly inputs: readonly { readonly alias: string; readonly dataset: string }[];
+  readonly declaration: DatasetDeclaration;
+}
+
+export interface ExecutePlanOptions {
+  readonly plan: Plan;
+  readonly datasets: ReadonlyMap<string, ExecutableDataset>;
+  /** The state the plan was made from: where the live input versions come from. */
+  readonly snapshot: StateSnapshot;
+  readonly state: StateWriter;
+  readonly warehouse: Warehouse;
+  readonly concurrency: number;
+  readonly command: string;
+  /** Stack frames under this folder (outside node_modules) are shown as the place a transform failed. */
+  readonly projectDir: string;
+  readonly onEvent?: (event: EngineEvent) => void;
+}
+
+const WRITE_BATCH = 5_000;
+
+/**
+ * Runs a plan: every task after the tasks it reads, up to `concurrency` at a
+ * time. Each partition is written as a new version, validated, published
+ * atomically, then recorded in state. A failure blocks only the tasks that
+ * read the failed partition, transitively; everything else proceeds.
+ */
+export async function executePlan(options: ExecutePlanOptions): Promise<ApplyResult> {
+  const { plan, datasets, state, warehouse } = options;
+  const emit = options.onEvent ?? (() => {});
+  const tasks = plan.tasks;
+  const tables = new Map<string, WarehouseTable>();
+  for (const name of new Set(tasks.map((t) => t.dataset))) {
+    const table = { dataset: name, columns: datasets.get(name)!.columns };
+    await warehouse.prepare(table);
+    tables.set(name, table);
+  }
+  for (const dataset of datasets.values()) {
+    if (!tables.has(dataset.name)) tables.set(dataset.name, { dataset: dataset.name, columns: dataset.columns });
+  }
+
+  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks);
+  emit({ type: "run-started", runId, total: tasks.length });
+
+  const live = new Map<string, Map<string, number>>();
+  const liveOf = (dataset: string) => {
+    let versions = live.get(dataset);
+    if (!versions) {
+      versions = new Map();
+      for (const [partition, entry] of options.snapshot.partitions.get(dataset) ?? []) {
+        if (entry.liveVersion !== null) versions.set(partition, entry.liveVersion);
+      }
+      live.set(dataset, versions);
+    }
+    return versions;
+  };
+
+  const { dependents, waitingFor } = taskDependencies(tasks);
+  const ready: number[] = [];
+  tasks.forEach((_, i) => waitingFor[i] === 0 && ready.push(i));
+  let readyHead = 0;
+  const blockedBy = new Map<number, TaskFailure>();
+  const failed: TaskFailure[] = [];
+  const blocked: TaskFailure[] = [];
+  let succeeded = 0;
+  let rowsWritten = 0;
+  let finished = 0;
+
+  const runOne = async (i: number): Promise<void> => {
+    const task = tasks[i]!;
+    const taskId = taskIds[i]!;
+    const dataset = datasets.get(task.dataset)!;
+    emit({ type: "task-started", task });
+    await state.taskStarted(taskId);
+    try {
+      const result = await buildPartition(task, taskId, dataset, tables, liveOf, warehouse, options.projectDir);
+      await warehouse.publish(task.dataset, [{ partition: task.partition, version: taskId }]);
+      await state.taskSucceeded(taskId, task.dataset, task.partition, result);
+      liveOf(task.dataset).set(task.partition, taskId);
+      succeeded += 1;
+      rowsWritten += result.rowCount;
+      emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount });
+    } catch (error) {
+      const message = describeTaskError(error, task);
+      await state.taskFailed(taskId, task.dataset, task.partition, message);
+      const failure = { dataset: task.dataset, partition: task.partition, error: message };
+      failed.push(failure);
+      emit({ type: "task-finished", task, outcome: "failed", error: message });
+      await blockDependents(i, failure);
+    }
+  };
+
+  const blockDependents = async (root: number, failure: TaskFailure): Promise<void> => {
+    const newlyBlocked: number[] = [];
+    const stack = [...dependents[root]!];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (blockedBy.has(i)) continue;
+      blockedBy.set(i, failure);
+      newlyBlocked.push(i);
+      stack.push(...dependents[i]!);
+    }
+    if (newlyBlocked.length === 0) return;
+    const reason = `input ${failure.dataset} ${failure.partition} failed`;
+    await state.tasksBlocked(newlyBlocked.map((i) => taskIds[i]!), reason);
+    for (const i of newlyBlocked) {
+      const task = tasks[i]!;
+      blocked.push({ dataset: task.dataset, partition: task.partition, error: reason });
+      emit({ type: "task-finished", task, outcome: "blocked", error: reason });
+    }
+    finished += newlyBlocked.length;
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    let running = 0;
+    const pump = () => {
+      while (running < options.concurrency && readyHead < ready.length) {
+        const i = ready[readyHead++]!;
+        if (blockedBy.has(i)) continue;
+        running += 1;
+        runOne(i).then(
+          () => {
+            running -= 1;
+            finished += 1;
+            for (const dependent of dependents[i]!) {
+              if (--waitingFor[dependent]! === 0 && !blockedBy.has(dependent)) ready.push(dependent);
+            }
+            if (finished === tasks.length) resolve();
+            else pump();
+          },
+          reject,
+        );
+      }
+      if (finished === tasks.length) resolve();
+    };
+    pump();
+  });
+
+  const status = failed.length === 0 ? "succeeded" : "failed";
+  const position = new Map(tasks.map((t, i) => [`${t.dataset}\u0000${t.partition}`, i]));
+  const inPlanOrder = (a: TaskFailure, b: TaskFailure) => position.get(`${a.dataset}\u0000${a.partition}`)! - position.get(`${b.dataset}\u0000${b.partition}`)!;
+  failed.sort(inPlanOrder);
+  blocked.sort(inPlanOrder);
+  const incomplete = new Set([...failed, ...blocked].map((f) => f.dataset));
+  const applied = plan.datasets
+    .filter((d) => d.change !== "removed" && d.change !== "unchanged" && !incomplete.has(d.name))
+    .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint! }));
+  await state.finishRun(runId, status, applied, plan.datasets.filter((d) => d.change === "removed").map((d) => d.name));
+  return { runId, status, succeeded, failed, blocked, rowsWritten };
+}
+
+/** Reads the task's inputs, runs the user's function, validates and writes a new version. */
+async function buildPartition(
+  task: PlannedTask,
+  version: number,
+  dataset: ExecutableDataset,
+  tables: ReadonlyMap<string, WarehouseTable>,
+  liveOf: (dataset: string) => Map<string, number>,
+  warehouse: Warehouse,
+  projectDir: string,
+) {
+  const inputVersions: Record<string, Record<string, number>> = {};
+  for (const input of task.inputs) {
+    const versions = liveOf(input.dataset);
+    const read: Record<string, number> = {};
+    for (const partition of input.partitions) {
+      const v = versions.get(partition);
+      if (v === undefined) throw new TaskError("REFLOW_UPSTREAM_FAILED", `input ${input.dataset} ${partition} has no built version`);
+      read[partition] = v;
+    }
+    inputVersions[input.dataset] = read;
+  }
+  const readers: Record<string, InputReader<Row>> = {};
+  for (const input of dataset.inputs) {
+    const versions = inputVersions[input.dataset] ?? {};
+    const refs = Object.keys(versions).sort().map((partition) => ({ partition, version: versions[partition]! }));
+    readers[input.alias] = inputReader(warehouse, tables.get(input.dataset)!, refs);
+  }
+
+  const table = tables.get(task.dataset)!;
+  const writer = await warehouse.openVersion(table, { partition: task.partition, version });
+  const hasher = new ContentHasher(table.columns);
+  const schema = dataset.declaration.schema;
+  try {
+    let output: unknown;
+    try {
+      output = await dataset.declaration.run({ partition: partitionInfo(dataset.partitions, task.partition), inputs: Object.freeze(readers) });
+    } catch (error) {
+      throw TaskError.fromUserCode(error, dataset, projectDir);
+    }
+    let batch: Row[] = [];
+    let index = 0;
+    for await (const raw of asRows(output, dataset, projectDir)) {
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) throw schemaViolation(index, parsed.error);
+      const row = parsed.data as Row;
+      hasher.add(row);
+      batch.push(row);
+      index += 1;
+      if (batch.length >= WRITE_BATCH) {
+        await writer.write(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await writer.write(batch);
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const inputs: InputVersions = inputVersions;
+  return { inputs, rowCount: hasher.rowCount, contentHash: hasher.digest() };
+}
+
+function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {
+  return Object.freeze({
+    partitions: Object.freeze(refs.map((r) => r.partition)),
+    async rows() {
+      const all: Row[] = [];
+      for await (const batch of warehouse.read(table, refs)) all.push(...batch);
+      return all;
+    },
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of warehouse.read(table, refs)) yield* batch;
+    },
+  });
+}
+
+/** Accepts what a transform may return: an array or iterable of rows, or an async iterable. */
+async function* asRows(output: unknown, dataset: ExecutableDataset, projectDir: string): AsyncIterable<unknown> {
+  if (output !== null && typeof output === "object") {
+    if (Symbol.asyncIterator in output) {
+      try {
+        yield* output as AsyncIterable<unknown>;
+      } catch (error) {
+        throw TaskError.fromUserCode(error, dataset, projectDir);
+      }
+      return;
+    }
+    if (Symbol.iterator in output) {
+      yield* output as Iterable<unknown>;
+      return;
+    }
+  }
+  throw new TaskError(
+    "REFLOW_TRANSFORM_FAILED",
+    `${dataset.declaration.runProperty} returned ${output === null ? "null" : typeof output}, expected an array or (async) iterable of rows`,
+  );
+}

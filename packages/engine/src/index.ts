@@ -1,0 +1,4 @@
+export * from "./engine-events.js";
+export * from "./execute-plan.js";
+export * from "./task-error.js";
+export * from "./task-dependencies.js";

@@ -1,0 +1,52 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { displayPath, isReflowError, stackFrames, type ReflowErrorCode } from "@reflow/core";
+import type { PlannedTask } from "@reflow/planner";
+import type { z } from "zod";
+
+/** A task failure whose message is already written for the user (without the dataset/partition prefix). */
+export class TaskError extends Error {
+  constructor(
+    readonly code: ReflowErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TaskError";
+  }
+
+  /** Wraps an error thrown by a transform, pointing at the line of user code that threw. */
+  static fromUserCode(error: unknown, dataset: { declaration: { runProperty: string } }, projectDir: string): TaskError {
+    if (error instanceof TaskError) return error;
+    const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
+    const at = userFrame(error, projectDir);
+    return new TaskError("REFLOW_TRANSFORM_FAILED", `${dataset.declaration.runProperty} threw${at ? ` at ${at}` : ""}: ${message}`);
+  }
+}
+
+/** `row 17: field "active_users": Invalid input: expected number, received string` */
+export function schemaViolation(index: number, error: z.ZodError): TaskError {
+  const issue = error.issues[0]!;
+  const field = issue.path.length === 0 ? "" : `field "${issue.path.map(String).join(".")}": `;
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""} in this row)` : "";
+  return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index}: ${field}${issue.message}${more}`);
+}
+
+/** The message recorded for a failed task: names dataset and partition, then what went wrong. */
+export function describeTaskError(error: unknown, task: PlannedTask): string {
+  const code = error instanceof TaskError || isReflowError(error) ? error.code : "REFLOW_TRANSFORM_FAILED";
+  const message = error instanceof Error ? error.message : String(error);
+  return `${code}: dataset "${task.dataset}" partition ${task.partition}: ${message}`;
+}
+
+/** reflow's own packages and CLI: never the place a user's transform failed. */
+const REFLOW_DIRS = [path.resolve(fileURLToPath(import.meta.url), "../../.."), path.resolve(fileURLToPath(import.meta.url), "../../../../cli")];
+
+function userFrame(error: unknown, projectDir: string): string | undefined {
+  for (const { file, line, column } of stackFrames(error)) {
+    const relative = path.relative(projectDir, file);
+    if (relative.startsWith("..") || path.isAbsolute(relative) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (REFLOW_DIRS.some((dir) => file.startsWith(dir + path.sep))) continue;
+    return `${displayPath(file)}:${line}:${column}`;
+  }
+  return undefined;
+}

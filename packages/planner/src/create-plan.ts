@@ -1,0 +1,121 @@
+import { mappedInputKeys, partitionKeys } from "@reflow/core";
+import type { PartitionState, StateSnapshot } from "@reflow/state";
+import type { DatasetChange, Plan, PlannableDataset, PlannedTask, TaskInput, TaskReason } from "./plan.js";
+
+export interface PlanRequest {
+  readonly datasets: ReadonlyMap<string, PlannableDataset>;
+  /** Dataset names, every input before its readers. */
+  readonly order: readonly string[];
+  readonly state: StateSnapshot;
+  readonly asOf: Date;
+}
+
+/**
+ * Compares a compiled project with what was built and lists every partition
+ * to (re)build, with its reason. Pure: no I/O, same inputs give the same plan.
+ */
+export function createPlan(request: PlanRequest): Plan {
+  const { datasets, order, state, asOf } = request;
+  const keysOf = effectivePartitionKeys(datasets, order, asOf);
+  const planned = new Map<string, Set<string>>();
+  const tasks: PlannedTask[] = [];
+  const changes: DatasetChange[] = [];
+
+  for (const name of order) {
+    const dataset = datasets.get(name)!;
+    const keys = keysOf.get(name)!;
+    const built = state.partitions.get(name);
+    const plannedHere = new Set<string>();
+    planned.set(name, plannedHere);
+    const inputKeys = dataset.inputs.map((input) => ({ input, keys: keysOf.get(input.dataset)!, set: new Set(keysOf.get(input.dataset)!) }));
+
+    for (const key of keys) {
+      const reads = new Map<string, Set<string>>();
+      for (const { input, keys: upstreamKeys, set } of inputKeys) {
+        let partitions = reads.get(input.dataset);
+        if (!partitions) reads.set(input.dataset, (partitions = new Set()));
+        for (const k of mappedInputKeys(input.mapping, key, upstreamKeys, set)) partitions.add(k);
+      }
+      const reason = reasonFor(dataset, built?.get(key), reads, planned, state);
+      if (!reason) continue;
+      plannedHere.add(key);
+      tasks.push(
+        Object.freeze({
+          dataset: name,
+          partition: key,
+          reason,
+          fingerprint: dataset.fingerprint,
+          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: Object.freeze([...partitions].sort()) }))),
+        }),
+      );
+    }
+
+    const previous = state.datasets.get(name);
+    changes.push(
+      Object.freeze({
+        name,
+        change: !previous ? "added" : previous.fingerprint === dataset.fingerprint ? "unchanged" : "modified",
+        kind: dataset.kind,
+        partitionCount: keys.length,
+        fingerprint: dataset.fingerprint,
+        ...(previous ? { previousFingerprint: previous.fingerprint } : {}),
+      }),
+    );
+  }
+  for (const [name, previous] of [...state.datasets].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!datasets.has(name)) changes.push(Object.freeze({ name, change: "removed", partitionCount: 0, previousFingerprint: previous.fingerprint }));
+  }
+
+  const touched = new Set(tasks.map((t) => t.dataset));
+  return Object.freeze({
+    asOf,
+    datasets: Object.freeze(changes),
+    tasks: Object.freeze(tasks),
+    summary: Object.freeze({ tasks: tasks.length, datasets: touched.size }),
+  });
+}
+
+/**
+ * The partitions each dataset has as of an instant: those of its own scheme
+ * for which every identity-mapped input partition exists too (a daily dataset
+ * cannot compute a day its daily input does not have yet).
+ */
+export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDataset>, order: readonly string[], asOf: Date): Map<string, string[]> {
+  const keysOf = new Map<string, string[]>();
+  for (const name of order) {
+    const dataset = datasets.get(name)!;
+    let keys = partitionKeys(dataset.partitions, asOf);
+    for (const input of dataset.inputs) {
+      if (input.mapping.kind !== "identity") continue;
+      const available = new Set(keysOf.get(input.dataset)!);
+      keys = keys.filter((key) => available.has(key));
+    }
+    keysOf.set(name, keys);
+  }
+  return keysOf;
+}
+
+function reasonFor(
+  dataset: PlannableDataset,
+  partition: PartitionState | undefined,
+  reads: ReadonlyMap<string, ReadonlySet<string>>,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  state: StateSnapshot,
+): TaskReason | undefined {
+  if (!partition) return "missing";
+  // Failed wins over code-changed: the user needs to see the partition that is still broken.
+  if (partition.status === "failed") return "failed";
+  if (partition.liveVersion === null) return "missing";
+  if (partition.fingerprint !== dataset.fingerprint) return "code-changed";
+  for (const [input, keys] of reads) {
+    const plannedUpstream = planned.get(input);
+    const recorded = partition.inputs[input] ?? {};
+    const live = state.partitions.get(input);
+    if (Object.keys(recorded).length !== keys.size) return "upstream-changed";
+    for (const key of keys) {
+      if (plannedUpstream?.has(key)) return "upstream-changed";
+      if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return "upstream-changed";
+    }
+  }
+  return undefined;
+}

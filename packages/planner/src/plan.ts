@@ -1,0 +1,81 @@
+import type { PartitionMapping, PartitionScheme } from "@reflow/core";
+
+/** Why a partition is in a plan. */
+export type TaskReason =
+  /** Never built. */
+  | "missing"
+  /** Its dataset's fingerprint differs from the one its live version was built with. */
+  | "code-changed"
+  /** Its last attempt failed. */
+  | "failed"
+  /** An input partition it reads was rebuilt since, or is rebuilt by this plan. */
+  | "upstream-changed";
+
+/** In order of precedence: a partition gets the first reason that applies. */
+export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "upstream-changed"];
+
+export type DatasetChangeKind = "added" | "modified" | "unchanged" | "removed";
+
+/** The dataset facts the planner needs; a compiled dataset satisfies it. */
+export interface PlannableDataset {
+  readonly name: string;
+  readonly kind: "source" | "dataset";
+  readonly partitions: PartitionScheme;
+  readonly inputs: readonly { readonly alias: string; readonly dataset: string; readonly mapping: PartitionMapping }[];
+  readonly fingerprint: string;
+}
+
+/** The input partitions one task reads from one input dataset. */
+export interface TaskInput {
+  readonly dataset: string;
+  readonly partitions: readonly string[];
+}
+
+export interface PlannedTask {
+  readonly dataset: string;
+  readonly partition: string;
+  readonly reason: TaskReason;
+  /** The fingerprint the partition will be built with. */
+  readonly fingerprint: string;
+  /** Exactly what the task reads, per input dataset (merged across aliases). */
+  readonly inputs: readonly TaskInput[];
+}
+
+export interface DatasetChange {
+  readonly name: string;
+  readonly change: DatasetChangeKind;
+  readonly kind?: "source" | "dataset";
+  /** Partitions the dataset has at the plan's as-of (0 for removed datasets). */
+  readonly partitionCount: number;
+  readonly fingerprint?: string;
+  readonly previousFingerprint?: string;
+}
+
+/**
+ * A plan is frozen data: what `plan` prints is exactly what `apply` runs.
+ * Tasks are in topological order (every input's tasks before its readers'),
+ * then by partition key.
+ */
+export interface Plan {
+  readonly asOf: Date;
+  readonly datasets: readonly DatasetChange[];
+  readonly tasks: readonly PlannedTask[];
+  readonly summary: { readonly tasks: number; readonly datasets: number };
+}
+
+/** The machine-readable form of a plan, as `reflow plan --json` prints it. */
+export interface PlanJson {
+  readonly asOf: string;
+  readonly datasets: readonly { readonly name: string; readonly change: DatasetChangeKind }[];
+  readonly tasks: readonly { readonly dataset: string; readonly partition: string; readonly reason: TaskReason }[];
+  readonly summary: { readonly tasks: number; readonly datasets: number };
+}
+
+export function planToJson(plan: Plan): PlanJson {
+  return {
+    asOf: plan.asOf.toISOString(),
+    datasets: plan.datasets.map((d) => ({ name: d.name, change: d.change })),
+    tasks: plan.tasks.map((t) => ({ dataset: t.dataset, partition: t.partition, reason: t.reason })),
+    summary: { ...plan.summary },
+  };
+}

@@ -1,0 +1,6 @@
+export * from "./state-schema.js";
+export * from "./state-snapshot.js";
+export * from "./state-reader.js";
+export * from "./state-writer.js";
+export * from "./state-store.js";
+export { STATE_MIGRATIONS } from "./migrations/index.js";

@@ -1,0 +1,13 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./0001-initial.js";
+
+/** Every state migration, in order. Append only: never edit or renumber a released one. */
+export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001-initial": initial,
+});
+
+export const stateMigrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return { ...STATE_MIGRATIONS };
+  },
+};

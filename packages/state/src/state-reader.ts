@@ -1,0 +1,90 @@
+import type { Kysely } from "kysely";
+import type { RunStatus, StateDatabase } from "./state-schema.js";
+import type { DatasetState, InputVersions, PartitionState, StateSnapshot } from "./state-snapshot.js";
+
+export interface RunSummary {
+  readonly id: number;
+  readonly command: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+}
+
+export interface DatasetStatusCounts {
+  readonly built: number;
+  readonly failed: number;
+  /** Partitions whose last attempt failed, with the error. */
+  readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
+  readonly lastRun?: RunSummary;
+}
+
+/** Read-only queries over the state store. Never writes. */
+export class StateReader {
+  constructor(private readonly db: Kysely<StateDatabase>) {}
+
+  async snapshot(): Promise<StateSnapshot> {
+    const datasetRows = await this.db.selectFrom("datasets").select(["name", "kind", "fingerprint"]).execute();
+    const datasets = new Map<string, DatasetState>(datasetRows.map((row) => [row.name, Object.freeze({ ...row })]));
+    const rows = await this.db
+      .selectFrom("partitions as p")
+      .leftJoin("tasks as t", "t.id", "p.live_task_id")
+      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs"])
+      .execute();
+    const partitions = new Map<string, Map<string, PartitionState>>();
+    for (const row of rows) {
+      let byKey = partitions.get(row.dataset);
+      if (!byKey) partitions.set(row.dataset, (byKey = new Map()));
+      byKey.set(row.partition, {
+        status: row.status,
+        liveVersion: row.live_task_id,
+        fingerprint: row.fingerprint,
+        inputs: row.inputs ? (JSON.parse(row.inputs) as InputVersions) : {},
+      });
+    }
+    return { datasets, partitions };
+  }
+
+  /** Per dataset: partitions built and failed, failures, and the last run that touched it. */
+  async datasetStatus(): Promise<Map<string, DatasetStatusCounts>> {
+    const counts = await this.db
+      .selectFrom("partitions")
+      .select((eb) => ["dataset", "status", eb.fn.countAll<number>().as("n")])
+      .groupBy(["dataset", "status"])
+      .execute();
+    const failures = await this.db
+      .selectFrom("partitions as p")
+      .innerJoin("tasks as t", "t.id", "p.last_task_id")
+      .select(["p.dataset", "p.partition", "t.error"])
+      .where("p.status", "=", "failed")
+      .orderBy("p.dataset")
+      .orderBy("p.partition")
+      .execute();
+    const lastRuns = await this.db
+      .selectFrom("tasks as t")
+      .innerJoin("runs as r", "r.id", "t.run_id")
+      .select((eb) => ["t.dataset", eb.fn.max("t.run_id").as("run_id")])
+      .groupBy("t.dataset")
+      .execute();
+    const runs = new Map((await this.runs()).map((run) => [run.id, run]));
+    const status = new Map<string, { built: number; failed: number; failures: { partition: string; error: string | null }[]; lastRun?: RunSummary }>();
+    const entry = (dataset: string) => {
+      let value = status.get(dataset);
+      if (!value) status.set(dataset, (value = { built: 0, failed: 0, failures: [] }));
+      return value;
+    };
+    for (const row of counts) entry(row.dataset)[row.status] = Number(row.n);
+    for (const row of failures) entry(row.dataset).failures.push({ partition: row.partition, error: row.error });
+    for (const row of lastRuns) {
+      const run = runs.get(Number(row.run_id));
+      if (run) entry(row.dataset).lastRun = run;
+    }
+    return status;
+  }
+
+  async runs(limit?: number): Promise<RunSummary[]> {
+    let query = this.db.selectFrom("runs").select(["id", "command", "status", "started_at", "finished_at"]).orderBy("id", "desc");
+    if (limit !== undefined) query = query.limit(limit);
+    const rows = await query.execute();
+    return rows.map((r) => ({ id: r.id, command: r.command, status: r.status, startedAt: r.started_at, finishedAt: r.finished_at }));
+  }
+}

@@ -1,0 +1,68 @@
+import type { Generated } from "kysely";
+
+/** One `reflow apply` (or later, backfill): what it was asked to do and how it ended. */
+export interface RunsTable {
+  id: Generated<number>;
+  command: string;
+  as_of: string;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  host: string;
+  pid: number;
+  tasks_total: number;
+}
+
+export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
+
+/**
+ * One planned partition build in a run. A succeeded task IS a partition
+ * version: its id is the version id in the warehouse, and it records what the
+ * version was built from (fingerprint, input versions) and what it holds.
+ */
+export interface TasksTable {
+  id: Generated<number>;
+  run_id: number;
+  dataset: string;
+  partition: string;
+  reason: string;
+  status: TaskStatus;
+  fingerprint: string;
+  /** JSON `{ inputDataset: { partition: versionId } }` of the input versions read. */
+  inputs: string | null;
+  row_count: number | null;
+  content_hash: string | null;
+  error: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export type TaskStatus = "pending" | "running" | "succeeded" | "failed" | "blocked";
+
+/** The current state of every partition ever attempted. */
+export interface PartitionsTable {
+  dataset: string;
+  partition: string;
+  /** `built` when the last attempt succeeded, `failed` when it failed (the live version, if any, stays live). */
+  status: "built" | "failed";
+  /** The task whose output is live, or null if none ever succeeded. */
+  live_task_id: number | null;
+  last_task_id: number;
+  updated_at: string;
+}
+
+/** The last applied definition of each dataset, to tell added / modified / removed. */
+export interface DatasetsTable {
+  name: string;
+  kind: string;
+  fingerprint: string;
+  updated_at: string;
+  last_run_id: number;
+}
+
+export interface StateDatabase {
+  runs: RunsTable;
+  tasks: TasksTable;
+  partitions: PartitionsTable;
+  datasets: DatasetsTable;
+}

@@ -1,0 +1,26 @@
+/** The versions of input partitions a partition version was built from: `{ dataset: { partition: version } }`. */
+export type InputVersions = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
+/** What the state knows about one partition. */
+export interface PartitionState {
+  readonly status: "built" | "failed";
+  /** Version (task id) whose rows are live, or null if no attempt ever succeeded. */
+  readonly liveVersion: number | null;
+  /** Fingerprint the live version was built with. */
+  readonly fingerprint: string | null;
+  readonly inputs: InputVersions;
+}
+
+export interface DatasetState {
+  readonly name: string;
+  readonly kind: string;
+  readonly fingerprint: string;
+}
+
+/** Everything the planner needs from state, read in one go. Plain data. */
+export interface StateSnapshot {
+  readonly datasets: ReadonlyMap<string, DatasetState>;
+  readonly partitions: ReadonlyMap<string, ReadonlyMap<string, PartitionState>>;
+}
+
+export const EMPTY_STATE: StateSnapshot = Object.freeze({ datasets: new Map(), partitions: new Map() });

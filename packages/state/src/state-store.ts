@@ -1,0 +1,67 @@
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { Kysely, Migrator, sql, SqliteDialect } from "kysely";
+import { displayPath, ReflowError } from "@reflow/core";
+import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
+import type { StateDatabase } from "./state-schema.js";
+import { StateReader } from "./state-reader.js";
+import { StateWriter } from "./state-writer.js";
+
+export interface StateStore {
+  readonly reader: StateReader;
+  /** Absent on a read-only store. */
+  readonly writer?: StateWriter;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the SQLite state store. Writers create the file and migrate it to the
+ * latest schema; readers never create or change anything, and a project that
+ * has no state file yet reads as empty (`undefined`).
+ */
+export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
+  if (mode === "read" && !existsSync(file)) return undefined;
+  if (mode === "write") mkdirSync(path.dirname(file), { recursive: true });
+  const database = new Database(file, mode === "read" ? { readonly: true, fileMustExist: true } : {});
+  if (mode === "write") {
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = NORMAL");
+  }
+  database.pragma("busy_timeout = 10000");
+  database.pragma("foreign_keys = ON");
+  const db = new Kysely<StateDatabase>({ dialect: new SqliteDialect({ database }) });
+  try {
+    if (mode === "write") await migrate(db, file);
+    else await checkSchema(db, file);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    reader: new StateReader(db),
+    ...(mode === "write" ? { writer: new StateWriter(db) } : {}),
+    close: () => db.destroy(),
+  };
+}
+
+async function migrate(db: Kysely<StateDatabase>, file: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: stateMigrationProvider });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)}: cannot migrate the state store: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function checkSchema(db: Kysely<StateDatabase>, file: string): Promise<void> {
+  const table = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db);
+  const applied = table.rows.length === 0 ? [] : (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((r) => r.name);
+  const known = Object.keys(STATE_MIGRATIONS);
+  const unknown = applied.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by a newer reflow (migration ${unknown[0]}); upgrade reflow`);
+  }
+  if (applied.length < known.length) {
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by an older reflow; run \`reflow apply\` to migrate it`);
+  }
+}

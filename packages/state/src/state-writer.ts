@@ -1,0 +1,143 @@
+import os from "node:os";
+import type { Kysely } from "kysely";
+import type { InputVersions } from "./state-snapshot.js";
+import type { RunStatus, StateDatabase } from "./state-schema.js";
+
+export interface PlannedTaskRecord {
+  readonly dataset: string;
+  readonly partition: string;
+  readonly reason: string;
+  readonly fingerprint: string;
+}
+
+export interface TaskResult {
+  readonly inputs: InputVersions;
+  readonly rowCount: number;
+  readonly contentHash: string;
+}
+
+const INSERT_CHUNK = 500;
+
+/**
+ * Every write to the state store. Each method is one transaction, so state
+ * is consistent after a crash at any point.
+ */
+export class StateWriter {
+  constructor(private readonly db: Kysely<StateDatabase>) {}
+
+  /** Records a run and all its planned tasks as pending; returns the run id and a task id per planned task, in order. */
+  async beginRun(command: string, asOf: Date, tasks: readonly PlannedTaskRecord[]): Promise<{ runId: number; taskIds: number[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      const run = await trx
+        .insertInto("runs")
+        .values({
+          command,
+          as_of: asOf.toISOString(),
+          started_at: now(),
+          finished_at: null,
+          status: "running",
+          host: os.hostname(),
+          pid: process.pid,
+          tasks_total: tasks.length,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      const taskIds: number[] = [];
+      for (let i = 0; i < tasks.length; i += INSERT_CHUNK) {
+        const chunk = tasks.slice(i, i + INSERT_CHUNK).map((task) => ({
+          run_id: run.id,
+          dataset: task.dataset,
+          partition: task.partition,
+          reason: task.reason,
+          status: "pending" as const,
+          fingerprint: task.fingerprint,
+        }));
+        const inserted = await trx.insertInto("tasks").values(chunk).returning("id").execute();
+        taskIds.push(...inserted.map((row) => row.id));
+      }
+      return { runId: run.id, taskIds };
+    });
+  }
+
+  async taskStarted(taskId: number): Promise<void> {
+    await this.db.updateTable("tasks").set({ status: "running", started_at: now() }).where("id", "=", taskId).execute();
+  }
+
+  /** Marks a task succeeded and makes its version the live one of its partition. */
+  async taskSucceeded(taskId: number, dataset: string, partition: string, result: TaskResult): Promise<void> {
+    const at = now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("tasks")
+        .set({
+          status: "succeeded",
+          inputs: JSON.stringify(result.inputs),
+          row_count: result.rowCount,
+          content_hash: result.contentHash,
+          finished_at: at,
+        })
+        .where("id", "=", taskId)
+        .execute();
+      await trx
+        .insertInto("partitions")
+        .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at })
+        .onConflict((oc) =>
+          oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at }),
+        )
+        .execute();
+    });
+  }
+
+  /** Marks a task failed; the partition's live version, if any, stays live. */
+  async taskFailed(taskId: number, dataset: string, partition: string, error: string): Promise<void> {
+    const at = now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at }).where("id", "=", taskId).execute();
+      await trx
+        .insertInto("partitions")
+        .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, updated_at: at })
+        .onConflict((oc) => oc.columns(["dataset", "partition"]).doUpdateSet({ status: "failed", last_task_id: taskId, updated_at: at }))
+        .execute();
+    });
+  }
+
+  /** Tasks that did not run because an input failed. Their partitions are left as they were. */
+  async tasksBlocked(taskIds: readonly number[], error: string): Promise<void> {
+    for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
+      await this.db
+        .updateTable("tasks")
+        .set({ status: "blocked", error, finished_at: now() })
+        .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
+        .execute();
+    }
+  }
+
+  /**
+   * Ends a run and records the definitions of the datasets that are now fully
+   * applied. Removed datasets are forgotten, but their partitions and data are
+   * kept, so declaring one again with the same code rebuilds nothing.
+   */
+  async finishRun(
+    runId: number,
+    status: RunStatus,
+    appliedDatasets: readonly { name: string; kind: string; fingerprint: string }[],
+    removedDatasets: readonly string[] = [],
+  ): Promise<void> {
+    const at = now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("runs").set({ status, finished_at: at }).where("id", "=", runId).execute();
+      if (removedDatasets.length > 0) await trx.deleteFrom("datasets").where("name", "in", removedDatasets).execute();
+      for (const dataset of appliedDatasets) {
+        await trx
+          .insertInto("datasets")
+          .values({ name: dataset.name, kind: dataset.kind, fingerprint: dataset.fingerprint, updated_at: at, last_run_id: runId })
+          .onConflict((oc) => oc.column("name").doUpdateSet({ kind: dataset.kind, fingerprint: dataset.fingerprint, updated_at: at, last_run_id: runId }))
+          .execute();
+      }
+    });
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

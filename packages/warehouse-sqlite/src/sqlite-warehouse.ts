@@ -1,0 +1,217 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { ColumnSpec, PartitionVersionRef, Row, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+
+export interface SqliteWarehouseOptions {
+  readonly path: string;
+  /** Versions kept per partition, the live one included (older ones are deleted on publish). */
+  readonly retainVersions?: number;
+}
+
+const DEFAULT_BATCH = 5_000;
+
+/**
+ * The embedded warehouse: one SQLite file. Rows of every version of a
+ * dataset live in `<name>__rows`, tagged with `_partition` and `_version`;
+ * `_reflow_live` says which version of each partition is live; the view
+ * `<name>` shows exactly the live rows. Publishing is one transaction over
+ * `_reflow_live`, so readers switch from the old rows to the new in one step.
+ */
+export class SqliteWarehouse implements Warehouse {
+  private readonly db: Database.Database;
+  private readonly retain: number;
+  private readonly prepared = new Set<string>();
+
+  constructor(options: SqliteWarehouseOptions) {
+    mkdirSync(path.dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 10000");
+    this.retain = Math.max(1, options.retainVersions ?? 3);
+    this.db.exec(`
+      create table if not exists _reflow_versions (
+        version integer primary key,
+        dataset text not null,
+        partition text not null,
+        row_count integer,
+        state text not null,
+        created_at text not null
+      );
+      create index if not exists _reflow_versions_by_partition on _reflow_versions (dataset, partition);
+      create table if not exists _reflow_live (
+        dataset text not null,
+        partition text not null,
+        version integer not null,
+        primary key (dataset, partition)
+      ) without rowid;
+    `);
+  }
+
+  async prepare(table: WarehouseTable): Promise<void> {
+    const rows = rowsTable(table.dataset);
+    const existing = this.db.prepare(`select name from pragma_table_info(?)`).all(rows) as { name: string }[];
+    this.db.transaction(() => {
+      if (existing.length === 0) {
+        const columns = table.columns.map((c) => `${quote(c.name)} ${sqlType(c)}`);
+        this.db.exec(`create table ${quote(rows)} (_partition text not null, _version integer not null${columns.map((c) => `, ${c}`).join("")})`);
+        this.db.exec(`create index ${quote(`${rows}_by_version`)} on ${quote(rows)} (_version)`);
+      } else {
+        const have = new Set(existing.map((c) => c.name));
+        for (const column of table.columns) {
+          if (!have.has(column.name)) this.db.exec(`alter table ${quote(rows)} add column ${quote(column.name)} ${sqlType(column)}`);
+        }
+      }
+      const select = ["_partition", ...table.columns.map((c) => c.name)].map(quote).join(", ");
+      this.db.exec(`drop view if exists ${quote(table.dataset)}`);
+      this.db.exec(
+        `create view ${quote(table.dataset)} as select ${select} from ${quote(rows)} where _version in (select version from _reflow_live where dataset = ${literal(table.dataset)})`,
+      );
+    })();
+    this.prepared.add(table.dataset);
+  }
+
+  async openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter> {
+    if (!this.prepared.has(table.dataset)) await this.prepare(table);
+    const columns = table.columns;
+    const insert = this.db.prepare(
+      `insert into ${quote(rowsTable(table.dataset))} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values (?, ?${", ?".repeat(columns.length)})`,
+    );
+    this.db
+      .prepare(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`)
+      .run(ref.version, table.dataset, ref.partition, new Date().toISOString());
+    let count = 0;
+    const writeBatch = this.db.transaction((rows: readonly Row[]) => {
+      const values: unknown[] = new Array(columns.length + 2);
+      values[0] = ref.partition;
+      values[1] = ref.version;
+      for (const row of rows) {
+        for (let i = 0; i < columns.length; i++) values[i + 2] = toSql(row[columns[i]!.name], columns[i]!);
+        insert.run(values);
+      }
+      count += rows.length;
+    });
+    return {
+      write: async (rows) => writeBatch(rows),
+      finish: async () => {
+        this.db.prepare(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(count, ref.version);
+      },
+      abort: async () => this.deleteVersions(table.dataset, [ref.version]),
+    };
+  }
+
+  async publish(dataset: string, refs: readonly PartitionVersionRef[]): Promise<void> {
+    const upsertLive = this.db.prepare(
+      `insert into _reflow_live (dataset, partition, version) values (?, ?, ?) on conflict (dataset, partition) do update set version = excluded.version`,
+    );
+    const markState = this.db.prepare(`update _reflow_versions set state = ? where version = ?`);
+    const currentLive = this.db.prepare(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
+    const expired = this.db
+      .prepare(`select version from _reflow_versions where dataset = ? and partition = ? and state = 'retired' order by version desc limit -1 offset ?`)
+      .pluck();
+    this.db.transaction(() => {
+      for (const ref of refs) {
+        const previous = currentLive.get(dataset, ref.partition) as number | undefined;
+        if (previous !== undefined && previous !== ref.version) markState.run("retired", previous);
+        upsertLive.run(dataset, ref.partition, ref.version);
+        markState.run("live", ref.version);
+        this.deleteVersions(dataset, expired.all(dataset, ref.partition, this.retain - 1) as number[]);
+      }
+    })();
+  }
+
+  async *read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize = DEFAULT_BATCH): AsyncIterable<Row[]> {
+    const columns = table.columns;
+    const select = this.db.prepare(
+      `select rowid as _rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ?`,
+    );
+    // Paged rather than iterated: an open iterator would lock the connection against concurrent writes.
+    for (const ref of refs) {
+      let after = 0;
+      for (;;) {
+        const page = select.all(ref.version, after, batchSize) as Record<string, unknown>[];
+        if (page.length === 0) break;
+        after = page[page.length - 1]!._rowid as number;
+        yield page.map((raw) => {
+          const row: Row = {};
+          for (const column of columns) {
+            const value = fromSql(raw[column.name], column);
+            if (value !== undefined) row[column.name] = value;
+          }
+          return row;
+        });
+        if (page.length < batchSize) break;
+      }
+    }
+  }
+
+  async liveVersions(dataset: string): Promise<Map<string, number>> {
+    const rows = this.db.prepare(`select partition, version from _reflow_live where dataset = ?`).all(dataset) as { partition: string; version: number }[];
+    return new Map(rows.map((r) => [r.partition, r.version]));
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private deleteVersions(dataset: string, versions: readonly number[]): void {
+    if (versions.length === 0) return;
+    const rows = rowsTable(dataset);
+    const deleteRows = this.db.prepare(`delete from ${quote(rows)} where _version = ?`);
+    const deleteVersion = this.db.prepare(`delete from _reflow_versions where version = ?`);
+    for (const version of versions) {
+      deleteRows.run(version);
+      deleteVersion.run(version);
+    }
+  }
+}
+
+function rowsTable(dataset: string): string {
+  return `${dataset}__rows`;
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function sqlType(column: ColumnSpec): string {
+  switch (column.type) {
+    case "text":
+    case "json":
+      return "text";
+    case "integer":
+    case "boolean":
+      return "integer";
+    case "real":
+      return "real";
+  }
+}
+
+function toSql(value: unknown, column: ColumnSpec): unknown {
+  if (value === undefined || value === null) return null;
+  switch (column.type) {
+    case "boolean":
+      return value ? 1 : 0;
+    case "json":
+      return JSON.stringify(value);
+    default:
+      return value;
+  }
+}
+
+function fromSql(value: unknown, column: ColumnSpec): unknown {
+  if (value === null) return column.nullable ? null : undefined;
+  switch (column.type) {
+    case "boolean":
+      return value === 1;
+    case "json":
+      return JSON.parse(value as string);
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ColumnSpec, Row, WarehouseTable } from "@reflow/core";
+import { SqliteWarehouse } from "../src/index.js";
+
+const columns: ColumnSpec[] = [
+  { name: "day", type: "text", nullable: false, optional: false },
+  { name: "n", type: "integer", nullable: false, optional: false },
+  { name: "ok", type: "boolean", nullable: false, optional: false },
+  { name: "tags", type: "json", nullable: false, optional: false },
+  { name: "note", type: "text", nullable: true, optional: false },
+  { name: "extra", type: "real", nullable: false, optional: true },
+];
+const table: WarehouseTable = { dataset: "things", columns };
+
+let file: string;
+let warehouse: SqliteWarehouse;
+
+beforeEach(() => {
+  file = path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-wh-")), "warehouse.db");
+  warehouse = new SqliteWarehouse({ path: file, retainVersions: 2 });
+});
+afterEach(() => warehouse.close());
+
+/** What a plain SQL reader of the view sees, from its own connection. */
+function view(sql = "select * from things order by _partition, n"): Record<string, unknown>[] {
+  const reader = new Database(file, { readonly: true });
+  try {
+    return reader.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    reader.close();
+  }
+}
+
+async function writeVersion(partition: string, version: number, rows: Row[]): Promise<void> {
+  const writer = await warehouse.openVersion(table, { partition, version });
+  await writer.write(rows);
+  await writer.finish();
+}
+
+const row = (day: string, n: number): Row => ({ day, n, ok: n % 2 === 0, tags: [day, n], note: null });
+
+describe("SqliteWarehouse", () => {
+  it("keeps a written version invisible until it is published", async () => {
+    await warehouse.prepare(table);
+    await writeVersion("2024-01-01", 1, [row("2024-01-01", 1), row("2024-01-01", 2)]);
+    expect(view()).toEqual([]);
+    await warehouse.publish("things", [{ partition: "2024-01-01", version: 1 }]);
+    expect(view()).toEqual([
+      { _partition: "2024-01-01", day: "2024-01-01", n: 1, ok: 0, tags: '["2024-01-01",1]', note: null, extra: null },
+      { _partition: "2024-01-01", day: "2024-01-01", n: 2, ok: 1, tags: '["2024-01-01",2]', note: null, extra: null },
+    ]);
+  });
+
+  it("replaces a partition's rows in one step and leaves other partitions alone", async () => {
+    await writeVersion("2024-01-01", 1, [row("2024-01-01", 1)]);
+    await writeVersion("2024-01-02", 2, [row("2024-01-02", 5)]);
+    await warehouse.publish("things", [
+      { partition: "2024-01-01", version: 1 },
+      { partition: "2024-01-02", version: 2 },
+    ]);
+    await writeVersion("2024-01-01", 3, [row("2024-01-01", 10), row("2024-01-01", 11)]);
+    expect(view("select _partition, n from things order by n")).toEqual([
+      { _partition: "2024-01-01", n: 1 },
+      { _partition: "2024-01-02", n: 5 },
+    ]);
+    await warehouse.publish("things", [{ partition: "2024-01-01", version: 3 }]);
+    expect(view("select _partition, n from things order by n")).toEqual([
+      { _partition: "2024-01-02", n: 5 },
+      { _partition: "2024-01-01", n: 10 },
+      { _partition: "2024-01-01", n: 11 },
+    ]);
+    expect(await warehouse.liveVersions("things")).toEqual(new Map([["2024-01-01", 3], ["2024-01-02", 2]]));
+  });
+
+  it("reads back exact versions with their types restored", async () => {
+    await writeVersion("2024-01-01", 1, [{ ...row("2024-01-01", 2), extra: 1.5 }, row("2024-01-01", 3)]);
+    const batches: Row[][] = [];
+    for await (const batch of warehouse.read(table, [{ partition: "2024-01-01", version: 1 }], 1)) batches.push(batch);
+    expect(batches).toEqual([
+      [{ day: "2024-01-01", n: 2, ok: true, tags: ["2024-01-01", 2], note: null, extra: 1.5 }],
+      [{ day: "2024-01-01", n: 3, ok: false, tags: ["2024-01-01", 3], note: null }],
+    ]);
+  });
+
+  it("deletes an aborted version", async () => {
+    const writer = await warehouse.openVersion(table, { partition: "2024-01-01", version: 7 });
+    await writer.write([row("2024-01-01", 1)]);
+    await writer.abort();
+    expect(view("select count(*) as n from things__rows")).toEqual([{ n: 0 }]);
+  });
+
+  it("keeps only retainVersions versions per partition", async () => {
+    for (const version of [1, 2, 3, 4]) {
+      await writeVersion("2024-01-01", version, [row("2024-01-01", version)]);
+      await warehouse.publish("things", [{ partition: "2024-01-01", version }]);
+    }
+    expect(view("select distinct _version from things__rows order by _version")).toEqual([{ _version: 3 }, { _version: 4 }]);
+    expect(view("select n from things")).toEqual([{ n: 4 }]);
+  });
+
+  it("adds new columns to an existing dataset and shows only current columns", async () => {
+    await writeVersion("2024-01-01", 1, [row("2024-01-01", 1)]);
+    await warehouse.publish("things", [{ partition: "2024-01-01", version: 1 }]);
+    const wider: WarehouseTable = { dataset: "things", columns: [columns[0]!, columns[1]!, { name: "added", type: "text", nullable: true, optional: true }] };
+    await warehouse.prepare(wider);
+    expect(view()).toEqual([{ _partition: "2024-01-01", day: "2024-01-01", n: 1, added: null }]);
+  });
+});
