@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { isReflowError, ReflowError } from "@reflow/api";
+import { isReflowError, parseDayKey, ReflowError } from "@reflow/api";
 import { applyCommand } from "./commands/apply.js";
 import { lineageCommand } from "./commands/lineage.js";
 import { planCommand } from "./commands/plan.js";
@@ -61,12 +61,18 @@ export function reportError(error: unknown): void {
   }
 }
 
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Only unambiguous instants: a UTC day, or a timestamp that names its time zone. */
 function parseAsOf(value: string): Date {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--as-of: expected YYYY-MM-DD or an ISO timestamp, got ${JSON.stringify(value)}`);
-  }
-  return date;
+  const day = parseDayKey(value);
+  if (day !== undefined) return new Date(day);
+  const instant = ISO_WITH_ZONE.test(value) ? new Date(value) : undefined;
+  if (instant && parseDayKey(value.slice(0, 10)) !== undefined && !Number.isNaN(instant.getTime())) return instant;
+  throw new ReflowError(
+    "REFLOW_INVALID_ARGUMENT",
+    `--as-of: expected YYYY-MM-DD (UTC) or an ISO timestamp with a time zone such as 2024-03-31T12:00:00Z, got ${JSON.stringify(value)}`,
+  );
 }
 
 function parsePositiveInt(value: string): number {

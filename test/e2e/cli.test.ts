@@ -26,6 +26,7 @@ describe("a new project", () => {
     json: ["lineage", "--format", "json"],
     asOfNoSuchDay: ["plan", "--as-of", "2024-02-30"],
     asOfNotPadded: ["plan", "--as-of", "2024-1-6"],
+    asOfNoZone: ["plan", "--as-of", "2024-03-31T12:00"],
     unknownCommand: ["frobnicate"],
   };
   const run = {} as Record<keyof typeof commands, CliResult>;
@@ -154,11 +155,12 @@ describe("a new project", () => {
   it.each([
     ["2024-02-30", "asOfNoSuchDay"],
     ["2024-1-6", "asOfNotPadded"],
-  ] as const)("plan --as-of %s is rejected (REFLOW_INVALID_ARGUMENT, exit 1): not a YYYY-MM-DD date", (value, key) => {
+    ["2024-03-31T12:00", "asOfNoZone"],
+  ] as const)("plan --as-of %s is rejected (REFLOW_INVALID_ARGUMENT, exit 1): not a UTC day or a zoned instant", (value, key) => {
     expect(run[key]).toEqual({
       status: 1,
       stdout: "",
-      stderr: `error REFLOW_INVALID_ARGUMENT: --as-of: expected YYYY-MM-DD or an ISO timestamp, got "${value}"\n`,
+      stderr: `error REFLOW_INVALID_ARGUMENT: --as-of: expected YYYY-MM-DD (UTC) or an ISO timestamp with a time zone such as 2024-03-31T12:00:00Z, got "${value}"\n`,
     });
   });
 

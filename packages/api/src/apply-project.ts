@@ -1,8 +1,8 @@
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent } from "@reflow/engine";
-import type { Plan } from "@reflow/planner";
-import { openStateStore } from "@reflow/state";
+import { planToJson, type Plan } from "@reflow/planner";
+import { EMPTY_STATE, openStateStore } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -32,12 +32,23 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `concurrency must be a whole number of at least 1, got ${concurrency}`);
   }
+  const asOf = options.asOf ?? new Date();
+  // Plan and ask on a read-only view first: declining, or failing to ask,
+  // must leave a new project without even a state file.
+  const confirmed = await readOnlyPlan(project, asOf);
+  if (!hasWork(confirmed)) return { project, plan: confirmed };
+  if (options.confirm && !(await options.confirm(confirmed, project))) return { project, plan: confirmed, declined: true };
+
   const store = (await openStateStore(project.config.statePath, "write"))!;
   try {
     const snapshot = await store.reader.snapshot();
-    const plan = planFor(project, snapshot, options.asOf);
-    if (!hasWork(plan)) return { project, plan };
-    if (options.confirm && !(await options.confirm(plan, project))) return { project, plan, declined: true };
+    const plan = planFor(project, snapshot, asOf);
+    if (JSON.stringify(planToJson(plan)) !== JSON.stringify(planToJson(confirmed))) {
+      throw new ReflowError(
+        "REFLOW_STATE_CHANGED",
+        `the state changed while the plan was shown (another apply ran?); nothing was applied. Run \`reflow plan\` again`,
+      );
+    }
     const warehouse = new SqliteWarehouse({ path: project.config.warehouse.path });
     try {
       const result = await executePlan({
@@ -57,6 +68,15 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     }
   } finally {
     await store.close();
+  }
+}
+
+async function readOnlyPlan(project: CompiledProject, asOf: Date): Promise<Plan> {
+  const store = await openStateStore(project.config.statePath, "read");
+  try {
+    return planFor(project, store ? await store.reader.snapshot() : EMPTY_STATE, asOf);
+  } finally {
+    await store?.close();
   }
 }
 

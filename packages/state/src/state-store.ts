@@ -41,8 +41,26 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
   return {
     reader: new StateReader(db),
     ...(mode === "write" ? { writer: new StateWriter(db) } : {}),
-    close: () => db.destroy(),
+    close: async () => {
+      if (mode === "write") leaveWalMode(database);
+      await db.destroy();
+    },
   };
+}
+
+/**
+ * WAL lets readers run during an apply, but a WAL database makes every later
+ * read-only open create `-wal`/`-shm` files. Switching back to a rollback
+ * journal when the writer closes leaves one file at rest, so `plan` and
+ * `status` really touch nothing. Another open connection makes the switch
+ * fail harmlessly; the next writer retries.
+ */
+function leaveWalMode(database: Database.Database): void {
+  try {
+    database.pragma("journal_mode = DELETE");
+  } catch {
+    // busy: a reader is still attached; WAL mode stays until the next writer closes
+  }
 }
 
 async function migrate(db: Kysely<StateDatabase>, file: string): Promise<void> {

@@ -152,6 +152,13 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
+    // Back to a rollback journal at rest, so other tools reading warehouse.db
+    // (the sqlite3 shell, a BI tool) do not leave -wal/-shm files behind.
+    try {
+      this.db.pragma("journal_mode = DELETE");
+    } catch {
+      // another connection is open; WAL stays until the next close
+    }
     this.db.close();
   }
 
