@@ -1,7 +1,9 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { januaryDays, noChanges, ok, rowsOf, sortRows, withoutElapsed } from "../support/e2e.js";
 import { fixtureFiles, modelRevenue } from "../support/fixture.js";
-import { TempProject, type CliResult } from "../support/temp-project.js";
+import { REPO_ROOT, TempProject, type CliResult } from "../support/temp-project.js";
 
 /*
  * The fixture over 20 days, with `read` and revenue's `transform` made async
@@ -76,5 +78,43 @@ describe("apply with --concurrency 1 and with --concurrency 4", () => {
 
   it("parallel: nothing is left to plan afterwards (state recorded every input version)", () => {
     expect(ok(parallel.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
+  });
+});
+
+describe("a second apply that runs while the first is waiting for confirmation", () => {
+  /*
+   * The first apply plans and asks; while it waits, another process applies
+   * everything. Confirming must not build a second time on the now-stale plan.
+   */
+  const RACE = `import { execFileSync } from "node:child_process";
+import { applyProject } from "@reflow/api";
+const cli = process.argv[2]!;
+try {
+  await applyProject({
+    asOf: new Date("${AS_OF_ISO}"),
+    confirm: async () => {
+      execFileSync(process.execPath, [cli, "apply", "--yes", "--as-of", "${AS_OF}"], { stdio: "ignore" });
+      return true;
+    },
+  });
+  console.log("applied");
+} catch (error) {
+  console.log(\`\${(error as { code?: string }).code}: \${(error as Error).message}\`);
+}
+`;
+  const project = new TempProject({ ...fixtureFiles(), "race.ts": RACE });
+  afterAll(() => project.dispose());
+
+  it("refuses with REFLOW_STATE_CHANGED and the other apply's work stands alone", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "race.ts", path.join(REPO_ROOT, "cli/bin/reflow.js")], {
+      cwd: project.dir,
+      encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe(
+      "REFLOW_STATE_CHANGED: the state changed while the plan was shown (another apply ran?); nothing was applied. Run `reflow plan` again\n",
+    );
+    expect(project.query("select id, status from runs", ".reflow/state.db")).toEqual([{ id: 1, status: "succeeded" }]);
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
   });
 });
