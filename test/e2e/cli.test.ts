@@ -226,7 +226,7 @@ describe("an applied project", () => {
         "  ~ active_users (modified)",
         "  ~ revenue (modified)",
         "Affected downstream:",
-        "  ↳ revenue_total",
+        "  ↳ revenue_total (reads revenue)",
         "",
         "Partitions to build:",
         "  active_users: 2024-01-01 … 2024-01-05 (5 partitions) code-changed",

@@ -105,7 +105,7 @@ describe("a transform that throws on one partition", () => {
         "Changed directly:",
         "  ~ revenue (modified)",
         "Affected downstream:",
-        "  ↳ revenue_total",
+        "  ↳ revenue_total (reads revenue)",
         "",
         "Partitions to build:",
         "  revenue: 2024-01-03 (1 partition) failed",

@@ -39,9 +39,18 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
     return `No changes. ${plural(plan.datasets.length, "dataset")} up to date as of ${plan.asOf.toISOString()}.\n`;
   }
   const lines: string[] = [`Plan as of ${plan.asOf.toISOString()}`, ""];
-  const withTasks = new Set(plan.tasks.map((t) => t.dataset));
   const direct = plan.datasets.filter((d) => d.change === "added" || d.change === "modified");
-  const downstream = plan.datasets.filter((d) => d.change === "unchanged" && withTasks.has(d.name));
+  const rebuilt = new Set(plan.tasks.map((t) => t.dataset));
+  // Downstream means "rebuilt because something it reads is rebuilt", named with
+  // what it reads; datasets with only new or failed partitions are not affected by a change.
+  const readsChanged = new Map<string, Set<string>>();
+  for (const task of plan.tasks) {
+    if (task.reason !== "upstream-changed") continue;
+    const via = readsChanged.get(task.dataset) ?? new Set<string>();
+    for (const input of task.inputs) if (rebuilt.has(input.dataset)) via.add(input.dataset);
+    readsChanged.set(task.dataset, via);
+  }
+  const downstream = plan.datasets.filter((d) => d.change === "unchanged" && readsChanged.has(d.name));
   const removed = plan.datasets.filter((d) => d.change === "removed");
   if (direct.length > 0) {
     lines.push("Changed directly:");
@@ -49,7 +58,7 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   }
   if (downstream.length > 0) {
     lines.push("Affected downstream:");
-    for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name}`);
+    for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name} (reads ${[...readsChanged.get(d.name)!].join(", ")})`);
   }
   if (removed.length > 0) {
     lines.push("Removed from code (data and state are kept; declare it again to bring it back):");
