@@ -246,10 +246,10 @@ describe("an applied project", () => {
     expect(withoutClock(stdout)).toBe(
       [
         "dataset        kind     partitions  built  outdated  failed  missing  last run",
-        "events         source            5      5         0       0        0  #1 succeeded <time>",
-        "active_users   dataset           5      5         0       0        0  #1 succeeded <time>",
-        "revenue        dataset           5      5         0       0        0  #1 succeeded <time>",
-        "revenue_total  dataset           1      1         0       0        0  #1 succeeded <time>",
+        "events         source            5      5         0       0        0  #1 <time>: 5 built",
+        "active_users   dataset           5      5         0       0        0  #1 <time>: 5 built",
+        "revenue        dataset           5      5         0       0        0  #1 <time>: 5 built",
+        "revenue_total  dataset           1      1         0       0        0  #1 <time>: 1 built",
         "",
       ].join("\n"),
     );
@@ -257,14 +257,21 @@ describe("an applied project", () => {
 
   it("status --json", () => {
     const stdout = ok(project.reflow("status", "--json", "--as-of", AS_OF));
-    const lastRun = { id: 1, command: `apply --yes --as-of ${AS_OF}`, status: "succeeded", startedAt: "<time>", finishedAt: "<time>" };
+    const lastRun = (built: number) => ({
+      id: 1,
+      command: `apply --yes --as-of ${AS_OF}`,
+      status: "succeeded",
+      startedAt: "<time>",
+      finishedAt: "<time>",
+      tasks: { succeeded: built, failed: 0, blocked: 0 },
+    });
     expect(JSON.parse(withoutClock(stdout))).toEqual(
       [
         ["events", "source", 5],
         ["active_users", "dataset", 5],
         ["revenue", "dataset", 5],
         ["revenue_total", "dataset", 1],
-      ].map(([name, kind, partitions]) => ({ name, kind, partitions, built: partitions, outdated: 0, failed: 0, missing: 0, failures: [], lastRun })),
+      ].map(([name, kind, partitions]) => ({ name, kind, partitions, built: partitions, outdated: 0, failed: 0, missing: 0, failures: [], lastRun: lastRun(partitions as number) })),
     );
   });
 

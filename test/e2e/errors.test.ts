@@ -90,10 +90,7 @@ export const sales = dataset("revenue", {
   it("a pipeline module with a syntax error: REFLOW_MODULE_LOAD_FAILED at the file, line and column of the error", () => {
     project.edit("pipelines/revenue.ts", "total: applyRate(total) }];", "total: applyRate(total) ];");
     const at = locate(project, "pipelines/revenue.ts", "];");
-    expectRejected((stderr) => {
-      expect(stderr.startsWith(`error REFLOW_MODULE_LOAD_FAILED: ${at}: failed to load pipeline module: `), stderr).toBe(true);
-      expect(stderr).toContain('Expected "}" but found "]"');
-    });
+    expectRejected(`error REFLOW_MODULE_LOAD_FAILED: ${at}: syntax error: Expected "}" but found "]"\n`);
   });
 
   it("a pipeline module that throws while it is imported: REFLOW_MODULE_LOAD_FAILED at the throw, with the error", () => {
@@ -140,10 +137,10 @@ describe("a schema violation in a transform's output", () => {
         "",
         "Apply failed: 4 built, 1 failed, 1 blocked (run #2, <elapsed>).",
         "Failed:",
-        '  REFLOW_SCHEMA_VIOLATION: dataset "revenue" partition 2024-01-03: row 1: field "total": Invalid input: expected number, received string',
+        '  REFLOW_SCHEMA_VIOLATION: dataset "revenue" partition 2024-01-03: row 2 (index 1): field "total": Invalid input: expected number, received string',
         "Blocked (not run because an input failed):",
-        "  revenue_total *: input revenue 2024-01-03 failed",
-        "Previous versions of these partitions stay live. Fix the cause, then run `reflow plan` and `reflow apply` again.",
+        "  revenue_total (unpartitioned): input revenue 2024-01-03 failed",
+        "Nothing was published for these partitions: those built before keep their previous rows. Fix the cause, then run `reflow plan` and `reflow apply` again.",
         "",
       ].join("\n"),
     );

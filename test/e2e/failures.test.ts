@@ -53,8 +53,8 @@ describe("a transform that throws on one partition", () => {
         "Failed:",
         `  ${failure()}`,
         "Blocked (not run because an input failed):",
-        "  revenue_total *: input revenue 2024-01-03 failed",
-        "Previous versions of these partitions stay live. Fix the cause, then run `reflow plan` and `reflow apply` again.",
+        "  revenue_total (unpartitioned): input revenue 2024-01-03 failed",
+        "Nothing was published for these partitions: those built before keep their previous rows. Fix the cause, then run `reflow plan` and `reflow apply` again.",
         "",
       ].join("\n"),
     );
@@ -124,21 +124,28 @@ describe("a transform that throws on one partition", () => {
     expect(withoutClock(status.stdout)).toBe(
       [
         "dataset        kind     partitions  built  outdated  failed  missing  last run",
-        "events         source            7      7         0       0        0  #2 failed <time>",
-        "active_users   dataset           7      7         0       0        0  #2 failed <time>",
-        "revenue        dataset           7      7         0       1        0  #2 failed <time>",
-        "revenue_total  dataset           1      1         1       0        0  #2 failed <time>",
+        "events         source            7      7         0       0        0  #2 <time>: 2 built",
+        "active_users   dataset           7      7         0       0        0  #2 <time>: 2 built",
+        "revenue        dataset           7      7         0       1        0  #2 <time>: 6 built, 1 failed",
+        "revenue_total  dataset           1      1         1       0        0  #2 <time>: 0 built, 1 blocked",
         "",
         "Failed partitions:",
-        `  revenue 2024-01-03: ${failure()}`,
+        `  ${failure()}`,
         "",
       ].join("\n"),
     );
   });
 
   it("status --json shows the failure, with its error", () => {
-    const lastRun = { id: 2, command: `apply --yes --as-of ${LATER}`, status: "failed", startedAt: "<time>", finishedAt: "<time>" };
-    const entry = (name: string, kind: string, partitions: number, extra: object = {}) => ({
+    const lastRun = (succeeded: number, failed: number, blocked: number) => ({
+      id: 2,
+      command: `apply --yes --as-of ${LATER}`,
+      status: "failed",
+      startedAt: "<time>",
+      finishedAt: "<time>",
+      tasks: { succeeded, failed, blocked },
+    });
+    const entry = (name: string, kind: string, partitions: number, run: ReturnType<typeof lastRun>, extra: object = {}) => ({
       name,
       kind,
       partitions,
@@ -147,14 +154,14 @@ describe("a transform that throws on one partition", () => {
       failed: 0,
       missing: 0,
       failures: [],
-      lastRun,
+      lastRun: run,
       ...extra,
     });
     expect(JSON.parse(withoutClock(ok(project.reflow("status", "--json", "--as-of", LATER))))).toEqual([
-      entry("events", "source", 7),
-      entry("active_users", "dataset", 7),
-      entry("revenue", "dataset", 7, { failed: 1, failures: [{ partition: "2024-01-03", error: failure() }] }),
-      entry("revenue_total", "dataset", 1, { outdated: 1 }),
+      entry("events", "source", 7, lastRun(2, 0, 0)),
+      entry("active_users", "dataset", 7, lastRun(2, 0, 0)),
+      entry("revenue", "dataset", 7, lastRun(6, 1, 0), { failed: 1, failures: [{ partition: "2024-01-03", error: failure() }] }),
+      entry("revenue_total", "dataset", 1, lastRun(0, 0, 1), { outdated: 1 }),
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { applyProject, ReflowError, type ApplyResult, type EngineEvent } from "@reflow/api";
+import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type EngineEvent } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
 import { formatPlan } from "../format/plan-report.js";
@@ -48,9 +48,9 @@ function report(result: ApplyResult, elapsedMs: number): void {
   ];
   if (result.blocked.length > 0) {
     lines.push("Blocked (not run because an input failed):");
-    lines.push(...capped(result.blocked.map((b) => `  ${b.dataset} ${b.partition}: ${b.error}`)));
+    lines.push(...capped(result.blocked.map((b) => `  ${b.dataset} ${b.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : b.partition}: ${b.error}`)));
   }
-  lines.push("Previous versions of these partitions stay live. Fix the cause, then run `reflow plan` and `reflow apply` again.");
+  lines.push("Nothing was published for these partitions: those built before keep their previous rows. Fix the cause, then run `reflow plan` and `reflow apply` again.");
   process.stderr.write(`${lines.join("\n")}\n`);
 }
 

@@ -21,12 +21,23 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
     String(s.outdated),
     String(s.failed),
     String(s.missing),
-    s.lastRun ? `#${s.lastRun.id} ${s.lastRun.status} ${s.lastRun.finishedAt ?? s.lastRun.startedAt}` : "never",
+    s.lastRun ? lastRunCell(s.lastRun) : "never",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const render = (cells: readonly string[]) => cells.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const lines = [colors.bold(render(header)), ...rows.map(render)];
-  const failures = statuses.flatMap((s) => s.failures.map((f) => `  ${s.name} ${f.partition}: ${f.error ?? "failed"}`));
+  // Recorded errors already name dataset and partition.
+  const failures = statuses.flatMap((s) => s.failures.map((f) => `  ${f.error ?? `${s.name} ${f.partition}: failed`}`));
   if (failures.length > 0) lines.push("", colors.red("Failed partitions:"), ...failures);
   return `${lines.join("\n")}\n`;
+}
+
+/** `#2 2024-01-08T10:00:00.000Z: 6 built, 1 failed`: the dataset's own outcome in its last run. */
+function lastRunCell(run: NonNullable<DatasetStatus["lastRun"]>): string {
+  const outcomes = [
+    `${run.tasks.succeeded} built`,
+    ...(run.tasks.failed > 0 ? [`${run.tasks.failed} failed`] : []),
+    ...(run.tasks.blocked > 0 ? [`${run.tasks.blocked} blocked`] : []),
+  ];
+  return `#${run.id} ${run.finishedAt ?? run.startedAt}: ${outcomes.join(", ")}`;
 }

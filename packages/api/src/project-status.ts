@@ -1,4 +1,4 @@
-import { openStateStore, type RunSummary } from "@reflow/state";
+import { openStateStore, type DatasetLastRun } from "@reflow/state";
 import { effectivePartitionKeys } from "@reflow/planner";
 import { planProject } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -15,7 +15,8 @@ export interface DatasetStatus {
   readonly failed: number;
   readonly missing: number;
   readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
-  readonly lastRun?: RunSummary;
+  /** The last run that had tasks of this dataset, with their outcomes. */
+  readonly lastRun?: DatasetLastRun;
 }
 
 /** Per dataset: how many partitions are built, outdated, failed and missing, and the last run. */

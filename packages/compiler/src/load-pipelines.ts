@@ -16,7 +16,7 @@ export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipeli
   if (files.length === 0) {
     throw new ReflowError(
       "REFLOW_NO_PIPELINES",
-      `no pipeline modules match ${config.pipelines.map((p) => JSON.stringify(p)).join(", ")} in ${displayPath(config.projectDir) || "."}${config.configFile ? ` (set by ${displayPath(config.configFile)})` : ""}`,
+      `no pipeline modules match ${config.pipelines.map((p) => JSON.stringify(p)).join(", ")} in ${displayPath(config.projectDir)}${config.configFile ? ` (set by ${displayPath(config.configFile)})` : ""}`,
     );
   }
   for (const file of files) requireEsm(file);
@@ -64,13 +64,20 @@ function requireEsm(file: string): void {
 }
 
 function moduleLoadError(file: string, error: unknown): ReflowError {
-  const message = error instanceof Error ? error.message : String(error);
   const location = locateInStack(error, file);
   const where = location ? `${displayPath(location.file)}:${location.line}:${location.column}` : displayPath(file);
-  return new ReflowError("REFLOW_MODULE_LOAD_FAILED", `${where}: failed to load pipeline module: ${message}`, {
+  const syntax = syntaxErrors(error);
+  const message = syntax.length > 0 ? `syntax error: ${syntax.join("; ")}` : `failed to load pipeline module: ${error instanceof Error ? error.message : String(error)}`;
+  return new ReflowError("REFLOW_MODULE_LOAD_FAILED", `${where}: ${message}`, {
     cause: error,
     ...(location ? { location } : { location: { file, line: 1 } }),
   });
+}
+
+/** esbuild (via tsx) reports "Transform failed with N errors:" then one "file:line:col: ERROR: text" line each. */
+function syntaxErrors(error: unknown): string[] {
+  const message = error instanceof Error ? error.message : "";
+  return [...message.matchAll(/^.*\.[cm]?tsx?:\d+:\d+: ERROR: (.*)$/gm)].map((m) => m[1]!);
 }
 
 /** The first stack frame inside the project's code, preferring the module being loaded. */

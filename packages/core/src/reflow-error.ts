@@ -72,5 +72,6 @@ export function formatLocation(location: SourceLocation | undefined): string {
 
 export function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+  if (relative === "") return ".";
+  return !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
 }

@@ -23,12 +23,12 @@ export class TaskError extends Error {
   }
 }
 
-/** `row 17: field "active_users": Invalid input: expected number, received string` */
+/** `row 18 (index 17): field "active_users": Invalid input: expected number, received string` */
 export function schemaViolation(index: number, error: z.ZodError): TaskError {
   const issue = error.issues[0]!;
   const field = issue.path.length === 0 ? "" : `field "${issue.path.map(String).join(".")}": `;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""} in this row)` : "";
-  return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index}: ${field}${issue.message}${more}`);
+  return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index + 1} (index ${index}): ${field}${issue.message}${more}`);
 }
 
 /** The message recorded for a failed task: names dataset and partition, then what went wrong. */

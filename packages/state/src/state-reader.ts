@@ -15,7 +15,13 @@ export interface DatasetStatusCounts {
   readonly failed: number;
   /** Partitions whose last attempt failed, with the error. */
   readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
-  readonly lastRun?: RunSummary;
+  /** The last run that had tasks of this dataset, and what became of those tasks. */
+  readonly lastRun?: DatasetLastRun;
+}
+
+export interface DatasetLastRun extends RunSummary {
+  /** This dataset's tasks in that run, by outcome. */
+  readonly tasks: { readonly succeeded: number; readonly failed: number; readonly blocked: number };
 }
 
 /** Read-only queries over the state store. Never writes. */
@@ -61,12 +67,20 @@ export class StateReader {
       .execute();
     const lastRuns = await this.db
       .selectFrom("tasks as t")
-      .innerJoin("runs as r", "r.id", "t.run_id")
       .select((eb) => ["t.dataset", eb.fn.max("t.run_id").as("run_id")])
       .groupBy("t.dataset")
       .execute();
+    const lastRunTasks = await this.db
+      .selectFrom("tasks as t")
+      .innerJoin(
+        this.db.selectFrom("tasks").select((eb) => ["dataset", eb.fn.max("run_id").as("run_id")]).groupBy("dataset").as("last"),
+        (join) => join.onRef("last.dataset", "=", "t.dataset").onRef("last.run_id", "=", "t.run_id"),
+      )
+      .select((eb) => ["t.dataset", "t.status", eb.fn.countAll<number>().as("n")])
+      .groupBy(["t.dataset", "t.status"])
+      .execute();
     const runs = new Map((await this.runs()).map((run) => [run.id, run]));
-    const status = new Map<string, { built: number; failed: number; failures: { partition: string; error: string | null }[]; lastRun?: RunSummary }>();
+    const status = new Map<string, { built: number; failed: number; failures: { partition: string; error: string | null }[]; lastRun?: DatasetLastRun }>();
     const entry = (dataset: string) => {
       let value = status.get(dataset);
       if (!value) status.set(dataset, (value = { built: 0, failed: 0, failures: [] }));
@@ -76,7 +90,9 @@ export class StateReader {
     for (const row of failures) entry(row.dataset).failures.push({ partition: row.partition, error: row.error });
     for (const row of lastRuns) {
       const run = runs.get(Number(row.run_id));
-      if (run) entry(row.dataset).lastRun = run;
+      if (!run) continue;
+      const outcome = (taskStatus: string) => Number(lastRunTasks.find((t) => t.dataset === row.dataset && t.status === taskStatus)?.n ?? 0);
+      entry(row.dataset).lastRun = { ...run, tasks: { succeeded: outcome("succeeded"), failed: outcome("failed"), blocked: outcome("blocked") } };
     }
     return status;
   }
