@@ -3,5 +3,5 @@
  * Deliberately naive: it only catches agents that say "bot" in lower case.
  */
 export function isBot(userAgent: string): boolean {
-  return /bot|crawler|spider|headless/i.test(userAgent);
+  return userAgent.includes("bot");
 }
