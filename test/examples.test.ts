@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, TempProject } from "./support/temp-project.js";
 
-/** A copy of an example in a temp folder, so running it never writes into the repository. */
+/** A copy of an example's pipelines (`..`: the bundled ones) in a temp folder, so running it never writes into the repository. */
 function copyOfExample(name: string): TempProject {
   const project = new TempProject();
   cpSync(path.join(REPO_ROOT, "examples", name, "pipelines"), path.join(project.dir, "pipelines"), { recursive: true });
@@ -72,5 +72,40 @@ describe("examples/failed-week", () => {
     expect(fill.status).toBe(0);
     expect(fill.stdout).toContain("Apply complete: 15 partitions built");
     expect(project.query("select * from month_clicks")).toEqual([{ _partition: "*", days: 29, clicks: 4_580 }]);
+  });
+});
+
+describe("the README walkthrough on the bundled pipelines/", () => {
+  const project = copyOfExample("..");
+  afterAll(() => project.dispose());
+  const firstDays = "select day, active_users from active_users order by day limit 3";
+
+  it("builds, ignores a formatting edit, repairs exactly active_users and its summary after the bot fix", () => {
+    const first = project.reflow("apply", "--yes");
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toMatch(/\nApply complete: 271 partitions built, 18,083 rows written \(run #1, \d+\.\ds\)\.\n$/);
+    expect(project.query(firstDays)).toEqual([
+      { day: "2024-01-01", active_users: 78 },
+      { day: "2024-01-02", active_users: 83 },
+      { day: "2024-01-03", active_users: 82 },
+    ]);
+
+    project.edit("pipelines/lib/bots.ts", '  return userAgent.includes("bot");', '  // TODO: a real list\n  return userAgent.includes(\n    "bot",\n  );');
+    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 4 datasets up to date as of /);
+
+    project.edit("pipelines/lib/bots.ts", '  // TODO: a real list\n  return userAgent.includes(\n    "bot",\n  );', "  return /bot|crawler|spider|headless/i.test(userAgent);");
+    const tasks = planTasks(project);
+    expect(countBy(tasks)).toEqual({ "active_users code-changed": 90, "active_users_summary upstream-changed": 1 });
+    expect(tasks[0]).toEqual({ dataset: "active_users", partition: "2024-01-01", reason: "code-changed" });
+    expect(tasks[89]).toEqual({ dataset: "active_users", partition: "2024-03-30", reason: "code-changed" });
+
+    const repair = project.reflow("apply", "--yes");
+    expect(repair.stdout).toMatch(/\nApply complete: 91 partitions built, 91 rows written \(run #2, \d+\.\ds\)\.\n$/);
+    expect(project.query(firstDays)).toEqual([
+      { day: "2024-01-01", active_users: 69 },
+      { day: "2024-01-02", active_users: 73 },
+      { day: "2024-01-03", active_users: 70 },
+    ]);
+    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 4 datasets up to date as of /);
   });
 });
