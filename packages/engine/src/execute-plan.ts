@@ -94,11 +94,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     const taskId = taskIds[i]!;
     const dataset = datasets.get(task.dataset)!;
     emit({ type: "task-started", task });
-    await state.taskStarted(taskId);
     try {
       const result = await buildPartition(task, taskId, dataset, tables, liveOf, warehouse, options.projectDir);
+      // Record, publish, confirm: a crash between any two steps is settled by reconcile.
+      await state.taskBuilt(taskId, result);
       await warehouse.publish(task.dataset, [{ partition: task.partition, version: taskId }]);
-      await state.taskSucceeded(taskId, task.dataset, task.partition, result);
+      await state.taskSucceeded(taskId, task.dataset, task.partition);
       liveOf(task.dataset).set(task.partition, taskId);
       succeeded += 1;
       rowsWritten += result.rowCount;

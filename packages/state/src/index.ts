@@ -3,4 +3,5 @@ export * from "./state-snapshot.js";
 export * from "./state-reader.js";
 export * from "./state-writer.js";
 export * from "./state-store.js";
+export * from "./state-lock.js";
 export { STATE_MIGRATIONS } from "./migrations/index.js";

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
 import type { DatasetState, InputVersions, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
@@ -95,6 +96,11 @@ export class StateReader {
       entry(row.dataset).lastRun = { ...run, tasks: { succeeded: outcome("succeeded"), failed: outcome("failed"), blocked: outcome("blocked") } };
     }
     return status;
+  }
+
+  /** Who holds the writer lock, if anyone (alive or not). */
+  async lockHolder(): Promise<LockHolder | undefined> {
+    return new StateLock(this.db).holder();
   }
 
   async runs(limit?: number): Promise<RunSummary[]> {

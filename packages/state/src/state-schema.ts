@@ -37,7 +37,12 @@ export interface TasksTable {
   finished_at: string | null;
 }
 
-export type TaskStatus = "pending" | "running" | "succeeded" | "failed" | "blocked";
+/**
+ * `publishing`: built, validated and recorded, about to be published. A run
+ * killed at that moment is settled by `reconcile` from what the warehouse shows.
+ * `interrupted`: the run stopped (killed, Ctrl-C) before the task was published.
+ */
+export type TaskStatus = "pending" | "running" | "publishing" | "succeeded" | "failed" | "blocked" | "interrupted";
 
 /** The current state of every partition ever attempted. */
 export interface PartitionsTable {
@@ -60,7 +65,18 @@ export interface DatasetsTable {
   last_run_id: number;
 }
 
+/** The writer lock: who holds it, and until when its lease runs without a heartbeat. */
+export interface LocksTable {
+  name: string;
+  host: string;
+  pid: number;
+  command: string;
+  acquired_at: string;
+  lease_expires_at: string;
+}
+
 export interface StateDatabase {
+  locks: LocksTable;
   runs: RunsTable;
   tasks: TasksTable;
   partitions: PartitionsTable;

@@ -6,12 +6,15 @@ import { displayPath, ReflowError } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
+import { StateLock } from "./state-lock.js";
 import { StateWriter } from "./state-writer.js";
 
 export interface StateStore {
   readonly reader: StateReader;
   /** Absent on a read-only store. */
   readonly writer?: StateWriter;
+  /** The writer lock; absent on a read-only store (read its holder with `reader.lockHolder()`). */
+  readonly lock?: StateLock;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,7 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
   }
   return {
     reader: new StateReader(db),
-    ...(mode === "write" ? { writer: new StateWriter(db) } : {}),
+    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db) } : {}),
     close: async () => {
       if (mode === "write") leaveWalMode(database);
       await db.destroy();

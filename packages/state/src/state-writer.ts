@@ -25,6 +25,11 @@ const INSERT_CHUNK = 500;
 export class StateWriter {
   constructor(private readonly db: Kysely<StateDatabase>) {}
 
+  /** See `reconcileRuns`. Call it holding the writer lock, before planning. */
+  reconcile(liveVersion: (dataset: string, partition: string) => Promise<number | undefined>): Promise<ReconcileResult> {
+    return reconcileRuns(this.db, liveVersion);
+  }
+
   /** Records a run and all its planned tasks as pending; returns the run id and a task id per planned task, in order. */
   async beginRun(command: string, asOf: Date, tasks: readonly PlannedTaskRecord[]): Promise<{ runId: number; taskIds: number[] }> {
     return this.db.transaction().execute(async (trx) => {
@@ -59,33 +64,22 @@ export class StateWriter {
     });
   }
 
-  async taskStarted(taskId: number): Promise<void> {
-    await this.db.updateTable("tasks").set({ status: "running", started_at: now() }).where("id", "=", taskId).execute();
+  /**
+   * Records a built, validated version just before it is published. If the
+   * process dies between this and `taskSucceeded`, `reconcile` settles the task
+   * from what the warehouse shows, so a published version is never rebuilt.
+   */
+  async taskBuilt(taskId: number, result: TaskResult): Promise<void> {
+    await this.db
+      .updateTable("tasks")
+      .set({ status: "publishing", inputs: JSON.stringify(result.inputs), row_count: result.rowCount, content_hash: result.contentHash })
+      .where("id", "=", taskId)
+      .execute();
   }
 
-  /** Marks a task succeeded and makes its version the live one of its partition. */
-  async taskSucceeded(taskId: number, dataset: string, partition: string, result: TaskResult): Promise<void> {
-    const at = now();
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable("tasks")
-        .set({
-          status: "succeeded",
-          inputs: JSON.stringify(result.inputs),
-          row_count: result.rowCount,
-          content_hash: result.contentHash,
-          finished_at: at,
-        })
-        .where("id", "=", taskId)
-        .execute();
-      await trx
-        .insertInto("partitions")
-        .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at })
-        .onConflict((oc) =>
-          oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at }),
-        )
-        .execute();
-    });
+  /** Marks a built task succeeded and makes its version the live one of its partition. */
+  async taskSucceeded(taskId: number, dataset: string, partition: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => markPublished(trx, taskId, dataset, partition, now()));
   }
 
   /** Marks a task failed; the partition's live version, if any, stays live. */
@@ -136,6 +130,60 @@ export class StateWriter {
       }
     });
   }
+}
+
+/**
+ * Settles the runs a dead process left `running` (the caller holds the writer
+ * lock, so no live process owns them): a task recorded as built whose version
+ * the warehouse shows live was published, and is recorded so; every other
+ * unfinished task was interrupted, and its partition stays as it was.
+ */
+export async function reconcileRuns(
+  db: Kysely<StateDatabase>,
+  liveVersion: (dataset: string, partition: string) => Promise<number | undefined>,
+): Promise<ReconcileResult> {
+  const runs = await db.selectFrom("runs").select("id").where("status", "=", "running").execute();
+  if (runs.length === 0) return { runs: [], published: 0, interrupted: 0 };
+  const runIds = runs.map((r) => r.id);
+  const unfinished = await db
+    .selectFrom("tasks")
+    .select(["id", "dataset", "partition", "status"])
+    .where("run_id", "in", runIds)
+    .where("status", "in", ["pending", "running", "publishing"])
+    .execute();
+  const published: typeof unfinished = [];
+  for (const task of unfinished) {
+    if (task.status === "publishing" && (await liveVersion(task.dataset, task.partition)) === task.id) published.push(task);
+  }
+  const at = now();
+  await db.transaction().execute(async (trx) => {
+    for (const task of published) await markPublished(trx, task.id, task.dataset, task.partition, at);
+    await trx
+      .updateTable("tasks")
+      .set({ status: "interrupted", finished_at: at })
+      .where("run_id", "in", runIds)
+      .where("status", "in", ["pending", "running", "publishing"])
+      .execute();
+    await trx.updateTable("runs").set({ status: "interrupted", finished_at: at }).where("id", "in", runIds).execute();
+  });
+  return { runs: runIds, published: published.length, interrupted: unfinished.length - published.length };
+}
+
+export interface ReconcileResult {
+  /** Runs that were left running and are now recorded as interrupted. */
+  readonly runs: readonly number[];
+  /** Tasks found published in the warehouse and recorded as succeeded. */
+  readonly published: number;
+  readonly interrupted: number;
+}
+
+async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset: string, partition: string, at: string): Promise<void> {
+  await trx.updateTable("tasks").set({ status: "succeeded", finished_at: at }).where("id", "=", taskId).execute();
+  await trx
+    .insertInto("partitions")
+    .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at })
+    .onConflict((oc) => oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at }))
+    .execute();
 }
 
 function now(): string {

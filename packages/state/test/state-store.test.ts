@@ -26,9 +26,11 @@ describe("state store", () => {
     ]);
     expect(runId).toBe(1);
     expect(taskIds).toEqual([1, 2, 3]);
-    await writer.taskSucceeded(1, "events", "2024-01-01", { inputs: {}, rowCount: 3, contentHash: "h1" });
+    await writer.taskBuilt(1, { inputs: {}, rowCount: 3, contentHash: "h1" });
+    await writer.taskSucceeded(1, "events", "2024-01-01");
     await writer.taskFailed(2, "events", "2024-01-02", "boom");
-    await writer.taskSucceeded(3, "daily", "2024-01-01", { inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "h2" });
+    await writer.taskBuilt(3, { inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "h2" });
+    await writer.taskSucceeded(3, "daily", "2024-01-01");
     await writer.finishRun(runId, "failed", [{ name: "daily", kind: "dataset", fingerprint: "d1" }]);
 
     const snapshot = await store.reader.snapshot();
@@ -76,5 +78,93 @@ describe("state store", () => {
       code: "REFLOW_STATE_INCOMPATIBLE",
       message: expect.stringContaining("was written by a newer reflow (migration 9999-future)"),
     });
+  });
+});
+
+describe("reconcile after a crash", () => {
+  it("records a task the warehouse shows published, and interrupts every other unfinished task and the run", async () => {
+    const store = (await openStateStore(tempFile(), "write"))!;
+    const writer = store.writer!;
+    const { runId } = await writer.beginRun("apply", asOf, [
+      { dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" },
+      { dataset: "events", partition: "2024-01-02", reason: "missing", fingerprint: "e1" },
+      { dataset: "events", partition: "2024-01-03", reason: "missing", fingerprint: "e1" },
+      { dataset: "events", partition: "2024-01-04", reason: "missing", fingerprint: "e1" },
+    ]);
+    await writer.taskBuilt(1, { inputs: {}, rowCount: 3, contentHash: "h1" });
+    await writer.taskSucceeded(1, "events", "2024-01-01");
+    // Killed after publishing 2 but before recording it; 3 was built but not published; 4 never ran.
+    await writer.taskBuilt(2, { inputs: {}, rowCount: 2, contentHash: "h2" });
+    await writer.taskBuilt(3, { inputs: {}, rowCount: 5, contentHash: "h3" });
+    const warehouseLive: Record<string, number> = { "2024-01-01": 1, "2024-01-02": 2 };
+
+    expect(await writer.reconcile(async (_dataset, partition) => warehouseLive[partition])).toEqual({ runs: [runId], published: 1, interrupted: 2 });
+    const snapshot = await store.reader.snapshot();
+    expect([...snapshot.partitions.get("events")!.entries()]).toEqual([
+      ["2024-01-01", { status: "built", liveVersion: 1, fingerprint: "e1", inputs: {} }],
+      ["2024-01-02", { status: "built", liveVersion: 2, fingerprint: "e1", inputs: {} }],
+    ]);
+    expect(await store.reader.runs()).toMatchObject([{ id: runId, status: "interrupted" }]);
+    // Nothing left to settle.
+    expect(await writer.reconcile(async () => undefined)).toEqual({ runs: [], published: 0, interrupted: 0 });
+    await store.close();
+  });
+});
+
+describe("the writer lock", () => {
+  it("is held by one writer at a time; the second is told who holds it", async () => {
+    const file = tempFile();
+    const first = (await openStateStore(file, "write"))!;
+    const second = (await openStateStore(file, "write"))!;
+    const held = await first.lock!.acquire({ command: "apply --yes" });
+    expect(held.holder).toMatchObject({ host: os.hostname(), pid: process.pid, command: "apply --yes" });
+    // Same pid, but a live lease: the holder is alive, so the second writer is refused.
+    await expect(second.lock!.acquire({ command: "apply" })).rejects.toMatchObject({
+      code: "REFLOW_LOCKED",
+      message: `the state is locked by another reflow: \`apply --yes\` (pid ${process.pid} on ${os.hostname()}, since ${held.holder.acquiredAt}). Wait for it to finish or retry with --wait; if that process is gone for good, run \`reflow unlock\``,
+    });
+    expect(await second.reader.lockHolder()).toEqual(held.holder);
+    await held.release();
+    expect(await second.reader.lockHolder()).toBeUndefined();
+    const next = await second.lock!.acquire({ command: "apply" });
+    await next.release();
+    await first.close();
+    await second.close();
+  });
+
+  it("--wait: waits for the holder to release", async () => {
+    const file = tempFile();
+    const first = (await openStateStore(file, "write"))!;
+    const second = (await openStateStore(file, "write"))!;
+    const held = await first.lock!.acquire({ command: "apply" });
+    setTimeout(() => void held.release(), 300);
+    const next = await second.lock!.acquire({ command: "apply", waitMs: 10_000 });
+    expect(next.tookOverFrom).toBeUndefined();
+    await next.release();
+    await first.close();
+    await second.close();
+  });
+
+  it("takes over a lock whose holder died (a pid that does not exist on this host) or whose lease expired", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const raw = new Database(file);
+    const insert = raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply', ?, ?)");
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    insert.run(os.hostname(), 2 ** 22 + 12_345, "2024-01-01T00:00:00.000Z", future); // above pid_max: never alive
+    const afterDeadPid = await store.lock!.acquire({ command: "apply" });
+    expect(afterDeadPid.tookOverFrom).toMatchObject({ pid: 2 ** 22 + 12_345 });
+    await afterDeadPid.release();
+
+    insert.run("another-host", 1, "2024-01-01T00:00:00.000Z", "2024-01-01T00:01:00.000Z");
+    const afterExpiredLease = await store.lock!.acquire({ command: "apply" });
+    expect(afterExpiredLease.tookOverFrom).toMatchObject({ host: "another-host", pid: 1 });
+    await afterExpiredLease.release();
+
+    insert.run("another-host", 1, "2024-01-01T00:00:00.000Z", future);
+    await expect(store.lock!.acquire({ command: "apply" })).rejects.toMatchObject({ code: "REFLOW_LOCKED" });
+    expect(await store.lock!.breakLock()).toMatchObject({ host: "another-host" });
+    raw.close();
+    await store.close();
   });
 });

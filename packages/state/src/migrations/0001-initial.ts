@@ -52,5 +52,15 @@ export const initial: Migration = {
       .addColumn("updated_at", "text", (c) => c.notNull())
       .addColumn("last_run_id", "integer", (c) => c.notNull())
       .execute();
+    // At most one row per lock name: inserting is how a lock is taken.
+    await db.schema
+      .createTable("locks")
+      .addColumn("name", "text", (c) => c.primaryKey())
+      .addColumn("host", "text", (c) => c.notNull())
+      .addColumn("pid", "integer", (c) => c.notNull())
+      .addColumn("command", "text", (c) => c.notNull())
+      .addColumn("acquired_at", "text", (c) => c.notNull())
+      .addColumn("lease_expires_at", "text", (c) => c.notNull())
+      .execute();
   },
 };

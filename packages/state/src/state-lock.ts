@@ -1,0 +1,156 @@
+import os from "node:os";
+import type { Kysely } from "kysely";
+import { ReflowError } from "@reflow/core";
+import type { StateDatabase } from "./state-schema.js";
+
+/** Who holds the writer lock. */
+export interface LockHolder {
+  readonly host: string;
+  readonly pid: number;
+  readonly command: string;
+  readonly acquiredAt: string;
+  readonly leaseExpiresAt: string;
+}
+
+export interface HeldLock {
+  readonly holder: LockHolder;
+  /** Holders that died and were taken over on the way (dead pid on this host, or expired lease). */
+  readonly tookOverFrom?: LockHolder;
+  release(): Promise<void>;
+}
+
+export interface AcquireLockOptions {
+  readonly command: string;
+  /** How long to wait for a live holder: 0 fails at once (default), Infinity waits for ever. */
+  readonly waitMs?: number;
+  /** A holder that stops renewing its lease for this long is presumed dead. */
+  readonly leaseMs?: number;
+}
+
+const LOCK_NAME = "apply";
+const DEFAULT_LEASE_MS = 60_000;
+const POLL_MS = 200;
+
+/**
+ * One writer at a time, in the state store itself so that it travels with it.
+ * Taking the lock is an INSERT on a primary key, which is atomic; taking over a
+ * dead holder's lock deletes exactly that holder's row, so two processes that
+ * both see it dead cannot both win.
+ */
+export class StateLock {
+  constructor(private readonly db: Kysely<StateDatabase>) {}
+
+  async holder(): Promise<LockHolder | undefined> {
+    const row = await this.db.selectFrom("locks").selectAll().where("name", "=", LOCK_NAME).executeTakeFirst();
+    return row ? toHolder(row) : undefined;
+  }
+
+  /** A holder that is alive by every sign we can read: its lease runs and, on this host, its pid exists. */
+  isAlive(holder: LockHolder, now = Date.now()): boolean {
+    if (Date.parse(holder.leaseExpiresAt) < now) return false;
+    if (holder.host === os.hostname()) return pidExists(holder.pid);
+    return true;
+  }
+
+  async acquire(options: AcquireLockOptions): Promise<HeldLock> {
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    let tookOverFrom: LockHolder | undefined;
+    for (;;) {
+      const mine: LockHolder = {
+        host: os.hostname(),
+        pid: process.pid,
+        command: options.command,
+        acquiredAt: new Date().toISOString(),
+        leaseExpiresAt: new Date(Date.now() + leaseMs).toISOString(),
+      };
+      const inserted = await this.db
+        .insertInto("locks")
+        .values({
+          name: LOCK_NAME,
+          host: mine.host,
+          pid: mine.pid,
+          command: mine.command,
+          acquired_at: mine.acquiredAt,
+          lease_expires_at: mine.leaseExpiresAt,
+        })
+        .onConflict((oc) => oc.column("name").doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return this.held(mine, leaseMs, tookOverFrom);
+
+      const current = await this.holder();
+      if (!current) continue; // released in between
+      if (!this.isAlive(current)) {
+        await this.remove(current);
+        tookOverFrom = current;
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new ReflowError(
+          "REFLOW_LOCKED",
+          `the state is locked by another reflow: \`${current.command}\` (pid ${current.pid} on ${current.host}, since ${current.acquiredAt})` +
+            `${options.waitMs ? `; waited ${Math.round(options.waitMs / 1000)}s` : ""}. ` +
+            "Wait for it to finish or retry with --wait; if that process is gone for good, run `reflow unlock`",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  /** Removes whatever lock is held, for `reflow unlock`. Returns the holder it removed. */
+  async breakLock(): Promise<LockHolder | undefined> {
+    const current = await this.holder();
+    if (current) await this.remove(current);
+    return current;
+  }
+
+  private async remove(holder: LockHolder): Promise<void> {
+    await this.db
+      .deleteFrom("locks")
+      .where("name", "=", LOCK_NAME)
+      .where("host", "=", holder.host)
+      .where("pid", "=", holder.pid)
+      .where("acquired_at", "=", holder.acquiredAt)
+      .execute();
+  }
+
+  private held(holder: LockHolder, leaseMs: number, tookOverFrom: LockHolder | undefined): HeldLock {
+    // Renew the lease well before it runs out; unref'd so it never keeps the process alive.
+    const heartbeat = setInterval(() => {
+      void this.db
+        .updateTable("locks")
+        .set({ lease_expires_at: new Date(Date.now() + leaseMs).toISOString() })
+        .where("name", "=", LOCK_NAME)
+        .where("pid", "=", holder.pid)
+        .where("acquired_at", "=", holder.acquiredAt)
+        .execute()
+        .catch(() => {});
+    }, Math.max(1_000, Math.floor(leaseMs / 4)));
+    heartbeat.unref();
+    let released = false;
+    return {
+      holder,
+      ...(tookOverFrom ? { tookOverFrom } : {}),
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(heartbeat);
+        await this.remove(holder);
+      },
+    };
+  }
+}
+
+function toHolder(row: StateDatabase["locks"]): LockHolder {
+  return { host: row.host, pid: row.pid, command: row.command, acquiredAt: row.acquired_at, leaseExpiresAt: row.lease_expires_at };
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
