@@ -4,6 +4,7 @@ import { applyCommand } from "./commands/apply.js";
 import { lineageCommand } from "./commands/lineage.js";
 import { planCommand } from "./commands/plan.js";
 import { statusCommand } from "./commands/status.js";
+import { unlockCommand } from "./commands/unlock.js";
 import { colors } from "./terminal.js";
 
 /** Options every command takes. */
@@ -27,12 +28,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   withGlobals(program.command("plan"))
     .description("show which partitions must be (re)built, and why")
     .option("--json", "print the plan as JSON")
+    .option("-o, --out <file>", "also save the plan, for `reflow apply FILE`")
     .action(async (options) => planCommand(options));
   withGlobals(program.command("apply"))
-    .description("build what the plan lists, in dependency order")
+    .description("build what the plan lists (or a plan saved with `plan --out`), in dependency order")
+    .argument("[plan-file]", "a plan saved by `reflow plan --out`: applied exactly, without asking, or refused if stale")
     .option("-y, --yes", "do not ask for confirmation")
-    .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", parsePositiveInt)
-    .action(async (options) => applyCommand(options));
+    .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
+    .option("--max-tasks <n>", "build only the first N partitions of the plan; the rest is left for the next apply", (v) => parsePositiveInt(v, "--max-tasks"))
+    .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v))
+    .action(async (planFile, options) => applyCommand(planFile, options));
+  withGlobals(program.command("unlock"))
+    .description("remove the state's writer lock left by a process that is gone")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (options) => unlockCommand(options));
   withGlobals(program.command("status"))
     .description("per dataset: partitions built, outdated, failed and missing; last run")
     .option("--json", "print as JSON")
@@ -75,10 +84,18 @@ function parseAsOf(value: string): Date {
   );
 }
 
-function parsePositiveInt(value: string): number {
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || value.trim() === "") {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--wait: expected a number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function parsePositiveInt(value: string, option: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--concurrency: expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${option}: expected a whole number of at least 1, got ${JSON.stringify(value)}`);
   }
   return n;
 }

@@ -1,39 +1,97 @@
-import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type EngineEvent } from "@reflow/api";
+import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type CompiledProject, type EngineEvent, type Plan } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
 import { formatPlan } from "../format/plan-report.js";
 import { askYesNo, colors, isInteractive, plural } from "../terminal.js";
 
-export async function applyCommand(options: GlobalOptions & { yes?: boolean; concurrency?: number }): Promise<void> {
+export interface ApplyCommandOptions extends GlobalOptions {
+  readonly yes?: boolean;
+  readonly concurrency?: number;
+  readonly maxTasks?: number;
+  /** `--wait` alone: true (wait for ever); `--wait=SECONDS`: a number. */
+  readonly wait?: boolean | number;
+}
+
+export async function applyCommand(planFile: string | undefined, options: ApplyCommandOptions): Promise<void> {
+  if (planFile && options.asOf) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", "--as-of cannot be used with a saved plan: it is applied as of the time it was made");
+  }
   const started = Date.now();
   const progress = isInteractive() ? new ProgressDisplay() : undefined;
-  const outcome = await applyProject({
-    projectDir: options.project,
-    ...(options.asOf ? { asOf: options.asOf } : {}),
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    command: ["apply", ...process.argv.slice(3)].join(" "),
-    confirm: async (plan, project) => {
-      process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
-      if (options.yes) return true;
-      if (!isInteractive()) {
-        throw new ReflowError("REFLOW_CONFIRMATION_REQUIRED", "apply asks for confirmation, and there is no terminal to ask on: run `reflow apply --yes` to apply without asking");
-      }
-      return askYesNo("\nApply this plan?");
-    },
-    onEvent: (event) => progress?.update(event),
-  });
-  progress?.stop();
-  if (!outcome.result) {
-    if (outcome.declined) process.stdout.write("Apply cancelled; nothing was changed.\n");
-    else process.stdout.write(formatPlan(outcome.plan, (name) => outcome.project.datasets.get(name)!.partitions));
-    return;
+  const stop = stopOnInterrupt();
+  const printPlan = (plan: Plan, project: CompiledProject) => process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+  try {
+    const outcome = await applyProject({
+      projectDir: options.project,
+      ...(options.asOf ? { asOf: options.asOf } : {}),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
+      ...(planFile ? { planFile } : {}),
+      ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
+      command: ["apply", ...process.argv.slice(3)].join(" "),
+      signal: stop.signal,
+      confirm: async (plan, project) => {
+        printPlan(plan, project);
+        if (options.yes) return true;
+        if (!isInteractive()) {
+          throw new ReflowError("REFLOW_CONFIRMATION_REQUIRED", "apply asks for confirmation, and there is no terminal to ask on: run `reflow apply --yes` to apply without asking");
+        }
+        return askYesNo("\nApply this plan?");
+      },
+      ...(planFile ? { onPlan: printPlan } : {}),
+      onEvent: (event) => progress?.update(event),
+    });
+    progress?.stop();
+    if (outcome.reconciled) {
+      const r = outcome.reconciled;
+      process.stdout.write(
+        `Settled ${r.runs.length === 1 ? `run #${r.runs[0]}` : `runs ${r.runs.map((id) => `#${id}`).join(", ")}`}, left unfinished by a process that stopped: ${plural(r.published, "partition")} had been published, ${plural(r.interrupted, "task")} had not.\n`,
+      );
+    }
+    if (!outcome.result) {
+      if (outcome.declined) process.stdout.write("Apply cancelled; nothing was changed.\n");
+      else process.stdout.write(formatPlan(outcome.plan, (name) => outcome.project.datasets.get(name)!.partitions));
+      return;
+    }
+    report(outcome.result, Date.now() - started);
+    if (outcome.plan.deferred) {
+      process.stdout.write(`${plural(outcome.plan.deferred.tasks, "partition")} left for the next apply (--max-tasks).\n`);
+    }
+    if (outcome.result.status === "failed") process.exitCode = 1;
+  } finally {
+    progress?.stop();
+    stop.dispose();
   }
-  report(outcome.result, Date.now() - started);
-  if (outcome.result.status !== "succeeded") process.exitCode = 1;
+}
+
+/**
+ * Ctrl-C once: start nothing new, let running partitions finish and be
+ * recorded. Twice: exit at once; whatever was published is recorded or
+ * settled by the next apply, and nothing half-written is ever live.
+ */
+function stopOnInterrupt(): { readonly signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      process.stderr.write("\nStopped at once. Run `reflow apply` to settle and finish the rest.\n");
+      process.exit(130);
+    }
+    process.stderr.write("\nStopping: no new partitions start; waiting for running ones (Ctrl-C again to stop at once)…\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onSigint) };
 }
 
 function report(result: ApplyResult, elapsedMs: number): void {
   const seconds = (elapsedMs / 1000).toFixed(1);
+  if (result.status === "interrupted") {
+    process.stderr.write(
+      `\n${colors.yellow(colors.bold("Apply interrupted:"))} ${result.succeeded.toLocaleString("en-US")} built, ${result.failed.length.toLocaleString("en-US")} failed, ${result.notStarted.toLocaleString("en-US")} not started (run #${result.runId}, ${seconds}s). Everything built was published and recorded; run \`reflow apply\` to finish.\n`,
+    );
+    process.exitCode = 130;
+    return;
+  }
   if (result.status === "succeeded") {
     process.stdout.write(
       `\n${colors.green(colors.bold("Apply complete:"))} ${plural(result.succeeded, "partition")} built, ${plural(result.rowsWritten, "row")} written (run #${result.runId}, ${seconds}s).\n`,

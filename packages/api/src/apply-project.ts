@@ -1,8 +1,9 @@
+import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { ReflowError } from "@reflow/core";
+import { displayPath, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent } from "@reflow/engine";
-import { planToJson, type Plan } from "@reflow/planner";
-import { EMPTY_STATE, openStateStore } from "@reflow/state";
+import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
+import { EMPTY_STATE, isLockHolderAlive, lockedError, openStateStore, type LockHolder, type ReconcileResult } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -10,10 +11,24 @@ import type { ReflowOptions } from "./reflow-options.js";
 export interface ApplyOptions extends ReflowOptions {
   /** Overrides the project's `concurrency`. */
   readonly concurrency?: number;
-  /** Asked with the plan before anything is written; false cancels. Absent: apply without asking. */
+  /**
+   * Asked with the plan before anything is written; false cancels. Absent:
+   * apply without asking. Not asked for a saved plan (`planFile`), which was
+   * reviewed when it was saved.
+   */
   readonly confirm?: (plan: Plan, project: CompiledProject) => Promise<boolean>;
+  /** A plan saved by `reflow plan --out`: apply exactly it, or refuse if it is stale. */
+  readonly planFile?: string;
+  /** Apply only the first N tasks (in topological order); the rest is left for the next apply. */
+  readonly maxTasks?: number;
+  /** How long to wait for another writer's lock: 0 fails at once (default), Infinity waits for ever. */
+  readonly waitMs?: number;
+  /** Called with the plan about to run, after the lock is held (for printing a saved plan). */
+  readonly onPlan?: (plan: Plan, project: CompiledProject) => void;
   readonly onEvent?: (event: EngineEvent) => void;
-  /** Recorded with the run, for `status` and history. */
+  /** Stops starting new tasks when aborted; running tasks finish and are recorded. */
+  readonly signal?: AbortSignal;
+  /** Recorded with the run and the lock, for `status` and for whoever finds the state locked. */
   readonly command?: string;
 }
 
@@ -23,34 +38,65 @@ export interface ApplyOutcome {
   /** Absent when there was nothing to do or the user declined. */
   readonly result?: ApplyResult;
   readonly declined?: boolean;
+  /** Runs a dead process had left unfinished, settled before planning. */
+  readonly reconciled?: ReconcileResult;
 }
 
-/** Plans a project and executes the plan. */
+/**
+ * Plans a project and executes the plan, holding the state's writer lock from
+ * before the plan that runs until the run is recorded.
+ */
 export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOutcome> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const concurrency = options.concurrency ?? project.config.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `concurrency must be a whole number of at least 1, got ${concurrency}`);
   }
-  const asOf = options.asOf ?? new Date();
-  // Plan and ask on a read-only view first: declining, or failing to ask,
-  // must leave a new project without even a state file.
-  const confirmed = await readOnlyPlan(project, asOf);
-  if (!hasWork(confirmed)) return { project, plan: confirmed };
-  if (options.confirm && !(await options.confirm(confirmed, project))) return { project, plan: confirmed, declined: true };
+  const saved = options.planFile ? readSavedPlan(options.planFile) : undefined;
+  const asOf = saved ? new Date(saved.asOf) : (options.asOf ?? new Date());
+  const command = options.command ?? "apply";
+
+  // Plan and ask on a read-only view first: declining, or failing to ask, must
+  // leave the state as it was (a new project without even a state file).
+  let confirmed: Plan | undefined;
+  if (!saved) {
+    const preview = await readOnlyPreview(project, asOf);
+    confirmed = limitPlan(preview.plan, options.maxTasks);
+    if (!hasWork(confirmed) && !preview.unfinishedRuns) return { project, plan: confirmed };
+    if (preview.lockedBy && isLockHolderAlive(preview.lockedBy) && !options.waitMs) throw lockedError(preview.lockedBy);
+    if (hasWork(confirmed) && options.confirm && !(await options.confirm(confirmed, project))) {
+      return { project, plan: confirmed, declined: true };
+    }
+  }
 
   const store = (await openStateStore(project.config.statePath, "write"))!;
   try {
-    const snapshot = await store.reader.snapshot();
-    const plan = planFor(project, snapshot, asOf);
-    if (JSON.stringify(planToJson(plan)) !== JSON.stringify(planToJson(confirmed))) {
-      throw new ReflowError(
-        "REFLOW_STATE_CHANGED",
-        `the state changed while the plan was shown (another apply ran?); nothing was applied. Run \`reflow plan\` again`,
-      );
-    }
+    const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
     const warehouse = new SqliteWarehouse({ path: project.config.warehouse.path });
     try {
+      const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
+      const snapshot = await store.reader.snapshot();
+      let plan = planFor(project, snapshot, asOf);
+      if (saved) {
+        const stale = stalePlanReason(saved, plan);
+        if (stale) {
+          throw new ReflowError("REFLOW_PLAN_STALE", `${displayPath(options.planFile!)} can no longer be applied: ${stale}; nothing was applied. Run \`reflow plan --out\` again`);
+        }
+      }
+      plan = limitPlan(plan, options.maxTasks);
+      if (confirmed && planDigest(plan) !== planDigest(confirmed)) {
+        // Settling a crashed run legitimately changes the plan: show it and ask again.
+        if (reconciled.runs.length === 0) {
+          throw new ReflowError(
+            "REFLOW_STATE_CHANGED",
+            "the state changed while the plan was shown (another apply ran?); nothing was applied. Run `reflow plan` again",
+          );
+        }
+        if (hasWork(plan) && options.confirm && !(await options.confirm(plan, project))) return { project, plan, declined: true, reconciled };
+      }
+      const outcome = { project, plan, ...(reconciled.runs.length > 0 ? { reconciled } : {}) };
+      if (!hasWork(plan)) return outcome;
+      options.onPlan?.(plan, project);
       const result = await executePlan({
         plan,
         datasets: project.datasets,
@@ -58,29 +104,60 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
         state: store.writer!,
         warehouse,
         concurrency,
-        command: options.command ?? "apply",
+        command,
         projectDir: project.config.projectDir,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
-      return { project, plan, result };
+      return { ...outcome, result };
     } finally {
       await warehouse.close();
+      await lock.release();
     }
   } finally {
     await store.close();
   }
 }
 
-async function readOnlyPlan(project: CompiledProject, asOf: Date): Promise<Plan> {
+/** A plan with no tasks and no dataset definition to record changes nothing. */
+export function hasWork(plan: Plan): boolean {
+  return plan.tasks.length > 0 || plan.datasets.some((d) => d.change !== "unchanged");
+}
+
+interface Preview {
+  readonly plan: Plan;
+  /** Checked before asking anything, so a busy state fails at once. */
+  readonly lockedBy: LockHolder | undefined;
+  /** A run was left `running`: if nobody holds the lock, a process died mid-apply. */
+  readonly unfinishedRuns: boolean;
+}
+
+async function readOnlyPreview(project: CompiledProject, asOf: Date): Promise<Preview> {
   const store = await openStateStore(project.config.statePath, "read");
   try {
-    return planFor(project, store ? await store.reader.snapshot() : EMPTY_STATE, asOf);
+    if (!store) return { plan: planFor(project, EMPTY_STATE, asOf), lockedBy: undefined, unfinishedRuns: false };
+    const [snapshot, holder, runs] = await Promise.all([store.reader.snapshot(), store.reader.lockHolder(), store.reader.runs(1)]);
+    return { plan: planFor(project, snapshot, asOf), lockedBy: holder, unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
   }
 }
 
-/** A plan with no tasks and no dataset definition to record changes nothing. */
-export function hasWork(plan: Plan): boolean {
-  return plan.tasks.length > 0 || plan.datasets.some((d) => d.change !== "unchanged");
+function readSavedPlan(file: string): SavedPlan {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ReflowError("REFLOW_PLAN_INVALID", `${displayPath(file)}: cannot read the saved plan: ${(error as Error).message}`);
+  }
+  return parseSavedPlan(text, displayPath(file));
+}
+
+function liveVersionLookup(warehouse: SqliteWarehouse): (dataset: string, partition: string) => Promise<number | undefined> {
+  const cache = new Map<string, Promise<Map<string, number>>>();
+  return async (dataset, partition) => {
+    let versions = cache.get(dataset);
+    if (!versions) cache.set(dataset, (versions = warehouse.liveVersions(dataset)));
+    return (await versions).get(partition);
+  };
 }

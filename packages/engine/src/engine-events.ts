@@ -18,10 +18,12 @@ export interface TaskFailure {
 
 export interface ApplyResult {
   readonly runId: number;
-  readonly status: "succeeded" | "failed";
+  /** `interrupted`: stopped (Ctrl-C) before every task ran; `notStarted` were left for the next apply. */
+  readonly status: "succeeded" | "failed" | "interrupted";
   readonly succeeded: number;
   readonly failed: readonly TaskFailure[];
   /** Tasks not run because an input partition failed; `error` names it. */
   readonly blocked: readonly TaskFailure[];
+  readonly notStarted: number;
   readonly rowsWritten: number;
 }

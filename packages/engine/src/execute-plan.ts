@@ -38,6 +38,8 @@ export interface ExecutePlanOptions {
   /** Stack frames under this folder (outside node_modules) are shown as the place a transform failed. */
   readonly projectDir: string;
   readonly onEvent?: (event: EngineEvent) => void;
+  /** When aborted, no new task starts; running ones finish and are recorded; the run ends `interrupted`. */
+  readonly signal?: AbortSignal;
 }
 
 const WRITE_BATCH = 5_000;
@@ -88,6 +90,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   let succeeded = 0;
   let rowsWritten = 0;
   let finished = 0;
+  const done: boolean[] = new Array(tasks.length).fill(false);
 
   const runOne = async (i: number): Promise<void> => {
     const task = tasks[i]!;
@@ -135,10 +138,19 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     finished += newlyBlocked.length;
   };
 
+  const signal = options.signal;
   await new Promise<void>((resolve, reject) => {
     let running = 0;
+    const settle = () => {
+      if (finished === tasks.length || (signal?.aborted && running === 0)) {
+        signal?.removeEventListener("abort", settle);
+        resolve();
+        return true;
+      }
+      return false;
+    };
     const pump = () => {
-      while (running < options.concurrency && readyHead < ready.length) {
+      while (!signal?.aborted && running < options.concurrency && readyHead < ready.length) {
         const i = ready[readyHead++]!;
         if (blockedBy.has(i)) continue;
         running += 1;
@@ -146,31 +158,40 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           () => {
             running -= 1;
             finished += 1;
+            done[i] = true;
             for (const dependent of dependents[i]!) {
               if (--waitingFor[dependent]! === 0 && !blockedBy.has(dependent)) ready.push(dependent);
             }
-            if (finished === tasks.length) resolve();
-            else pump();
+            if (!settle()) pump();
           },
           reject,
         );
       }
-      if (finished === tasks.length) resolve();
+      settle();
     };
+    signal?.addEventListener("abort", settle);
     pump();
   });
 
-  const status = failed.length === 0 ? "succeeded" : "failed";
+  // Tasks never started because the run was stopped: left exactly as they were.
+  const notStarted = tasks.flatMap((_, i) => (done[i] || blockedBy.has(i) ? [] : [i]));
+  if (notStarted.length > 0) await state.tasksInterrupted(notStarted.map((i) => taskIds[i]!));
+
+  const status = notStarted.length > 0 ? "interrupted" : failed.length === 0 ? "succeeded" : "failed";
   const position = new Map(tasks.map((t, i) => [`${t.dataset}\u0000${t.partition}`, i]));
   const inPlanOrder = (a: TaskFailure, b: TaskFailure) => position.get(`${a.dataset}\u0000${a.partition}`)! - position.get(`${b.dataset}\u0000${b.partition}`)!;
   failed.sort(inPlanOrder);
   blocked.sort(inPlanOrder);
-  const incomplete = new Set([...failed, ...blocked].map((f) => f.dataset));
+  const incomplete = new Set(
+    [...failed, ...blocked]
+      .map((f) => f.dataset)
+      .concat(plan.deferred?.datasets ?? [], notStarted.map((i) => tasks[i]!.dataset)),
+  );
   const applied = plan.datasets
     .filter((d) => d.change !== "removed" && d.change !== "unchanged" && !incomplete.has(d.name))
     .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint! }));
   await state.finishRun(runId, status, applied, plan.datasets.filter((d) => d.change === "removed").map((d) => d.name));
-  return { runId, status, succeeded, failed, blocked, rowsWritten };
+  return { runId, status, succeeded, failed, blocked, notStarted: notStarted.length, rowsWritten };
 }
 
 /** Reads the task's inputs, runs the user's function, validates and writes a new version. */

@@ -1,2 +1,4 @@
 export * from "./plan.js";
 export * from "./create-plan.js";
+export * from "./saved-plan.js";
+export * from "./limit-plan.js";

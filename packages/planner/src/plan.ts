@@ -61,6 +61,8 @@ export interface Plan {
   readonly datasets: readonly DatasetChange[];
   readonly tasks: readonly PlannedTask[];
   readonly summary: { readonly tasks: number; readonly datasets: number };
+  /** Tasks left for a later apply by `--max-tasks`, and their datasets (not recorded as applied). */
+  readonly deferred?: { readonly tasks: number; readonly datasets: readonly string[] };
 }
 
 /** The machine-readable form of a plan, as `reflow plan --json` prints it. */

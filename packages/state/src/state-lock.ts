@@ -45,13 +45,6 @@ export class StateLock {
     return row ? toHolder(row) : undefined;
   }
 
-  /** A holder that is alive by every sign we can read: its lease runs and, on this host, its pid exists. */
-  isAlive(holder: LockHolder, now = Date.now()): boolean {
-    if (Date.parse(holder.leaseExpiresAt) < now) return false;
-    if (holder.host === os.hostname()) return pidExists(holder.pid);
-    return true;
-  }
-
   async acquire(options: AcquireLockOptions): Promise<HeldLock> {
     const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     const deadline = Date.now() + (options.waitMs ?? 0);
@@ -80,19 +73,12 @@ export class StateLock {
 
       const current = await this.holder();
       if (!current) continue; // released in between
-      if (!this.isAlive(current)) {
+      if (!isLockHolderAlive(current)) {
         await this.remove(current);
         tookOverFrom = current;
         continue;
       }
-      if (Date.now() >= deadline) {
-        throw new ReflowError(
-          "REFLOW_LOCKED",
-          `the state is locked by another reflow: \`${current.command}\` (pid ${current.pid} on ${current.host}, since ${current.acquiredAt})` +
-            `${options.waitMs ? `; waited ${Math.round(options.waitMs / 1000)}s` : ""}. ` +
-            "Wait for it to finish or retry with --wait; if that process is gone for good, run `reflow unlock`",
-        );
-      }
+      if (Date.now() >= deadline) throw lockedError(current, options.waitMs);
       await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
     }
   }
@@ -139,6 +125,23 @@ export class StateLock {
       },
     };
   }
+}
+
+/** A holder that is alive by every sign we can read: its lease runs and, on this host, its pid exists. */
+export function isLockHolderAlive(holder: LockHolder, now = Date.now()): boolean {
+  if (Date.parse(holder.leaseExpiresAt) < now) return false;
+  if (holder.host === os.hostname()) return pidExists(holder.pid);
+  return true;
+}
+
+/** REFLOW_LOCKED, saying who holds the lock and what to do. */
+export function lockedError(holder: LockHolder, waitedMs?: number): ReflowError {
+  return new ReflowError(
+    "REFLOW_LOCKED",
+    `the state is locked by another reflow: \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.acquiredAt})` +
+      `${waitedMs ? `; waited ${Math.round(waitedMs / 1000)}s` : ""}. ` +
+      "Wait for it to finish or retry with --wait; if that process is gone for good, run `reflow unlock`",
+  );
 }
 
 function toHolder(row: StateDatabase["locks"]): LockHolder {

@@ -95,6 +95,17 @@ export class StateWriter {
     });
   }
 
+  /** Tasks a stopped run never started. Their partitions are left as they were. */
+  async tasksInterrupted(taskIds: readonly number[]): Promise<void> {
+    for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
+      await this.db
+        .updateTable("tasks")
+        .set({ status: "interrupted", finished_at: now() })
+        .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
+        .execute();
+    }
+  }
+
   /** Tasks that did not run because an input failed. Their partitions are left as they were. */
   async tasksBlocked(taskIds: readonly number[], error: string): Promise<void> {
     for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {

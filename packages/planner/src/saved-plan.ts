@@ -1,0 +1,82 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { ReflowError } from "@reflow/core";
+import { planToJson, type Plan, type PlanJson } from "./plan.js";
+
+/**
+ * `reflow plan --out FILE`: the plan as JSON plus what it was made from, so
+ * that `reflow apply FILE` can run exactly it, or refuse if anything moved.
+ */
+export interface SavedPlan extends PlanJson {
+  readonly format: typeof SAVED_PLAN_FORMAT;
+  readonly createdAt: string;
+  /** The fingerprint of every dataset the plan was made with. */
+  readonly fingerprints: Readonly<Record<string, string>>;
+  /** Digest of the whole plan, fingerprints and exact input partitions included. */
+  readonly digest: string;
+}
+
+export const SAVED_PLAN_FORMAT = "reflow-plan/1";
+
+export function planDigest(plan: Plan): string {
+  const canonical = {
+    asOf: plan.asOf.toISOString(),
+    datasets: plan.datasets.map((d) => [d.name, d.change, d.fingerprint ?? null, d.previousFingerprint ?? null]),
+    tasks: plan.tasks.map((t) => [t.dataset, t.partition, t.reason, t.fingerprint, t.inputs.map((i) => [i.dataset, i.partitions])]),
+  };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
+}
+
+export function toSavedPlan(plan: Plan, createdAt: Date): SavedPlan {
+  const fingerprints: Record<string, string> = {};
+  for (const d of plan.datasets) if (d.fingerprint) fingerprints[d.name] = d.fingerprint;
+  return { format: SAVED_PLAN_FORMAT, createdAt: createdAt.toISOString(), ...planToJson(plan), fingerprints, digest: planDigest(plan) };
+}
+
+const savedPlanSchema = z.object({
+  format: z.literal(SAVED_PLAN_FORMAT),
+  createdAt: z.string(),
+  asOf: z.iso.datetime(),
+  datasets: z.array(z.object({ name: z.string(), change: z.enum(["added", "modified", "unchanged", "removed"]) })),
+  tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(["missing", "failed", "code-changed", "upstream-changed"]) })),
+  summary: z.object({ tasks: z.number(), datasets: z.number() }),
+  fingerprints: z.record(z.string(), z.string()),
+  digest: z.string(),
+});
+
+/** Parses a saved plan file's text; `file` is only for messages. */
+export function parseSavedPlan(text: string, file: string): SavedPlan {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ReflowError("REFLOW_PLAN_INVALID", `${file}: not a saved plan (invalid JSON: ${(error as Error).message})`);
+  }
+  const parsed = savedPlanSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ReflowError("REFLOW_PLAN_INVALID", `${file}: not a saved plan made by \`reflow plan --out\`: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data as SavedPlan;
+}
+
+/**
+ * Why a saved plan can no longer be applied as it is, or undefined if the
+ * plan made now (at the saved plan's as-of) is the very same plan.
+ */
+export function stalePlanReason(saved: SavedPlan, current: Plan): string | undefined {
+  if (planDigest(current) === saved.digest) return undefined;
+  const now = new Map(current.datasets.map((d) => [d.name, d.fingerprint]));
+  const codeChanged = [...new Set([...Object.keys(saved.fingerprints), ...now.keys()])]
+    .filter((name) => saved.fingerprints[name] !== now.get(name))
+    .sort();
+  if (codeChanged.length > 0) {
+    return `the code changed since the plan was made (${describeNames(codeChanged)})`;
+  }
+  return "the state changed since the plan was made (another apply ran)";
+}
+
+function describeNames(names: readonly string[]): string {
+  const shown = names.slice(0, 3).join(", ");
+  return names.length > 3 ? `${shown} and ${names.length - 3} more` : shown;
+}
