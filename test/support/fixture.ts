@@ -10,8 +10,7 @@
  *   alice 10·d, bob d, alice 1, and on even days carol 5.
  * So revenue(d) = RATE · (11·d + 1 + (d even ? 5 : 0)) with RATE = 2.
  *
- * Each dataset lives in its own file, so an edit to one file moves no other
- * declaration (the interim fingerprint stub hashes a declaration's file and line).
+ * Each dataset lives in its own file, as a user's project would have it.
  */
 export const AS_OF = "2024-01-06";
 /** `AS_OF` as the CLI prints it. */

@@ -93,6 +93,7 @@ export function summaryLine(plan: Plan): string {
     `${plural(plan.summary.tasks, "partition")} to build in ${plural(plan.summary.datasets, "dataset")}${byReason.length ? ` (${byReason.join(", ")})` : ""}`,
     `${changed} changed directly`,
     ...(removed > 0 ? [`${removed} removed`] : []),
+    ...(plan.deferred ? [`${plural(plan.deferred.tasks, "more partition")} left for the next apply (--max-tasks)`] : []),
   ];
   return colors.bold(`Plan: ${parts.join("; ")}.`);
 }

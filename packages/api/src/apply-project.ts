@@ -3,7 +3,7 @@ import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow
 import { displayPath, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
-import { EMPTY_STATE, isLockHolderAlive, lockedError, openStateStore, type LockHolder, type ReconcileResult } from "@reflow/state";
+import { EMPTY_STATE, isLockHolderAlive, lockedError, openStateStore, type ReconcileResult } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -56,14 +56,19 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   const asOf = saved ? new Date(saved.asOf) : (options.asOf ?? new Date());
   const command = options.command ?? "apply";
 
-  // Plan and ask on a read-only view first: declining, or failing to ask, must
-  // leave the state as it was (a new project without even a state file).
+  // Everything that can refuse is decided on a read-only view first, so that a
+  // refusal (locked, stale, declined, no terminal to ask on) leaves the state
+  // byte for byte as it was, and a new project without even a state file.
+  await waitUntilUnlocked(project, options.waitMs ?? 0);
+  const preview = await readOnlyPreview(project, asOf);
+  if (saved) {
+    const stale = stalePlanReason(saved, preview.plan);
+    if (stale) throw stalePlanError(options.planFile!, stale);
+  }
   let confirmed: Plan | undefined;
   if (!saved) {
-    const preview = await readOnlyPreview(project, asOf);
     confirmed = limitPlan(preview.plan, options.maxTasks);
     if (!hasWork(confirmed) && !preview.unfinishedRuns) return { project, plan: confirmed };
-    if (preview.lockedBy && isLockHolderAlive(preview.lockedBy) && !options.waitMs) throw lockedError(preview.lockedBy);
     if (hasWork(confirmed) && options.confirm && !(await options.confirm(confirmed, project))) {
       return { project, plan: confirmed, declined: true };
     }
@@ -71,6 +76,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
 
   const store = (await openStateStore(project.config.statePath, "write"))!;
   try {
+    // Another apply may have started since the read-only check: wait as asked.
     const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
     const warehouse = new SqliteWarehouse({ path: project.config.warehouse.path });
     try {
@@ -79,9 +85,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
       let plan = planFor(project, snapshot, asOf);
       if (saved) {
         const stale = stalePlanReason(saved, plan);
-        if (stale) {
-          throw new ReflowError("REFLOW_PLAN_STALE", `${displayPath(options.planFile!)} can no longer be applied: ${stale}; nothing was applied. Run \`reflow plan --out\` again`);
-        }
+        if (stale) throw stalePlanError(options.planFile!, stale);
       }
       plan = limitPlan(plan, options.maxTasks);
       if (confirmed && planDigest(plan) !== planDigest(confirmed)) {
@@ -126,21 +130,40 @@ export function hasWork(plan: Plan): boolean {
 
 interface Preview {
   readonly plan: Plan;
-  /** Checked before asking anything, so a busy state fails at once. */
-  readonly lockedBy: LockHolder | undefined;
-  /** A run was left `running`: if nobody holds the lock, a process died mid-apply. */
+  /** A run was left `running` by a process that stopped: apply settles it even if there is nothing to plan. */
   readonly unfinishedRuns: boolean;
 }
 
 async function readOnlyPreview(project: CompiledProject, asOf: Date): Promise<Preview> {
   const store = await openStateStore(project.config.statePath, "read");
   try {
-    if (!store) return { plan: planFor(project, EMPTY_STATE, asOf), lockedBy: undefined, unfinishedRuns: false };
-    const [snapshot, holder, runs] = await Promise.all([store.reader.snapshot(), store.reader.lockHolder(), store.reader.runs(1)]);
-    return { plan: planFor(project, snapshot, asOf), lockedBy: holder, unfinishedRuns: runs[0]?.status === "running" };
+    if (!store) return { plan: planFor(project, EMPTY_STATE, asOf), unfinishedRuns: false };
+    const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
+    return { plan: planFor(project, snapshot, asOf), unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
   }
+}
+
+/** Polls the lock read-only while a live holder has it; REFLOW_LOCKED after `waitMs`. */
+async function waitUntilUnlocked(project: CompiledProject, waitMs: number): Promise<void> {
+  const store = await openStateStore(project.config.statePath, "read");
+  if (!store) return;
+  try {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const holder = await store.reader.lockHolder();
+      if (!holder || !isLockHolderAlive(holder)) return;
+      if (Date.now() >= deadline) throw lockedError(holder, waitMs);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))));
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function stalePlanError(file: string, reason: string): ReflowError {
+  return new ReflowError("REFLOW_PLAN_STALE", `${displayPath(file)} can no longer be applied: ${reason}; nothing was applied. Run \`reflow plan --out\` again`);
 }
 
 function readSavedPlan(file: string): SavedPlan {

@@ -1,0 +1,154 @@
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { openStateStore } from "@reflow/state";
+import { januaryDays, noChanges, ok, planJson, reflowAsync, rowsOf, storageFiles, tasks, withoutElapsed } from "../support/e2e.js";
+import { AS_OF, AS_OF_ISO, fixtureFiles, REVENUE_ROWS } from "../support/fixture.js";
+import { TempProject } from "../support/temp-project.js";
+
+const APPLY = ["apply", "--yes", "--as-of", AS_OF];
+const DAYS = januaryDays(1, 5);
+const stateFile = (project: TempProject) => path.join(project.dir, ".reflow/state.db");
+
+describe("saved plans: plan --out FILE, apply FILE", () => {
+  const project = new TempProject(fixtureFiles());
+  afterAll(() => project.dispose());
+
+  it("applies exactly the saved plan, without asking, as of the time it was made", () => {
+    const saved = project.reflow("plan", "--as-of", AS_OF, "--out", "first.json");
+    expect(saved.status).toBe(0);
+    expect(saved.stdout.endsWith("\nSaved to first.json. `reflow apply first.json` applies exactly this plan, or refuses if anything changed.\n")).toBe(true);
+    const applied = project.reflow("apply", "first.json");
+    expect(applied.stderr).toBe("");
+    expect(applied.status).toBe(0);
+    expect(withoutElapsed(applied.stdout)).toMatch(/\nApply complete: 16 partitions built, 28 rows written \(run #1, <elapsed>\)\.\n$/);
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
+  });
+
+  it("refuses a plan the state has moved past (REFLOW_PLAN_STALE), changing nothing", () => {
+    const before = project.storageDigest();
+    expect(project.reflow("apply", "first.json")).toEqual({
+      status: 1,
+      stdout: "",
+      stderr:
+        "error REFLOW_PLAN_STALE: first.json can no longer be applied: the state changed since the plan was made (another apply ran); nothing was applied. Run `reflow plan --out` again\n",
+    });
+    expect(project.storageDigest()).toBe(before);
+  });
+
+  it("refuses a plan whose code changed since, naming the datasets (REFLOW_PLAN_STALE), changing nothing", () => {
+    project.edit("pipelines/lib/rates.ts", "export const RATE = 2;", "export const RATE = 3;");
+    expect(ok(project.reflow("plan", "--as-of", AS_OF, "--out", "rate.json"))).toContain("Plan: 6 partitions to build");
+    project.edit("pipelines/lib/helpers.ts", "return id.toUpperCase();", "return id.toLowerCase();");
+    const before = project.storageDigest();
+    expect(project.reflow("apply", "rate.json").stderr).toBe(
+      "error REFLOW_PLAN_STALE: rate.json can no longer be applied: the code changed since the plan was made (active_users); nothing was applied. Run `reflow plan --out` again\n",
+    );
+    expect(project.storageDigest()).toBe(before);
+    expect(rowsOf(project, "revenue")).toEqual(REVENUE_ROWS);
+  });
+
+  it("refuses a file that is not a saved plan (REFLOW_PLAN_INVALID), and --as-of with a saved plan", () => {
+    project.write("bogus.json", '{ "tasks": [] }\n');
+    expect(project.reflow("apply", "bogus.json").stderr).toBe(
+      'error REFLOW_PLAN_INVALID: bogus.json: not a saved plan made by `reflow plan --out`: format: Invalid input: expected "reflow-plan/1"\n',
+    );
+    expect(project.reflow("apply", "missing.json").stderr).toMatch(/^error REFLOW_PLAN_INVALID: missing\.json: cannot read the saved plan: ENOENT/);
+    expect(project.reflow("apply", "rate.json", "--as-of", AS_OF).stderr).toBe(
+      "error REFLOW_INVALID_ARGUMENT: --as-of cannot be used with a saved plan: it is applied as of the time it was made\n",
+    );
+  });
+});
+
+describe("apply --max-tasks N", () => {
+  const project = new TempProject(fixtureFiles());
+  afterAll(() => project.dispose());
+
+  it("builds the first N partitions in topological order and leaves the rest for the next apply", () => {
+    const first = project.reflow(...APPLY, "--max-tasks", "7");
+    expect(first.status).toBe(0);
+    expect(withoutElapsed(first.stdout)).toMatch(
+      /\nApply complete: 7 partitions built, 19 rows written \(run #1, <elapsed>\)\.\n9 partitions left for the next apply \(--max-tasks\)\.\n$/,
+    );
+    // events (5 days) and the first 2 days of active_users; events is fully applied, the others are still "added".
+    expect(planJson(project, "--as-of", AS_OF)).toEqual({
+      asOf: AS_OF_ISO,
+      datasets: [
+        { name: "events", change: "unchanged" },
+        { name: "active_users", change: "added" },
+        { name: "revenue", change: "added" },
+        { name: "revenue_total", change: "added" },
+      ],
+      tasks: [...tasks("active_users", "missing", DAYS.slice(2)), ...tasks("revenue", "missing", DAYS), ...tasks("revenue_total", "missing", ["*"])],
+      summary: { tasks: 9, datasets: 3 },
+    });
+    expect(withoutElapsed(ok(project.reflow(...APPLY, "--max-tasks", "100")))).toMatch(/\nApply complete: 9 partitions built, 9 rows written \(run #2, <elapsed>\)\.\n$/);
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
+  });
+
+  it("rejects 0 (REFLOW_INVALID_ARGUMENT)", () => {
+    expect(project.reflow(...APPLY, "--max-tasks", "0").stderr).toBe('error REFLOW_INVALID_ARGUMENT: --max-tasks: expected a whole number of at least 1, got "0"\n');
+  });
+});
+
+describe("one writer at a time", () => {
+  const project = new TempProject(fixtureFiles());
+  afterAll(() => project.dispose());
+  const lockedBy = (acquiredAt: string, waited = "") =>
+    `error REFLOW_LOCKED: the state is locked by another reflow: \`test holder\` (pid ${process.pid} on ${os.hostname()}, since ${acquiredAt})${waited}. ` +
+    "Wait for it to finish or retry with --wait; if that process is gone for good, run `reflow unlock`\n";
+
+  it("apply refuses at once while another process holds the lock, and writes nothing", async () => {
+    ok(project.reflow("apply", "--yes", "--as-of", "2024-01-03"));
+    const store = (await openStateStore(stateFile(project), "write"))!;
+    const held = await store.lock!.acquire({ command: "test holder" });
+    await store.close();
+    try {
+      const before = project.storageDigest();
+      expect(project.reflow(...APPLY)).toEqual({ status: 1, stdout: "", stderr: lockedBy(held.holder.acquiredAt) });
+      expect(project.storageDigest()).toBe(before);
+
+      const waited = project.reflow(...APPLY, "--wait=1");
+      expect(waited.stderr).toBe(lockedBy(held.holder.acquiredAt, "; waited 1s"));
+      expect(project.storageDigest()).toBe(before);
+    } finally {
+      const store = (await openStateStore(stateFile(project), "write"))!;
+      await store.lock!.breakLock();
+      await store.close();
+    }
+  });
+
+  it("--wait waits for the holder to finish, then applies", async () => {
+    const store = (await openStateStore(stateFile(project), "write"))!;
+    const held = await store.lock!.acquire({ command: "test holder" });
+    const waiting = reflowAsync(project, ...APPLY, "--wait=30");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await held.release();
+    await store.close();
+    const result = await waiting;
+    expect(result.stderr).toBe("");
+    expect(withoutElapsed(result.stdout)).toMatch(/\nApply complete: 10 partitions built, 17 rows written \(run #2, <elapsed>\)\.\n$/);
+  });
+
+  it("a lock left by a dead process is taken over; `reflow unlock --yes` removes a live one", async () => {
+    const raw = new Database(stateFile(project));
+    const insert = raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply --yes', ?, ?)");
+    insert.run(os.hostname(), 2 ** 22 + 7, "2024-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z");
+    raw.close();
+    project.edit("pipelines/lib/rates.ts", "export const RATE = 2;", "export const RATE = 3;");
+    expect(withoutElapsed(ok(project.reflow(...APPLY)))).toMatch(/\nApply complete: 6 partitions built, 6 rows written \(run #3, <elapsed>\)\.\n$/);
+
+    const store = (await openStateStore(stateFile(project), "write"))!;
+    const held = await store.lock!.acquire({ command: "test holder" });
+    await store.close();
+    expect(project.reflow("unlock")).toEqual({
+      status: 1,
+      stdout: `The state is locked by \`test holder\` (pid ${process.pid} on ${os.hostname()}, since ${held.holder.acquiredAt}).\nThat process looks alive: removing its lock lets a second apply run beside it.\n`,
+      stderr: "error REFLOW_CONFIRMATION_REQUIRED: unlock asks for confirmation, and there is no terminal to ask on: run `reflow unlock --yes`\n",
+    });
+    expect(ok(project.reflow("unlock", "--yes"))).toMatch(/\nLock removed\.\n$/);
+    expect(ok(project.reflow("unlock", "--yes"))).toBe("The state is not locked.\n");
+    expect(storageFiles(project)).toEqual(["state.db", "warehouse.db"]);
+  });
+});
