@@ -125,10 +125,7 @@ export function checkpoint(project: TempProject): Checkpoint {
   return { dir };
 }
 
-/**
- * Puts the project back exactly as it was saved, in the same folder (so
- * absolute paths, which the interim fingerprint stub hashes, do not change).
- */
+/** Puts the project back exactly as it was saved, in the same folder. */
 export function restore(project: TempProject, saved: Checkpoint): void {
   for (const entry of readdirSync(project.dir)) {
     if (entry === "node_modules") continue;

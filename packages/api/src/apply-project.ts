@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { displayPath, ReflowError } from "@reflow/core";
+import { displayPath, isReflowError, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
-import { EMPTY_STATE, isLockHolderAlive, lockedError, openStateStore, type ReconcileResult } from "@reflow/state";
+import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -134,8 +134,22 @@ interface Preview {
   readonly unfinishedRuns: boolean;
 }
 
+/**
+ * The state, read-only. A state an older reflow wrote is migrated first:
+ * apply is the command that tells users to run it for that.
+ */
+async function openForReading(project: CompiledProject) {
+  try {
+    return await openStateStore(project.config.statePath, "read");
+  } catch (error) {
+    if (!isReflowError(error) || error.subject !== OLDER_SCHEMA) throw error;
+    await (await openStateStore(project.config.statePath, "write"))!.close();
+    return openStateStore(project.config.statePath, "read");
+  }
+}
+
 async function readOnlyPreview(project: CompiledProject, asOf: Date): Promise<Preview> {
-  const store = await openStateStore(project.config.statePath, "read");
+  const store = await openForReading(project);
   try {
     if (!store) return { plan: planFor(project, EMPTY_STATE, asOf), unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
@@ -147,7 +161,7 @@ async function readOnlyPreview(project: CompiledProject, asOf: Date): Promise<Pr
 
 /** Polls the lock read-only while a live holder has it; REFLOW_LOCKED after `waitMs`. */
 async function waitUntilUnlocked(project: CompiledProject, waitMs: number): Promise<void> {
-  const store = await openStateStore(project.config.statePath, "read");
+  const store = await openForReading(project);
   if (!store) return;
   try {
     const deadline = Date.now() + waitMs;

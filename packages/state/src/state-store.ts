@@ -1,13 +1,16 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, Migrator, sql, SqliteDialect } from "kysely";
+import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { displayPath, ReflowError } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
 import { StateLock } from "./state-lock.js";
 import { StateWriter } from "./state-writer.js";
+
+/** `subject` of the REFLOW_STATE_INCOMPATIBLE error a reader gets from a state that a writer would migrate. */
+export const OLDER_SCHEMA = "older-schema";
 
 export interface StateStore {
   readonly reader: StateReader;
@@ -21,7 +24,8 @@ export interface StateStore {
 /**
  * Opens the SQLite state store. Writers create the file and migrate it to the
  * latest schema; readers never create or change anything, and a project that
- * has no state file yet reads as empty (`undefined`).
+ * has no state yet (no file, or one whose first migration never committed)
+ * reads as empty (`undefined`).
  */
 export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
   if (mode === "read" && !existsSync(file)) return undefined;
@@ -33,10 +37,14 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
   }
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
-  const db = new Kysely<StateDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<StateDatabase>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
   try {
     if (mode === "write") await migrate(db, file);
-    else await checkSchema(db, file);
+    else if ((await checkSchema(db, file)) === "fresh") {
+      // Created by a writer that stopped before its first migration committed: nothing in it yet.
+      await db.destroy();
+      return undefined;
+    }
   } catch (error) {
     await db.destroy();
     throw error;
@@ -49,6 +57,22 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
       await db.destroy();
     },
   };
+}
+
+/**
+ * SQLite runs DDL inside transactions, but kysely's adapter does not claim it,
+ * so its Migrator would run a migration statement by statement and a process
+ * killed in the middle would leave a half-created schema. Claiming it makes
+ * every pending migration one transaction: all of it or none.
+ */
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new (class extends SqliteAdapter {
+      override get supportsTransactionalDdl(): boolean {
+        return true;
+      }
+    })();
+  }
 }
 
 /**
@@ -74,7 +98,8 @@ async function migrate(db: Kysely<StateDatabase>, file: string): Promise<void> {
   }
 }
 
-async function checkSchema(db: Kysely<StateDatabase>, file: string): Promise<void> {
+/** "fresh": no migration ever committed; "current": readable; throws for a newer or older schema. */
+async function checkSchema(db: Kysely<StateDatabase>, file: string): Promise<"fresh" | "current"> {
   const table = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db);
   const applied = table.rows.length === 0 ? [] : (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((r) => r.name);
   const known = Object.keys(STATE_MIGRATIONS);
@@ -82,7 +107,11 @@ async function checkSchema(db: Kysely<StateDatabase>, file: string): Promise<voi
   if (unknown.length > 0) {
     throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by a newer reflow (migration ${unknown[0]}); upgrade reflow`);
   }
+  if (applied.length === 0) return "fresh";
   if (applied.length < known.length) {
-    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by an older reflow; run \`reflow apply\` to migrate it`);
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by an older reflow; run \`reflow apply\` to migrate it`, {
+      subject: OLDER_SCHEMA,
+    });
   }
+  return "current";
 }
