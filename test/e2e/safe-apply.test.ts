@@ -152,3 +152,28 @@ describe("one writer at a time", () => {
     expect(storageFiles(project)).toEqual(["state.db", "warehouse.db"]);
   });
 });
+
+describe("two applies started at the same moment", () => {
+  const project = new TempProject(fixtureFiles());
+  // Slow enough that the two overlap: each partition of events takes 30 ms.
+  project.edit("pipelines/events.ts", "  read: ({ partition }) => {\n", "  read: async ({ partition }) => {\n    await new Promise((resolve) => setTimeout(resolve, 30));\n");
+  afterAll(() => project.dispose());
+
+  it("one builds, the other refuses with REFLOW_LOCKED (or finds nothing left to do); nothing is built twice", async () => {
+    const [a, b] = await Promise.all([reflowAsync(project, ...APPLY, "--concurrency", "1"), reflowAsync(project, ...APPLY, "--concurrency", "1")]);
+    const outcomes = [a, b].map((r) =>
+      r.status === 0 && /Apply complete: 16 partitions built/.test(r.stdout)
+        ? "built"
+        : r.status === 1 && /^error REFLOW_(LOCKED|STATE_CHANGED): /.test(r.stderr)
+          ? "refused"
+          : r.status === 0 && r.stdout === noChanges(4, AS_OF_ISO)
+            ? "nothing to do"
+            : `unexpected: ${JSON.stringify(r)}`,
+    );
+    expect(outcomes.filter((o) => o === "built")).toHaveLength(1);
+    expect(outcomes.every((o) => o === "built" || o === "refused" || o === "nothing to do")).toBe(true);
+    expect(project.query<{ n: number }>("select count(*) as n from tasks where status = 'succeeded'", ".reflow/state.db")).toEqual([{ n: 16 }]);
+    expect(rowsOf(project, "revenue")).toEqual(REVENUE_ROWS);
+    expect(project.query<{ n: number }>("select count(*) as n from events")).toEqual([{ n: 17 }]);
+  });
+});
