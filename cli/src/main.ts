@@ -35,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument("[plan-file]", "a plan saved by `reflow plan --out`: applied exactly, without asking, or refused if stale")
     .option("-y, --yes", "do not ask for confirmation")
     .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
+    .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
     .option("--max-tasks <n>", "build only the first N partitions of the plan; the rest is left for the next apply", (v) => parsePositiveInt(v, "--max-tasks"))
     .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v))
     .action(async (planFile, options) => applyCommand(planFile, options));

@@ -271,7 +271,7 @@ describe("an applied project", () => {
         ["active_users", "dataset", 5],
         ["revenue", "dataset", 5],
         ["revenue_total", "dataset", 1],
-      ].map(([name, kind, partitions]) => ({ name, kind, partitions, built: partitions, outdated: 0, failed: 0, missing: 0, failures: [], lastRun: lastRun(partitions as number) })),
+      ].map(([name, kind, partitions]) => ({ name, kind, partitions, built: partitions, outdated: 0, failed: 0, missing: 0, failures: [], warnings: [], lastRun: lastRun(partitions as number) })),
     );
   });
 

@@ -154,6 +154,7 @@ describe("a transform that throws on one partition", () => {
       failed: 0,
       missing: 0,
       failures: [],
+      warnings: [],
       lastRun: run,
       ...extra,
     });

@@ -1,4 +1,4 @@
-import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type CompiledProject, type EngineEvent, type Plan } from "@reflow/api";
+import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type CompiledProject, type EngineEvent, type Plan, type TaskOrder } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
 import { formatPlan } from "../format/plan-report.js";
@@ -8,6 +8,7 @@ export interface ApplyCommandOptions extends GlobalOptions {
   readonly yes?: boolean;
   readonly concurrency?: number;
   readonly maxTasks?: number;
+  readonly order?: TaskOrder;
   /** `--wait` alone: true (wait for ever); `--wait=SECONDS`: a number. */
   readonly wait?: boolean | number;
 }
@@ -26,6 +27,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.asOf ? { asOf: options.asOf } : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
+      ...(options.order ? { order: options.order } : {}),
       ...(planFile ? { planFile } : {}),
       ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
       command: ["apply", ...process.argv.slice(3)].join(" "),
@@ -39,7 +41,11 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
         return askYesNo("\nApply this plan?");
       },
       ...(planFile ? { onPlan: printPlan } : {}),
-      onEvent: (event) => progress?.update(event),
+      onEvent: (event) => {
+        progress?.update(event);
+        // Without a terminal (CI logs) each retry gets a line; on a terminal the bar shows it.
+        if (!progress && event.type === "task-retrying") process.stderr.write(`${retryLine(event)}\n`);
+      },
     });
     progress?.stop();
     if (outcome.reconciled) {
@@ -54,6 +60,11 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       return;
     }
     report(outcome.result, Date.now() - started);
+    if (outcome.result.warnings.length > 0) {
+      process.stdout.write(
+        `${[colors.yellow("Check warnings (these partitions were published anyway):"), ...capped(outcome.result.warnings.map((w) => `  ${w.dataset} ${showKey(w.partition)}: ${w.error}`))].join("\n")}\n`,
+      );
+    }
     if (outcome.plan.deferred) {
       process.stdout.write(`${plural(outcome.plan.deferred.tasks, "partition")} left for the next apply (--max-tasks).\n`);
     }
@@ -106,10 +117,19 @@ function report(result: ApplyResult, elapsedMs: number): void {
   ];
   if (result.blocked.length > 0) {
     lines.push("Blocked (not run because an input failed):");
-    lines.push(...capped(result.blocked.map((b) => `  ${b.dataset} ${b.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : b.partition}: ${b.error}`)));
+    lines.push(...capped(result.blocked.map((b) => `  ${b.dataset} ${showKey(b.partition)}: ${b.error}`)));
   }
   lines.push("Nothing was published for these partitions: those built before keep their previous rows. Fix the cause, then run `reflow plan` and `reflow apply` again.");
   process.stderr.write(`${lines.join("\n")}\n`);
+}
+
+function showKey(partition: string): string {
+  return partition === UNPARTITIONED_KEY ? "(unpartitioned)" : partition;
+}
+
+/** `retrying payments 2024-01-03 (attempt 2 of 3) in 0.5s after: REFLOW_TRANSFORM_FAILED: …` */
+function retryLine(event: Extract<EngineEvent, { type: "task-retrying" }>): string {
+  return `retrying ${event.task.dataset} ${showKey(event.task.partition)} (attempt ${event.attempt + 1} of ${event.attempts}) in ${(event.delayMs / 1000).toFixed(1)}s after: ${event.error}`;
 }
 
 const LISTED = 20;
@@ -133,6 +153,8 @@ class ProgressDisplay {
       this.bar.start(event.total, 0, { current: "" });
     } else if (event.type === "task-started") {
       this.bar?.update({ current: `${event.task.dataset} ${event.task.partition}` });
+    } else if (event.type === "task-retrying") {
+      this.bar?.update({ current: `retrying ${event.task.dataset} ${event.task.partition} (attempt ${event.attempt + 1} of ${event.attempts})` });
     } else {
       this.bar?.increment();
     }

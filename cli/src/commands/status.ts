@@ -1,4 +1,4 @@
-import { projectStatus, type DatasetStatus } from "@reflow/api";
+import { projectStatus, UNPARTITIONED_KEY, type DatasetStatus } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { colors } from "../terminal.js";
 
@@ -29,6 +29,8 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
   // Recorded errors already name dataset and partition.
   const failures = statuses.flatMap((s) => s.failures.map((f) => `  ${f.error ?? `${s.name} ${f.partition}: failed`}`));
   if (failures.length > 0) lines.push("", colors.red("Failed partitions:"), ...failures);
+  const warnings = statuses.flatMap((s) => s.warnings.flatMap((w) => w.messages.map((m) => `  ${s.name} ${w.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : w.partition}: ${m}`)));
+  if (warnings.length > 0) lines.push("", colors.yellow("Check warnings on live partitions:"), ...warnings);
   return `${lines.join("\n")}\n`;
 }
 

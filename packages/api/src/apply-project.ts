@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { displayPath, isReflowError, ReflowError } from "@reflow/core";
-import { executePlan, type ApplyResult, type EngineEvent } from "@reflow/engine";
+import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
 import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
@@ -19,6 +19,8 @@ export interface ApplyOptions extends ReflowOptions {
   readonly confirm?: (plan: Plan, project: CompiledProject) => Promise<boolean>;
   /** A plan saved by `reflow plan --out`: apply exactly it, or refuse if it is stale. */
   readonly planFile?: string;
+  /** Which ready partition starts first: plan order (default), oldest-first or newest-first. */
+  readonly order?: TaskOrder;
   /** Apply only the first N tasks (in topological order); the rest is left for the next apply. */
   readonly maxTasks?: number;
   /** How long to wait for another writer's lock: 0 fails at once (default), Infinity waits for ever. */
@@ -108,6 +110,8 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
         state: store.writer!,
         warehouse,
         concurrency,
+        pools: project.config.pools,
+        ...(options.order ? { order: options.order } : {}),
         command,
         projectDir: project.config.projectDir,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -7,5 +7,5 @@ export { isReflowError, parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@ref
 export { planToJson, toSavedPlan, type Plan, type PlannedTask, type SavedPlan, type TaskReason } from "@reflow/planner";
 export type { CompiledProject } from "@reflow/compiler";
 export type { LockHolder } from "@reflow/state";
-export type { ApplyResult, EngineEvent } from "@reflow/engine";
+export type { ApplyResult, EngineEvent, TaskOrder } from "@reflow/engine";
 export * from "./unlock-state.js";

@@ -15,6 +15,8 @@ export interface DatasetStatus {
   readonly failed: number;
   readonly missing: number;
   readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
+  /** Live partitions published despite failed "warn" checks. */
+  readonly warnings: readonly { readonly partition: string; readonly messages: readonly string[] }[];
   /** The last run that had tasks of this dataset, with their outcomes. */
   readonly lastRun?: DatasetLastRun;
 }
@@ -51,6 +53,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
       failed,
       missing,
       failures: (stored?.failures ?? []).filter((f: { partition: string }) => keySet.has(f.partition)),
+      warnings: (stored?.warnings ?? []).filter((w: { partition: string }) => keySet.has(w.partition)),
       ...(stored?.lastRun ? { lastRun: stored.lastRun } : {}),
     };
   });

@@ -50,6 +50,14 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       }
       return Object.freeze({ alias: input.alias, dataset: input.dataset, mapping });
     });
+    if (declaration.pool !== undefined && !(declaration.pool in config.pools)) {
+      const known = Object.keys(config.pools);
+      throw new ReflowError(
+        "REFLOW_UNKNOWN_POOL",
+        `${formatLocation(declaration.definedAt)}: dataset "${name}": pool "${declaration.pool}" is not declared in reflow.yaml (${known.length === 0 ? "it declares no pools" : `pools: ${known.join(", ")}`})`,
+        { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
+      );
+    }
     const code = codes.get(name)!;
     datasets.set(
       name,
@@ -62,6 +70,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         version: declaration.version,
         fingerprint: datasetFingerprint(declaration, inputs, code),
         code,
+        retries: Object.freeze({ ...config.retries, ...declaration.retries }),
         ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),
         declaration,
       }),

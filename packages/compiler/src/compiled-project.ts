@@ -1,5 +1,5 @@
 import type { Graph } from "@dagrejs/graphlib";
-import type { ColumnSpec, DatasetDeclaration, PartitionMapping, PartitionScheme, SourceLocation } from "@reflow/core";
+import type { ColumnSpec, DatasetDeclaration, PartitionMapping, PartitionScheme, RetryPolicy, SourceLocation } from "@reflow/core";
 import type { CodeFingerprint } from "./code-fingerprinter.js";
 import type { ProjectConfig } from "./project-config.js";
 
@@ -24,6 +24,8 @@ export interface CompiledDataset {
   /** Hash of code, version, schema, partitioning and inputs: what the data was built from. */
   readonly fingerprint: string;
   readonly code: CodeFingerprint;
+  /** The project's retry policy with the dataset's own `retries` over it. */
+  readonly retries: RetryPolicy;
   readonly definedAt?: SourceLocation;
   readonly declaration: DatasetDeclaration;
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { displayPath, ReflowError } from "@reflow/core";
+import { displayPath, NO_RETRIES, ReflowError, type RetryPolicy } from "@reflow/core";
 
 export const CONFIG_FILE = "reflow.yaml";
 
@@ -16,6 +16,18 @@ const configSchema = z.strictObject({
   state: z.string().min(1).default(".reflow/state.db"),
   warehouse: z.discriminatedUnion("type", [sqliteWarehouse]).default({ type: "sqlite", path: ".reflow/warehouse.db" }),
   concurrency: z.number().int().min(1).max(256).default(4),
+  /** Named slots shared by the datasets that declare `pool: NAME`. */
+  pools: z.record(z.string().regex(/^[A-Za-z][\w-]*$/, "a pool name is letters, digits, _ and -"), z.number().int().min(1)).default({}),
+  /** The retry policy of every dataset that does not declare its own `retries`. */
+  retries: z
+    .strictObject({
+      attempts: z.number().int().min(1),
+      backoff: z.enum(["exponential", "fixed"]),
+      initialDelayMs: z.number().min(0),
+      maxDelayMs: z.number().min(0),
+    })
+    .partial()
+    .default({}),
 });
 
 /** A project's settings with every default filled in and paths made absolute. */
@@ -27,6 +39,8 @@ export interface ProjectConfig {
   readonly statePath: string;
   readonly warehouse: { readonly type: "sqlite"; readonly path: string };
   readonly concurrency: number;
+  readonly pools: Readonly<Record<string, number>>;
+  readonly retries: RetryPolicy;
 }
 
 /** Reads and validates `reflow.yaml` (optional) in a project folder. */
@@ -68,6 +82,8 @@ function resolveConfig(dir: string, configFile: string | undefined, data: z.outp
     statePath: path.resolve(dir, data.state),
     warehouse: Object.freeze({ type: data.warehouse.type, path: path.resolve(dir, data.warehouse.path) }),
     concurrency: data.concurrency,
+    pools: Object.freeze({ ...data.pools }),
+    retries: Object.freeze({ ...NO_RETRIES, ...data.retries }),
   });
 }
 

@@ -30,6 +30,8 @@ describe("loadProjectConfig", () => {
       statePath: path.join(dir, ".reflow/state.db"),
       warehouse: { type: "sqlite", path: path.join(dir, ".reflow/warehouse.db") },
       concurrency: 4,
+      pools: {},
+      retries: { attempts: 1, backoff: "exponential", initialDelayMs: 500, maxDelayMs: 60_000 },
     });
   });
 

@@ -1,8 +1,10 @@
 import type { z } from "zod";
+import type { DatasetCheck } from "./dataset-check.js";
 import type { PartitionInfo } from "./partition-keys.js";
 import type { PartitionMapping } from "./partition-mapping.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import type { SourceLocation } from "./reflow-error.js";
+import type { RetryPolicy } from "./retry-policy.js";
 
 /** Brand that marks a value as a reflow declaration, shared across module copies. */
 export const DECLARATION = Symbol.for("reflow.declaration");
@@ -64,6 +66,14 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly schema: z.ZodType<R>;
   readonly version: number;
   readonly description?: string;
+  /** Audits of each partition version before it is published, in declaration order. */
+  readonly checks: readonly DatasetCheck[];
+  /** Overrides of the project's retry policy (reflow.yaml `retries`). */
+  readonly retries?: Partial<RetryPolicy>;
+  /** At most this many partitions of this dataset are built at once. */
+  readonly maxConcurrency?: number;
+  /** The reflow.yaml pool (`pools: { api: 1 }`) whose slots this dataset's builds share. */
+  readonly pool?: string;
   /** The user's function: `transform` for datasets, `read` for sources. */
   readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>> }) => RowsResult<unknown>;
   /** The property of the declaration object that holds `run` (`transform` or `read`). */

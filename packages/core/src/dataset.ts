@@ -11,9 +11,11 @@ import {
   type RowsResult,
   type TransformContext,
 } from "./dataset-declaration.js";
+import { check, isDatasetCheck, type CustomCheckFunction, type DatasetCheck } from "./dataset-check.js";
 import { registerDeclaration } from "./declaration-registry.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
+import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -27,6 +29,19 @@ interface CommonOptions<S extends RowSchema> {
   /** Bump to force a rebuild when something the code analysis cannot see changed. */
   readonly version?: number;
   readonly description?: string;
+  /**
+   * Run on every new partition version before it is published: built-in checks
+   * (`rowCount`, `unique`, `notNull`, `maxChangeFromPrevious`), `check(name, fn)`,
+   * or a plain `(rows, ctx) => message | undefined`. A failing check keeps the
+   * previous version live unless its severity is "warn".
+   */
+  readonly checks?: readonly (DatasetCheck | CustomCheckFunction<z.output<S>>)[];
+  /** Retry a failing build: `{ attempts: 3, backoff: "exponential", initialDelayMs: 500 }`. */
+  readonly retries?: Partial<RetryPolicy>;
+  /** At most this many partitions of this dataset are built at once. */
+  readonly maxConcurrency?: number;
+  /** A pool from reflow.yaml `pools`: datasets in one pool share its slots (an API with a rate limit). */
+  readonly pool?: string;
 }
 
 export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
@@ -84,6 +99,20 @@ function declare<Name extends string, S extends RowSchema>(
   if (typeof partitions !== "object" || partitions === null || !("kind" in partitions)) {
     fail(name, definedAt, "partitions must come from a partitioning helper such as daily({ start })");
   }
+  const checks = (options.checks ?? []).map((item, i): DatasetCheck => {
+    if (isDatasetCheck(item)) return item;
+    if (typeof item === "function") return check(item.name ? item.name : `check #${i + 1}`, item as CustomCheckFunction);
+    return fail(name, definedAt, `checks[${i}] is not a check: use rowCount(), unique(), notNull(), maxChangeFromPrevious(), check(name, fn) or a function (got ${typeof item})`);
+  });
+  if (options.checks !== undefined && !Array.isArray(options.checks)) fail(name, definedAt, "checks must be an array");
+  if (options.retries !== undefined) {
+    const problem = retryPolicyProblem(options.retries);
+    if (problem) fail(name, definedAt, problem);
+  }
+  if (options.maxConcurrency !== undefined && (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1)) {
+    fail(name, definedAt, `maxConcurrency must be a whole number of at least 1, got ${JSON.stringify(options.maxConcurrency)}`);
+  }
+  if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
   const declaration = {
     [DECLARATION]: true as const,
     name,
@@ -94,6 +123,10 @@ function declare<Name extends string, S extends RowSchema>(
     version: options.version ?? 0,
     run: run as DatasetDeclaration["run"],
     runProperty,
+    checks: Object.freeze(checks),
+    ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
+    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(options.description === undefined ? {} : { description: options.description }),
     ...(definedAt === undefined ? {} : { definedAt }),
   };

@@ -10,3 +10,6 @@ export * from "./schema-columns.js";
 export * from "./content-hash.js";
 export * from "./warehouse.js";
 export * from "./stack-frames.js";
+export * from "./dataset-check.js";
+export * from "./built-in-checks.js";
+export * from "./retry-policy.js";

@@ -6,7 +6,8 @@ export type TaskOutcome = "succeeded" | "failed" | "blocked";
 export type EngineEvent =
   | { readonly type: "run-started"; readonly runId: number; readonly total: number }
   | { readonly type: "task-started"; readonly task: PlannedTask }
-  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "succeeded"; readonly rowCount: number }
+  | { readonly type: "task-retrying"; readonly task: PlannedTask; readonly attempt: number; readonly attempts: number; readonly delayMs: number; readonly error: string }
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "succeeded"; readonly rowCount: number; readonly warnings: readonly string[] }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "failed"; readonly error: string }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "blocked"; readonly error: string };
 
@@ -24,6 +25,8 @@ export interface ApplyResult {
   readonly failed: readonly TaskFailure[];
   /** Tasks not run because an input partition failed; `error` names it. */
   readonly blocked: readonly TaskFailure[];
+  /** Failed "warn" checks of published versions; `error` is the check's message. */
+  readonly warnings: readonly TaskFailure[];
   readonly notStarted: number;
   readonly rowsWritten: number;
 }

@@ -1,6 +1,9 @@
 import {
   ContentHasher,
+  NO_RETRIES,
   partitionInfo,
+  retryDelayMs,
+  type RetryPolicy,
   type ColumnSpec,
   type DatasetDeclaration,
   type InputReader,
@@ -12,7 +15,9 @@ import {
 import type { Plan, PlannedTask } from "@reflow/planner";
 import type { InputVersions, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
-import { describeTaskError, schemaViolation, TaskError } from "./task-error.js";
+import { PartitionAudit } from "./partition-audit.js";
+import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
+import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
 import { taskDependencies } from "./task-dependencies.js";
 
 /** The dataset facts the engine needs; a compiled dataset satisfies it. */
@@ -24,6 +29,8 @@ export interface ExecutableDataset {
   readonly fingerprint: string;
   readonly inputs: readonly { readonly alias: string; readonly dataset: string }[];
   readonly declaration: DatasetDeclaration;
+  /** Absent: no retries. */
+  readonly retries?: RetryPolicy;
 }
 
 export interface ExecutePlanOptions {
@@ -34,6 +41,10 @@ export interface ExecutePlanOptions {
   readonly state: StateWriter;
   readonly warehouse: Warehouse;
   readonly concurrency: number;
+  /** Slots of the pools datasets declare (`pool: "api"`). */
+  readonly pools?: Readonly<Record<string, number>>;
+  /** Which ready task starts first (default: plan order). */
+  readonly order?: TaskOrder;
   readonly command: string;
   /** Stack frames under this folder (outside node_modules) are shown as the place a transform failed. */
   readonly projectDir: string;
@@ -46,9 +57,11 @@ const WRITE_BATCH = 5_000;
 
 /**
  * Runs a plan: every task after the tasks it reads, up to `concurrency` at a
- * time. Each partition is written as a new version, validated, published
- * atomically, then recorded in state. A failure blocks only the tasks that
- * read the failed partition, transitively; everything else proceeds.
+ * time (and within each dataset's `maxConcurrency` and pool). Each partition
+ * is written as a new version, validated and checked, recorded, published
+ * atomically, then confirmed in state. A failing attempt is retried as the
+ * dataset's policy says; a failure blocks only the tasks that read the failed
+ * partition, transitively; everything else proceeds.
  */
 export async function executePlan(options: ExecutePlanOptions): Promise<ApplyResult> {
   const { plan, datasets, state, warehouse } = options;
@@ -81,12 +94,19 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   };
 
   const { dependents, waitingFor } = taskDependencies(tasks);
-  const ready: number[] = [];
+  const pools = options.pools ?? {};
+  const ready = new ReadyQueue(tasks, options.order ?? "plan", {
+    datasetLimit: (name) => datasets.get(name)!.declaration.maxConcurrency,
+    poolOf: (name) => {
+      const pool = datasets.get(name)!.declaration.pool;
+      return pool === undefined || pools[pool] === undefined ? undefined : { name: pool, size: pools[pool] };
+    },
+  });
   tasks.forEach((_, i) => waitingFor[i] === 0 && ready.push(i));
-  let readyHead = 0;
   const blockedBy = new Map<number, TaskFailure>();
   const failed: TaskFailure[] = [];
   const blocked: TaskFailure[] = [];
+  const warnings: TaskFailure[] = [];
   let succeeded = 0;
   let rowsWritten = 0;
   let finished = 0;
@@ -97,19 +117,41 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     const taskId = taskIds[i]!;
     const dataset = datasets.get(task.dataset)!;
     emit({ type: "task-started", task });
+    const policy = dataset.retries ?? NO_RETRIES;
+    let attempt = 1;
     try {
-      const result = await buildPartition(task, taskId, dataset, tables, liveOf, warehouse, options.projectDir);
+      const previous = options.snapshot.partitions.get(task.dataset)?.get(task.partition);
+      const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
+      let result: Awaited<ReturnType<typeof buildPartition>>;
+      for (;;) {
+        const startedAt = new Date();
+        try {
+          result = await buildPartition(task, taskId, dataset, tables, liveOf, warehouse, options.projectDir, previousRows);
+          break;
+        } catch (error) {
+          if (attempt >= policy.attempts || !isRetryable(error) || signal?.aborted) throw error;
+          const message = describeTaskError(error, task);
+          const delayMs = retryDelayMs(policy, attempt + 1);
+          await state.attemptFailed(taskId, attempt, startedAt, message);
+          emit({ type: "task-retrying", task, attempt, attempts: policy.attempts, delayMs, error: message });
+          attempt += 1;
+          // Ctrl-C during the wait: give up the retry, the task fails with the last error.
+          if (!(await sleep(delayMs, signal))) throw error;
+        }
+      }
       // Record, publish, confirm: a crash between any two steps is settled by reconcile.
-      await state.taskBuilt(taskId, result);
+      await state.taskBuilt(taskId, { ...result, attempts: attempt });
       await warehouse.publish(task.dataset, [{ partition: task.partition, version: taskId }]);
       await state.taskSucceeded(taskId, task.dataset, task.partition);
       liveOf(task.dataset).set(task.partition, taskId);
       succeeded += 1;
       rowsWritten += result.rowCount;
-      emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount });
+      for (const warning of result.warnings) warnings.push({ dataset: task.dataset, partition: task.partition, error: warning });
+      emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount, warnings: result.warnings });
     } catch (error) {
-      const message = describeTaskError(error, task);
-      await state.taskFailed(taskId, task.dataset, task.partition, message);
+      const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+      const message = `${describeTaskError(error, task)}${tries}`;
+      await state.taskFailed(taskId, task.dataset, task.partition, message, attempt);
       const failure = { dataset: task.dataset, partition: task.partition, error: message };
       failed.push(failure);
       emit({ type: "task-finished", task, outcome: "failed", error: message });
@@ -150,13 +192,18 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       return false;
     };
     const pump = () => {
-      while (!signal?.aborted && running < options.concurrency && readyHead < ready.length) {
-        const i = ready[readyHead++]!;
-        if (blockedBy.has(i)) continue;
+      while (!signal?.aborted && running < options.concurrency) {
+        const i = ready.take();
+        if (i === undefined) break;
+        if (blockedBy.has(i)) {
+          ready.release(i);
+          continue;
+        }
         running += 1;
         runOne(i).then(
           () => {
             running -= 1;
+            ready.release(i);
             finished += 1;
             done[i] = true;
             for (const dependent of dependents[i]!) {
@@ -191,7 +238,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     .filter((d) => d.change !== "removed" && d.change !== "unchanged" && !incomplete.has(d.name))
     .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint! }));
   await state.finishRun(runId, status, applied, plan.datasets.filter((d) => d.change === "removed").map((d) => d.name));
-  return { runId, status, succeeded, failed, blocked, notStarted: notStarted.length, rowsWritten };
+  warnings.sort(inPlanOrder);
+  return { runId, status, succeeded, failed, blocked, warnings, notStarted: notStarted.length, rowsWritten };
 }
 
 /** Reads the task's inputs, runs the user's function, validates and writes a new version. */
@@ -203,6 +251,7 @@ async function buildPartition(
   liveOf: (dataset: string) => Map<string, number>,
   warehouse: Warehouse,
   projectDir: string,
+  previousRows: number | undefined,
 ) {
   const inputVersions: Record<string, Record<string, number>> = {};
   for (const input of task.inputs) {
@@ -226,10 +275,17 @@ async function buildPartition(
   const writer = await warehouse.openVersion(table, { partition: task.partition, version });
   const hasher = new ContentHasher(table.columns);
   const schema = dataset.declaration.schema;
+  const partition = partitionInfo(dataset.partitions, task.partition);
+  const audit = new PartitionAudit(dataset.declaration.checks, {
+    dataset: task.dataset,
+    partition,
+    ...(previousRows === undefined ? {} : { previous: { rowCount: previousRows } }),
+  });
+  let warnings: string[];
   try {
     let output: unknown;
     try {
-      output = await dataset.declaration.run({ partition: partitionInfo(dataset.partitions, task.partition), inputs: Object.freeze(readers) });
+      output = await dataset.declaration.run({ partition, inputs: Object.freeze(readers) });
     } catch (error) {
       throw TaskError.fromUserCode(error, dataset, projectDir);
     }
@@ -240,6 +296,7 @@ async function buildPartition(
       if (!parsed.success) throw schemaViolation(index, parsed.error);
       const row = parsed.data as Row;
       hasher.add(row);
+      audit.add(row, index);
       batch.push(row);
       index += 1;
       if (batch.length >= WRITE_BATCH) {
@@ -248,13 +305,14 @@ async function buildPartition(
       }
     }
     if (batch.length > 0) await writer.write(batch);
+    warnings = await audit.finish();
     await writer.finish();
   } catch (error) {
     await writer.abort();
     throw error;
   }
   const inputs: InputVersions = inputVersions;
-  return { inputs, rowCount: hasher.rowCount, contentHash: hasher.digest() };
+  return { inputs, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
 }
 
 function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {
@@ -291,4 +349,20 @@ async function* asRows(output: unknown, dataset: ExecutableDataset, projectDir: 
     "REFLOW_TRANSFORM_FAILED",
     `${dataset.declaration.runProperty} returned ${output === null ? "null" : typeof output}, expected an array or (async) iterable of rows`,
   );
+}
+
+/** Waits `ms`; resolves false at once if the signal aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

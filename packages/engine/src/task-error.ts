@@ -1,14 +1,20 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { displayPath, isReflowError, stackFrames, type ReflowErrorCode } from "@reflow/core";
+import { displayPath, isPermanentError, isReflowError, stackFrames, type ReflowErrorCode } from "@reflow/core";
 import type { PlannedTask } from "@reflow/planner";
 import type { z } from "zod";
 
-/** A task failure whose message is already written for the user (without the dataset/partition prefix). */
+/**
+ * A task failure whose message is already written for the user (without the
+ * dataset/partition prefix). Only failures of the user's code that are not
+ * marked `permanent` are worth retrying: a schema violation or a failed check
+ * would fail the same way again.
+ */
 export class TaskError extends Error {
   constructor(
     readonly code: ReflowErrorCode,
     message: string,
+    readonly retryable = false,
   ) {
     super(message);
     this.name = "TaskError";
@@ -19,7 +25,7 @@ export class TaskError extends Error {
     if (error instanceof TaskError) return error;
     const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
     const at = userFrame(error, projectDir);
-    return new TaskError("REFLOW_TRANSFORM_FAILED", `${dataset.declaration.runProperty} threw${at ? ` at ${at}` : ""}: ${message}`);
+    return new TaskError("REFLOW_TRANSFORM_FAILED", `${dataset.declaration.runProperty} threw${at ? ` at ${at}` : ""}: ${message}`, !isPermanentError(error));
   }
 }
 
@@ -29,6 +35,12 @@ export function schemaViolation(index: number, error: z.ZodError): TaskError {
   const field = issue.path.length === 0 ? "" : `field "${issue.path.map(String).join(".")}": `;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""} in this row)` : "";
   return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index + 1} (index ${index}): ${field}${issue.message}${more}`);
+}
+
+/** Whether another attempt could succeed: errors of reflow's own machinery (a busy disk) are retried too. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof TaskError) return error.retryable;
+  return !isReflowError(error) && !isPermanentError(error);
 }
 
 /** The message recorded for a failed task: names dataset and partition, then what went wrong. */

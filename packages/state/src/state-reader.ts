@@ -16,6 +16,8 @@ export interface DatasetStatusCounts {
   readonly failed: number;
   /** Partitions whose last attempt failed, with the error. */
   readonly failures: readonly { readonly partition: string; readonly error: string | null }[];
+  /** Live partitions whose version failed "warn" checks, with the messages. */
+  readonly warnings: readonly { readonly partition: string; readonly messages: readonly string[] }[];
   /** The last run that had tasks of this dataset, and what became of those tasks. */
   readonly lastRun?: DatasetLastRun;
 }
@@ -35,7 +37,7 @@ export class StateReader {
     const rows = await this.db
       .selectFrom("partitions as p")
       .leftJoin("tasks as t", "t.id", "p.live_task_id")
-      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs"])
+      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count"])
       .execute();
     const partitions = new Map<string, Map<string, PartitionState>>();
     for (const row of rows) {
@@ -46,6 +48,7 @@ export class StateReader {
         liveVersion: row.live_task_id,
         fingerprint: row.fingerprint,
         inputs: row.inputs ? (JSON.parse(row.inputs) as InputVersions) : {},
+        rowCount: row.row_count,
       });
     }
     return { datasets, partitions };
@@ -66,6 +69,14 @@ export class StateReader {
       .orderBy("p.dataset")
       .orderBy("p.partition")
       .execute();
+    const warned = await this.db
+      .selectFrom("partitions as p")
+      .innerJoin("tasks as t", "t.id", "p.live_task_id")
+      .select(["p.dataset", "p.partition", "t.warnings"])
+      .where("t.warnings", "is not", null)
+      .orderBy("p.dataset")
+      .orderBy("p.partition")
+      .execute();
     const lastRuns = await this.db
       .selectFrom("tasks as t")
       .select((eb) => ["t.dataset", eb.fn.max("t.run_id").as("run_id")])
@@ -81,14 +92,16 @@ export class StateReader {
       .groupBy(["t.dataset", "t.status"])
       .execute();
     const runs = new Map((await this.runs()).map((run) => [run.id, run]));
-    const status = new Map<string, { built: number; failed: number; failures: { partition: string; error: string | null }[]; lastRun?: DatasetLastRun }>();
+    type Entry = { built: number; failed: number; failures: { partition: string; error: string | null }[]; warnings: { partition: string; messages: string[] }[]; lastRun?: DatasetLastRun };
+    const status = new Map<string, Entry>();
     const entry = (dataset: string) => {
       let value = status.get(dataset);
-      if (!value) status.set(dataset, (value = { built: 0, failed: 0, failures: [] }));
+      if (!value) status.set(dataset, (value = { built: 0, failed: 0, failures: [], warnings: [] }));
       return value;
     };
     for (const row of counts) entry(row.dataset)[row.status] = Number(row.n);
     for (const row of failures) entry(row.dataset).failures.push({ partition: row.partition, error: row.error });
+    for (const row of warned) entry(row.dataset).warnings.push({ partition: row.partition, messages: JSON.parse(row.warnings!) as string[] });
     for (const row of lastRuns) {
       const run = runs.get(Number(row.run_id));
       if (!run) continue;

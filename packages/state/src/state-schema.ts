@@ -35,6 +35,19 @@ export interface TasksTable {
   error: string | null;
   started_at: string | null;
   finished_at: string | null;
+  /** JSON array of the messages of "warn" checks that failed on this version. */
+  warnings: string | null;
+  /** Attempts made, the last included (null until the task ends). */
+  attempts: number | null;
+}
+
+/** A failed attempt of a task that was retried. */
+export interface TaskAttemptsTable {
+  task_id: number;
+  attempt: number;
+  started_at: string;
+  finished_at: string;
+  error: string;
 }
 
 /**
@@ -79,6 +92,7 @@ export interface StateDatabase {
   locks: LocksTable;
   runs: RunsTable;
   tasks: TasksTable;
+  task_attempts: TaskAttemptsTable;
   partitions: PartitionsTable;
   datasets: DatasetsTable;
 }

@@ -9,6 +9,8 @@ export interface PartitionState {
   /** Fingerprint the live version was built with. */
   readonly fingerprint: string | null;
   readonly inputs: InputVersions;
+  /** Rows of the live version (null if none). */
+  readonly rowCount?: number | null;
 }
 
 export interface DatasetState {

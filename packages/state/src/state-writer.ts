@@ -14,6 +14,10 @@ export interface TaskResult {
   readonly inputs: InputVersions;
   readonly rowCount: number;
   readonly contentHash: string;
+  /** Messages of "warn" checks that failed; the version is published anyway. */
+  readonly warnings?: readonly string[];
+  /** Attempts made, this one included (default 1). */
+  readonly attempts?: number;
 }
 
 const INSERT_CHUNK = 500;
@@ -72,7 +76,14 @@ export class StateWriter {
   async taskBuilt(taskId: number, result: TaskResult): Promise<void> {
     await this.db
       .updateTable("tasks")
-      .set({ status: "publishing", inputs: JSON.stringify(result.inputs), row_count: result.rowCount, content_hash: result.contentHash })
+      .set({
+        status: "publishing",
+        inputs: JSON.stringify(result.inputs),
+        row_count: result.rowCount,
+        content_hash: result.contentHash,
+        warnings: result.warnings?.length ? JSON.stringify(result.warnings) : null,
+        attempts: result.attempts ?? 1,
+      })
       .where("id", "=", taskId)
       .execute();
   }
@@ -82,11 +93,16 @@ export class StateWriter {
     await this.db.transaction().execute(async (trx) => markPublished(trx, taskId, dataset, partition, now()));
   }
 
+  /** Records a failed attempt that will be retried. */
+  async attemptFailed(taskId: number, attempt: number, startedAt: Date, error: string): Promise<void> {
+    await this.db.insertInto("task_attempts").values({ task_id: taskId, attempt, started_at: startedAt.toISOString(), finished_at: now(), error }).execute();
+  }
+
   /** Marks a task failed; the partition's live version, if any, stays live. */
-  async taskFailed(taskId: number, dataset: string, partition: string, error: string): Promise<void> {
+  async taskFailed(taskId: number, dataset: string, partition: string, error: string, attempts = 1): Promise<void> {
     const at = now();
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at }).where("id", "=", taskId).execute();
+      await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at, attempts }).where("id", "=", taskId).execute();
       await trx
         .insertInto("partitions")
         .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, updated_at: at })

@@ -1,0 +1,20 @@
+import type { Kysely, Migration } from "kysely";
+
+/** Check warnings and retry attempts of tasks. */
+export const checksAndAttempts: Migration = {
+  async up(db: Kysely<any>) {
+    // JSON array of the messages of "warn" checks that failed on the version.
+    await db.schema.alterTable("tasks").addColumn("warnings", "text").execute();
+    await db.schema.alterTable("tasks").addColumn("attempts", "integer").execute();
+    // Attempts that failed and were retried; the task row holds the last attempt.
+    await db.schema
+      .createTable("task_attempts")
+      .addColumn("task_id", "integer", (c) => c.notNull().references("tasks.id"))
+      .addColumn("attempt", "integer", (c) => c.notNull())
+      .addColumn("started_at", "text", (c) => c.notNull())
+      .addColumn("finished_at", "text", (c) => c.notNull())
+      .addColumn("error", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("task_attempts_pk", ["task_id", "attempt"])
+      .execute();
+  },
+};
