@@ -101,7 +101,7 @@ function declare<Name extends string, S extends RowSchema>(
   }
   const checks = (options.checks ?? []).map((item, i): DatasetCheck => {
     if (isDatasetCheck(item)) return item;
-    if (typeof item === "function") return check(item.name ? item.name : `check #${i + 1}`, item as CustomCheckFunction);
+    if (typeof item === "function") return check(item.name || `checks[${i}]`, item as CustomCheckFunction);
     return fail(name, definedAt, `checks[${i}] is not a check: use rowCount(), unique(), notNull(), maxChangeFromPrevious(), check(name, fn) or a function (got ${typeof item})`);
   });
   if (options.checks !== undefined && !Array.isArray(options.checks)) fail(name, definedAt, "checks must be an array");
