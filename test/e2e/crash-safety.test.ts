@@ -132,7 +132,7 @@ describe(`apply killed with SIGKILL at ${KILLS} random moments`, () => {
     expect(built).toEqual([{ n: TOTAL }]);
     expect(victim.query("select status from runs where status = 'running'", ".reflow/state.db")).toEqual([]);
     expect(completed).toBeLessThan(KILLS * 2);
-  });
+  }, 600_000); // 50 real processes, each killed and settled: about a minute on 2 cores
 });
 
 describe("apply stopped with Ctrl-C (SIGINT)", () => {

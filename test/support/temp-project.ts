@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { openSqliteReadOnly } from "@reflow/state";
 
 export const REPO_ROOT = path.resolve(fileURLToPath(import.meta.url), "../../..");
 const CLI = path.join(REPO_ROOT, "cli/bin/reflow.js");
@@ -65,7 +65,7 @@ export class TempProject {
 
   /** Rows of a SQL query against the project's warehouse. */
   query<T = Record<string, unknown>>(sql: string, file = ".reflow/warehouse.db"): T[] {
-    const db = new Database(path.join(this.dir, file), { readonly: true });
+    const db = openSqliteReadOnly(path.join(this.dir, file));
     try {
       return db.prepare(sql).all() as T[];
     } finally {

@@ -30,7 +30,7 @@ export interface StateStore {
 export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
   if (mode === "read" && !existsSync(file)) return undefined;
   if (mode === "write") mkdirSync(path.dirname(file), { recursive: true });
-  const database = new Database(file, mode === "read" ? { readonly: true, fileMustExist: true } : {});
+  const database = mode === "read" ? openSqliteReadOnly(file) : new Database(file);
   if (mode === "write") {
     database.pragma("journal_mode = WAL");
     database.pragma("synchronous = NORMAL");
@@ -57,6 +57,39 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
       await db.destroy();
     },
   };
+}
+
+/**
+ * A writer killed in WAL mode leaves a write-ahead log that only a writable
+ * connection can recover; a read-only one fails with SQLITE_READONLY_RECOVERY.
+ * Recovering replays only what was committed (SQLite's own crash recovery), so
+ * the state reads the same before and after: readers do it, then read-only.
+ */
+export function openSqliteReadOnly(file: string): Database.Database {
+  const open = () => {
+    const database = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      database.prepare("select count(*) from sqlite_master").get();
+      return database;
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+  };
+  try {
+    return open();
+  } catch (error) {
+    if (!String((error as { code?: unknown }).code).startsWith("SQLITE_READONLY")) throw error;
+    const recovery = new Database(file, { fileMustExist: true });
+    try {
+      recovery.pragma("busy_timeout = 10000");
+      recovery.prepare("select count(*) from sqlite_master").get();
+      leaveWalMode(recovery);
+    } finally {
+      recovery.close();
+    }
+    return open();
+  }
 }
 
 /**
