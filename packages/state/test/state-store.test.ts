@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -78,6 +79,35 @@ describe("state store", () => {
       code: "REFLOW_STATE_INCOMPATIBLE",
       message: expect.stringContaining("was written by a newer reflow (migration 9999-future)"),
     });
+  });
+});
+
+describe("a writer killed in the middle of a transaction", () => {
+  it("leaves a hot journal that readers roll back, and they read what was committed", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const { runId } = await store.writer!.beginRun("apply", asOf, [{ dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" }]);
+    await store.close();
+    // A tiny page cache makes SQLite write into the database file before the commit, behind a rollback journal.
+    const killed = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const db = new (require(${JSON.stringify(require.resolve("better-sqlite3"))}))(${JSON.stringify(file)});
+         db.pragma("cache_size = 1");
+         db.exec("begin");
+         const insert = db.prepare("insert into runs (command, as_of, started_at, status, host, pid, tasks_total) values ('x', 'x', 'x', 'running', 'h', 1, 0)");
+         for (let i = 0; i < 5000; i++) insert.run();
+         process.kill(process.pid, "SIGKILL");`,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    expect(existsSync(`${file}-journal`)).toBe(true);
+    const reader = (await openStateStore(file, "read"))!;
+    expect(await reader.reader.runs()).toMatchObject([{ id: runId, command: "apply", status: "running" }]);
+    await reader.close();
+    expect(existsSync(`${file}-journal`)).toBe(false);
   });
 });
 
