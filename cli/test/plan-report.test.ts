@@ -55,7 +55,7 @@ describe("formatPlan", () => {
         "",
         "Changed directly:",
         "  ~ clean (modified)",
-        "Affected downstream:",
+        "Affected downstream (rebuilt unless what they read comes out unchanged):",
         "  ↳ summary (reads clean, other)",
         "",
         "Partitions to build:",

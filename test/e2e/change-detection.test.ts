@@ -164,10 +164,15 @@ describe("bumping `version`", () => {
     expect(planJson(project, "--as-of", AS_OF)).toEqual(REVENUE_CHANGED);
   });
 
-  it("after apply, the same rows are live and nothing is left to do", () => {
+  it("after apply, the same rows are live and nothing is left to do; the reader is not rebuilt, its input came out the same (early cutoff)", () => {
     project.edit("pipelines/revenue.ts", "  inputs: { events },\n", "  inputs: { events },\n  version: 1,\n");
     const stdout = ok(project.reflow("apply", "--yes", "--as-of", AS_OF));
-    expect(withoutElapsed(stdout)).toMatch(/\nApply complete: 6 partitions built, 6 rows written \(run #2, <elapsed>\)\.\n$/);
+    expect(withoutElapsed(stdout)).toMatch(
+      /\nApply complete: 5 partitions built, 5 rows written; 1 left as it was: what it reads came out unchanged \(run #2, <elapsed>\)\.\n$/,
+    );
+    expect(project.query("select dataset, partition, status from tasks where run_id = 2 and dataset = 'revenue_total'", ".reflow/state.db")).toEqual([
+      { dataset: "revenue_total", partition: "*", status: "unchanged" },
+    ]);
     expect(rowsOf(project, "revenue")).toEqual(sortRows(REVENUE_ROWS));
     expect(rowsOf(project, "revenue_total")).toEqual(REVENUE_TOTAL_ROWS);
     expect(plan()).toEqual(NO_CHANGES);

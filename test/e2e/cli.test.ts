@@ -225,7 +225,7 @@ describe("an applied project", () => {
         "Changed directly:",
         "  ~ active_users (modified)",
         "  ~ revenue (modified)",
-        "Affected downstream:",
+        "Affected downstream (rebuilt unless what they read comes out unchanged):",
         "  ↳ revenue_total (reads revenue)",
         "",
         "Partitions to build:",
@@ -263,7 +263,7 @@ describe("an applied project", () => {
       status: "succeeded",
       startedAt: "<time>",
       finishedAt: "<time>",
-      tasks: { succeeded: built, failed: 0, blocked: 0 },
+      tasks: { succeeded: built, unchanged: 0, failed: 0, blocked: 0 },
     });
     expect(JSON.parse(withoutClock(stdout))).toEqual(
       [

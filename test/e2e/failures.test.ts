@@ -104,7 +104,7 @@ describe("a transform that throws on one partition", () => {
         "",
         "Changed directly:",
         "  ~ revenue (modified)",
-        "Affected downstream:",
+        "Affected downstream (rebuilt unless what they read comes out unchanged):",
         "  ↳ revenue_total (reads revenue)",
         "",
         "Partitions to build:",
@@ -143,7 +143,7 @@ describe("a transform that throws on one partition", () => {
       status: "failed",
       startedAt: "<time>",
       finishedAt: "<time>",
-      tasks: { succeeded, failed, blocked },
+      tasks: { succeeded, unchanged: 0, failed, blocked },
     });
     const entry = (name: string, kind: string, partitions: number, run: ReturnType<typeof lastRun>, extra: object = {}) => ({
       name,

@@ -98,20 +98,20 @@ function report(result: ApplyResult, elapsedMs: number): void {
   const seconds = (elapsedMs / 1000).toFixed(1);
   if (result.status === "interrupted") {
     process.stderr.write(
-      `\n${colors.yellow(colors.bold("Apply interrupted:"))} ${result.succeeded.toLocaleString("en-US")} built, ${result.failed.length.toLocaleString("en-US")} failed, ${result.notStarted.toLocaleString("en-US")} not started (run #${result.runId}, ${seconds}s). Everything built was published and recorded; run \`reflow apply\` to finish.\n`,
+      `\n${colors.yellow(colors.bold("Apply interrupted:"))} ${result.succeeded.toLocaleString("en-US")} built, ${unchangedCount(result)}${result.failed.length.toLocaleString("en-US")} failed, ${result.notStarted.toLocaleString("en-US")} not started (run #${result.runId}, ${seconds}s). Everything built was published and recorded; run \`reflow apply\` to finish.\n`,
     );
     process.exitCode = 130;
     return;
   }
   if (result.status === "succeeded") {
     process.stdout.write(
-      `\n${colors.green(colors.bold("Apply complete:"))} ${plural(result.succeeded, "partition")} built, ${plural(result.rowsWritten, "row")} written (run #${result.runId}, ${seconds}s).\n`,
+      `\n${colors.green(colors.bold("Apply complete:"))} ${plural(result.succeeded, "partition")} built, ${plural(result.rowsWritten, "row")} written${cutoff(result)} (run #${result.runId}, ${seconds}s).\n`,
     );
     return;
   }
   const lines = [
     "",
-    `${colors.red(colors.bold("Apply failed:"))} ${result.succeeded.toLocaleString("en-US")} built, ${result.failed.length.toLocaleString("en-US")} failed, ${result.blocked.length.toLocaleString("en-US")} blocked (run #${result.runId}, ${seconds}s).`,
+    `${colors.red(colors.bold("Apply failed:"))} ${result.succeeded.toLocaleString("en-US")} built, ${unchangedCount(result)}${result.failed.length.toLocaleString("en-US")} failed, ${result.blocked.length.toLocaleString("en-US")} blocked (run #${result.runId}, ${seconds}s).`,
     "Failed:",
     ...capped(result.failed.map((f) => `  ${f.error}`)),
   ];
@@ -121,6 +121,16 @@ function report(result: ApplyResult, elapsedMs: number): void {
   }
   lines.push("Nothing was published for these partitions: those built before keep their previous rows. Fix the cause, then run `reflow plan` and `reflow apply` again.");
   process.stderr.write(`${lines.join("\n")}\n`);
+}
+
+/** `; 3 left as they were: what they read came out unchanged` (early cutoff), or nothing. */
+function cutoff(result: ApplyResult): string {
+  if (result.unchanged === 0) return "";
+  return `; ${result.unchanged.toLocaleString("en-US")} left as ${result.unchanged === 1 ? "it was" : "they were"}: what ${result.unchanged === 1 ? "it reads" : "they read"} came out unchanged`;
+}
+
+function unchangedCount(result: ApplyResult): string {
+  return result.unchanged === 0 ? "" : `${result.unchanged.toLocaleString("en-US")} unchanged, `;
 }
 
 function showKey(partition: string): string {

@@ -38,6 +38,7 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
 function lastRunCell(run: NonNullable<DatasetStatus["lastRun"]>): string {
   const outcomes = [
     `${run.tasks.succeeded} built`,
+    ...(run.tasks.unchanged > 0 ? [`${run.tasks.unchanged} unchanged`] : []),
     ...(run.tasks.failed > 0 ? [`${run.tasks.failed} failed`] : []),
     ...(run.tasks.blocked > 0 ? [`${run.tasks.blocked} blocked`] : []),
   ];

@@ -57,7 +57,7 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
     for (const d of direct) lines.push(`  ${d.change === "added" ? colors.green("+") : colors.yellow("~")} ${d.name} (${d.change})`);
   }
   if (downstream.length > 0) {
-    lines.push("Affected downstream:");
+    lines.push("Affected downstream (rebuilt unless what they read comes out unchanged):");
     for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name} (reads ${[...readsChanged.get(d.name)!].join(", ")})`);
   }
   if (removed.length > 0) {

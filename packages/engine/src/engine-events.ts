@@ -1,6 +1,6 @@
 import type { PlannedTask } from "@reflow/planner";
 
-export type TaskOutcome = "succeeded" | "failed" | "blocked";
+export type TaskOutcome = "succeeded" | "unchanged" | "failed" | "blocked";
 
 /** What the engine reports while it runs, for progress displays and logs. */
 export type EngineEvent =
@@ -8,6 +8,7 @@ export type EngineEvent =
   | { readonly type: "task-started"; readonly task: PlannedTask }
   | { readonly type: "task-retrying"; readonly task: PlannedTask; readonly attempt: number; readonly attempts: number; readonly delayMs: number; readonly error: string }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "succeeded"; readonly rowCount: number; readonly warnings: readonly string[] }
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "unchanged" }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "failed"; readonly error: string }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "blocked"; readonly error: string };
 
@@ -22,6 +23,8 @@ export interface ApplyResult {
   /** `interrupted`: stopped (Ctrl-C) before every task ran; `notStarted` were left for the next apply. */
   readonly status: "succeeded" | "failed" | "interrupted";
   readonly succeeded: number;
+  /** Not rebuilt: everything they read was rebuilt with identical content (early cutoff). */
+  readonly unchanged: number;
   readonly failed: readonly TaskFailure[];
   /** Tasks not run because an input partition failed; `error` names it. */
   readonly blocked: readonly TaskFailure[];

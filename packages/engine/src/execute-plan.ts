@@ -108,6 +108,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   const blocked: TaskFailure[] = [];
   const warnings: TaskFailure[] = [];
   let succeeded = 0;
+  let unchanged = 0;
+  // Early cutoff: input partitions rebuilt in this run with the content of the version they replaced, to that version's id.
+  const replacedByIdentical = new Map<string, number>();
   let rowsWritten = 0;
   let finished = 0;
   const done: boolean[] = new Array(tasks.length).fill(false);
@@ -121,12 +124,19 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     let attempt = 1;
     try {
       const previous = options.snapshot.partitions.get(task.dataset)?.get(task.partition);
+      const inputs = currentInputs(task, liveOf);
+      if (task.reason === "upstream-changed" && previous?.liveVersion != null && readsSameContent(previous.inputs, inputs, replacedByIdentical)) {
+        await state.taskUnchanged(taskId, task.dataset, task.partition, inputs);
+        unchanged += 1;
+        emit({ type: "task-finished", task, outcome: "unchanged" });
+        return;
+      }
       const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
       let result: Awaited<ReturnType<typeof buildPartition>>;
       for (;;) {
         const startedAt = new Date();
         try {
-          result = await buildPartition(task, taskId, dataset, tables, liveOf, warehouse, options.projectDir, previousRows);
+          result = await buildPartition(task, taskId, dataset, inputs, tables, warehouse, options.projectDir, previousRows);
           break;
         } catch (error) {
           if (attempt >= policy.attempts || !isRetryable(error) || signal?.aborted) throw error;
@@ -144,6 +154,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       await warehouse.publish(task.dataset, [{ partition: task.partition, version: taskId }]);
       await state.taskSucceeded(taskId, task.dataset, task.partition);
       liveOf(task.dataset).set(task.partition, taskId);
+      if (previous?.liveVersion != null && previous.contentHash === result.contentHash) {
+        replacedByIdentical.set(partitionId(task.dataset, task.partition), previous.liveVersion);
+      }
       succeeded += 1;
       rowsWritten += result.rowCount;
       for (const warning of result.warnings) warnings.push({ dataset: task.dataset, partition: task.partition, error: warning });
@@ -239,20 +252,11 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint! }));
   await state.finishRun(runId, status, applied, plan.datasets.filter((d) => d.change === "removed").map((d) => d.name));
   warnings.sort(inPlanOrder);
-  return { runId, status, succeeded, failed, blocked, warnings, notStarted: notStarted.length, rowsWritten };
+  return { runId, status, succeeded, unchanged, failed, blocked, warnings, notStarted: notStarted.length, rowsWritten };
 }
 
-/** Reads the task's inputs, runs the user's function, validates and writes a new version. */
-async function buildPartition(
-  task: PlannedTask,
-  version: number,
-  dataset: ExecutableDataset,
-  tables: ReadonlyMap<string, WarehouseTable>,
-  liveOf: (dataset: string) => Map<string, number>,
-  warehouse: Warehouse,
-  projectDir: string,
-  previousRows: number | undefined,
-) {
+/** The live version of every input partition the task reads; fails if one was never built. */
+function currentInputs(task: PlannedTask, liveOf: (dataset: string) => Map<string, number>): InputVersions {
   const inputVersions: Record<string, Record<string, number>> = {};
   for (const input of task.inputs) {
     const versions = liveOf(input.dataset);
@@ -264,6 +268,46 @@ async function buildPartition(
     }
     inputVersions[input.dataset] = read;
   }
+  return inputVersions;
+}
+
+/**
+ * Early cutoff: the live version was built from exactly these input
+ * partitions, and each is either the same version or was rebuilt in this run
+ * with identical content, so rebuilding would give the same rows.
+ */
+function readsSameContent(built: InputVersions, now: InputVersions, replacedByIdentical: ReadonlyMap<string, number>): boolean {
+  const datasets = Object.keys(now);
+  if (datasets.length !== Object.keys(built).length) return false;
+  for (const dataset of datasets) {
+    const before = built[dataset];
+    const after = now[dataset]!;
+    const partitions = Object.keys(after);
+    if (!before || partitions.length !== Object.keys(before).length) return false;
+    for (const partition of partitions) {
+      const was = before[partition];
+      if (was === undefined) return false;
+      if (after[partition] !== was && replacedByIdentical.get(partitionId(dataset, partition)) !== was) return false;
+    }
+  }
+  return true;
+}
+
+function partitionId(dataset: string, partition: string): string {
+  return `${dataset}\u0000${partition}`;
+}
+
+/** Runs the user's function on the task's inputs, validates and checks the rows, and writes them as a new version. */
+async function buildPartition(
+  task: PlannedTask,
+  version: number,
+  dataset: ExecutableDataset,
+  inputVersions: InputVersions,
+  tables: ReadonlyMap<string, WarehouseTable>,
+  warehouse: Warehouse,
+  projectDir: string,
+  previousRows: number | undefined,
+) {
   const readers: Record<string, InputReader<Row>> = {};
   for (const input of dataset.inputs) {
     const versions = inputVersions[input.dataset] ?? {};
@@ -311,8 +355,7 @@ async function buildPartition(
     await writer.abort();
     throw error;
   }
-  const inputs: InputVersions = inputVersions;
-  return { inputs, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
+  return { inputs: inputVersions, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
 }
 
 function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {

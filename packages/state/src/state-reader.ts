@@ -24,7 +24,7 @@ export interface DatasetStatusCounts {
 
 export interface DatasetLastRun extends RunSummary {
   /** This dataset's tasks in that run, by outcome. */
-  readonly tasks: { readonly succeeded: number; readonly failed: number; readonly blocked: number };
+  readonly tasks: { readonly succeeded: number; readonly unchanged: number; readonly failed: number; readonly blocked: number };
 }
 
 /** Read-only queries over the state store. Never writes. */
@@ -37,7 +37,8 @@ export class StateReader {
     const rows = await this.db
       .selectFrom("partitions as p")
       .leftJoin("tasks as t", "t.id", "p.live_task_id")
-      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count"])
+      .leftJoin("tasks as i", "i.id", "p.inputs_task_id")
+      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "i.inputs as checked_inputs"])
       .execute();
     const partitions = new Map<string, Map<string, PartitionState>>();
     for (const row of rows) {
@@ -47,8 +48,9 @@ export class StateReader {
         status: row.status,
         liveVersion: row.live_task_id,
         fingerprint: row.fingerprint,
-        inputs: row.inputs ? (JSON.parse(row.inputs) as InputVersions) : {},
+        inputs: parseInputs(row.checked_inputs ?? row.inputs),
         rowCount: row.row_count,
+        contentHash: row.content_hash,
       });
     }
     return { datasets, partitions };
@@ -106,7 +108,13 @@ export class StateReader {
       const run = runs.get(Number(row.run_id));
       if (!run) continue;
       const outcome = (taskStatus: string) => Number(lastRunTasks.find((t) => t.dataset === row.dataset && t.status === taskStatus)?.n ?? 0);
-      entry(row.dataset).lastRun = { ...run, tasks: { succeeded: outcome("succeeded"), failed: outcome("failed"), blocked: outcome("blocked") } };
+      entry(row.dataset).lastRun = { ...run, tasks: {
+          succeeded: outcome("succeeded"),
+          unchanged: outcome("unchanged"),
+          failed: outcome("failed"),
+          blocked: outcome("blocked"),
+        },
+      };
     }
     return status;
   }
@@ -122,4 +130,8 @@ export class StateReader {
     const rows = await query.execute();
     return rows.map((r) => ({ id: r.id, command: r.command, status: r.status, startedAt: r.started_at, finishedAt: r.finished_at }));
   }
+}
+
+function parseInputs(json: string | null): InputVersions {
+  return json ? (JSON.parse(json) as InputVersions) : {};
 }

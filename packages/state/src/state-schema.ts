@@ -54,8 +54,9 @@ export interface TaskAttemptsTable {
  * `publishing`: built, validated and recorded, about to be published. A run
  * killed at that moment is settled by `reconcile` from what the warehouse shows.
  * `interrupted`: the run stopped (killed, Ctrl-C) before the task was published.
+ * `unchanged`: not rebuilt, because everything it reads was rebuilt with identical content (early cutoff).
  */
-export type TaskStatus = "pending" | "running" | "publishing" | "succeeded" | "failed" | "blocked" | "interrupted";
+export type TaskStatus = "pending" | "running" | "publishing" | "succeeded" | "unchanged" | "failed" | "blocked" | "interrupted";
 
 /** The current state of every partition ever attempted. */
 export interface PartitionsTable {
@@ -66,6 +67,12 @@ export interface PartitionsTable {
   /** The task whose output is live, or null if none ever succeeded. */
   live_task_id: number | null;
   last_task_id: number;
+  /**
+   * Early cutoff: a task that found the live version's inputs rebuilt with
+   * identical content, and recorded the new input versions instead of
+   * rebuilding. The planner reads the live version's inputs from it. Null: from the live task.
+   */
+  inputs_task_id: number | null;
   updated_at: string;
 }
 

@@ -11,6 +11,8 @@ export interface PartitionState {
   readonly inputs: InputVersions;
   /** Rows of the live version (null if none). */
   readonly rowCount?: number | null;
+  /** Content hash of the live version (null if none). */
+  readonly contentHash?: string | null;
 }
 
 export interface DatasetState {

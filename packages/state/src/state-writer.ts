@@ -93,6 +93,23 @@ export class StateWriter {
     await this.db.transaction().execute(async (trx) => markPublished(trx, taskId, dataset, partition, now()));
   }
 
+  /**
+   * Early cutoff: the partition's live version stays live and is recorded as
+   * built from `inputs`, whose content equals what it was built from.
+   */
+  async taskUnchanged(taskId: number, dataset: string, partition: string, inputs: InputVersions): Promise<void> {
+    const at = now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("tasks").set({ status: "unchanged", inputs: JSON.stringify(inputs), finished_at: at }).where("id", "=", taskId).execute();
+      await trx
+        .updateTable("partitions")
+        .set({ status: "built", inputs_task_id: taskId, last_task_id: taskId, updated_at: at })
+        .where("dataset", "=", dataset)
+        .where("partition", "=", partition)
+        .execute();
+    });
+  }
+
   /** Records a failed attempt that will be retried. */
   async attemptFailed(taskId: number, attempt: number, startedAt: Date, error: string): Promise<void> {
     await this.db.insertInto("task_attempts").values({ task_id: taskId, attempt, started_at: startedAt.toISOString(), finished_at: now(), error }).execute();
@@ -105,7 +122,7 @@ export class StateWriter {
       await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at, attempts }).where("id", "=", taskId).execute();
       await trx
         .insertInto("partitions")
-        .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, updated_at: at })
+        .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, inputs_task_id: null, updated_at: at })
         .onConflict((oc) => oc.columns(["dataset", "partition"]).doUpdateSet({ status: "failed", last_task_id: taskId, updated_at: at }))
         .execute();
     });
@@ -208,8 +225,10 @@ async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset
   await trx.updateTable("tasks").set({ status: "succeeded", finished_at: at }).where("id", "=", taskId).execute();
   await trx
     .insertInto("partitions")
-    .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at })
-    .onConflict((oc) => oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, updated_at: at }))
+    .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, updated_at: at })
+    .onConflict((oc) =>
+      oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, updated_at: at }),
+    )
     .execute();
 }
 

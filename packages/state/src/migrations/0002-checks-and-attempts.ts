@@ -1,8 +1,10 @@
 import type { Kysely, Migration } from "kysely";
 
-/** Check warnings and retry attempts of tasks. */
+/** Check warnings and retry attempts of tasks; early cutoff. */
 export const checksAndAttempts: Migration = {
   async up(db: Kysely<any>) {
+    // The task that last confirmed the live version still valid for newer inputs (early cutoff); null: the live task.
+    await db.schema.alterTable("partitions").addColumn("inputs_task_id", "integer", (c) => c.references("tasks.id")).execute();
     // JSON array of the messages of "warn" checks that failed on the version.
     await db.schema.alterTable("tasks").addColumn("warnings", "text").execute();
     await db.schema.alterTable("tasks").addColumn("attempts", "integer").execute();
