@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { isReflowError, parseDayKey, ReflowError } from "@reflow/api";
-import { applyCommand } from "./commands/apply.js";
+import { applyCommand, backfillCommand } from "./commands/apply.js";
 import { lineageCommand } from "./commands/lineage.js";
 import { planCommand } from "./commands/plan.js";
 import { statusCommand } from "./commands/status.js";
@@ -39,6 +39,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--max-tasks <n>", "build only the first N partitions of the plan; the rest is left for the next apply", (v) => parsePositiveInt(v, "--max-tasks"))
     .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v))
     .action(async (planFile, options) => applyCommand(planFile, options));
+  withGlobals(program.command("backfill"))
+    .description("(re)build a range of one dataset: by default only its missing or failed partitions")
+    .argument("<dataset>", "the dataset to backfill")
+    .option("--from <key>", "first partition of the range (default: the first)")
+    .option("--to <key>", "last partition of the range (default: the last)")
+    .option("--restate", "recompute every partition in the range, even those up to date")
+    .option("--downstream", "also rebuild everything that reads them")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--json", "print the plan and the result as JSON (needs --yes)")
+    .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
+    .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
+    .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v))
+    .action(async (dataset, options) => backfillCommand(dataset, options));
   withGlobals(program.command("unlock"))
     .description("remove the state's writer lock left by a process that is gone")
     .option("-y, --yes", "do not ask for confirmation")

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { locate, ok, rowsOf, withoutElapsed } from "../support/e2e.js";
+import { locate, ok, rowsOf, withEnv, withoutElapsed } from "../support/e2e.js";
 import { AS_OF, DAYS, fixtureFiles, REVENUE_ROWS } from "../support/fixture.js";
 import { TempProject } from "../support/temp-project.js";
 
@@ -216,15 +216,4 @@ describe("throttling", () => {
   });
 });
 
-function spawnWith(project: TempProject, env: Record<string, string>, ...args: string[]) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return project.reflow(...args);
-  } finally {
-    for (const key of Object.keys(env)) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  }
-}
+const spawnWith = (project: TempProject, env: Record<string, string>, ...args: string[]) => withEnv(env, () => project.reflow(...args));

@@ -32,7 +32,7 @@ export function projectFrom(saved: Checkpoint): TempProject {
   return project;
 }
 
-export type Reason = "missing" | "failed" | "code-changed" | "upstream-changed";
+export type Reason = "missing" | "failed" | "code-changed" | "upstream-changed" | "restated";
 
 /** `reflow plan --json`, as documented. */
 export interface PlanJson {
@@ -160,4 +160,18 @@ export function storageFiles(project: TempProject): string[] {
   };
   if (existsSync(root)) walk(root);
   return files.sort();
+}
+
+/** Runs `run` with extra environment variables, which CLI runs started inside it inherit. */
+export function withEnv<T>(env: Record<string, string>, run: () => T): T {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return run();
+  } finally {
+    for (const key of Object.keys(env)) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
 }

@@ -1,4 +1,15 @@
-import { applyProject, ReflowError, UNPARTITIONED_KEY, type ApplyResult, type CompiledProject, type EngineEvent, type Plan, type TaskOrder } from "@reflow/api";
+import {
+  applyProject,
+  planToJson,
+  ReflowError,
+  UNPARTITIONED_KEY,
+  type ApplyResult,
+  type BackfillRequest,
+  type CompiledProject,
+  type EngineEvent,
+  type Plan,
+  type TaskOrder,
+} from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
 import { formatPlan } from "../format/plan-report.js";
@@ -13,12 +24,36 @@ export interface ApplyCommandOptions extends GlobalOptions {
   readonly wait?: boolean | number;
 }
 
-export async function applyCommand(planFile: string | undefined, options: ApplyCommandOptions): Promise<void> {
+export interface BackfillCommandOptions extends ApplyCommandOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly restate?: boolean;
+  readonly downstream?: boolean;
+  readonly json?: boolean;
+}
+
+/** `reflow backfill DATASET …`: apply, narrowed to a range of one dataset (and its readers). */
+export async function backfillCommand(dataset: string, options: BackfillCommandOptions): Promise<void> {
+  if (options.json && !options.yes) {
+    throw new ReflowError("REFLOW_CONFIRMATION_REQUIRED", "backfill --json prints JSON, not a question: add --yes");
+  }
+  const backfill = {
+    dataset,
+    ...(options.from !== undefined ? { from: options.from } : {}),
+    ...(options.to !== undefined ? { to: options.to } : {}),
+    restate: options.restate ?? false,
+    downstream: options.downstream ?? false,
+  };
+  return applyCommand(undefined, options, backfill);
+}
+
+export async function applyCommand(planFile: string | undefined, options: ApplyCommandOptions & { json?: boolean }, backfill?: BackfillRequest): Promise<void> {
+  const json = options.json === true;
   if (planFile && options.asOf) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", "--as-of cannot be used with a saved plan: it is applied as of the time it was made");
   }
   const started = Date.now();
-  const progress = isInteractive() ? new ProgressDisplay() : undefined;
+  const progress = isInteractive() && !json ? new ProgressDisplay() : undefined;
   const stop = stopOnInterrupt();
   const printPlan = (plan: Plan, project: CompiledProject) => process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
   try {
@@ -30,9 +65,11 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.order ? { order: options.order } : {}),
       ...(planFile ? { planFile } : {}),
       ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
-      command: ["apply", ...process.argv.slice(3)].join(" "),
+      ...(backfill ? { backfill } : {}),
+      command: process.argv.slice(2).join(" "),
       signal: stop.signal,
       confirm: async (plan, project) => {
+        if (json) return true;
         printPlan(plan, project);
         if (options.yes) return true;
         if (!isInteractive()) {
@@ -48,6 +85,11 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       },
     });
     progress?.stop();
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ plan: planToJson(outcome.plan), ...(outcome.reconciled ? { reconciled: outcome.reconciled } : {}), result: outcome.result ?? null }, null, 2)}\n`);
+      if (outcome.result && outcome.result.status !== "succeeded") process.exitCode = outcome.result.status === "interrupted" ? 130 : 1;
+      return;
+    }
     if (outcome.reconciled) {
       const r = outcome.reconciled;
       process.stdout.write(
@@ -66,7 +108,11 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       );
     }
     if (outcome.plan.deferred) {
-      process.stdout.write(`${plural(outcome.plan.deferred.tasks, "partition")} left for the next apply (--max-tasks).\n`);
+      process.stdout.write(
+        outcome.plan.deferred.by === "max-tasks"
+          ? `${plural(outcome.plan.deferred.tasks, "partition")} left for the next apply (--max-tasks).\n`
+          : `${plural(outcome.plan.deferred.tasks, "other partition")} of the plan outside this backfill: \`reflow plan\` lists them.\n`,
+      );
     }
     if (outcome.result.status === "failed") process.exitCode = 1;
   } finally {

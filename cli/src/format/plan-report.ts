@@ -93,7 +93,13 @@ export function summaryLine(plan: Plan): string {
     `${plural(plan.summary.tasks, "partition")} to build in ${plural(plan.summary.datasets, "dataset")}${byReason.length ? ` (${byReason.join(", ")})` : ""}`,
     `${changed} changed directly`,
     ...(removed > 0 ? [`${removed} removed`] : []),
-    ...(plan.deferred ? [`${plural(plan.deferred.tasks, "more partition")} left for the next apply (--max-tasks)`] : []),
+    ...(plan.deferred
+      ? [
+          plan.deferred.by === "max-tasks"
+            ? `${plural(plan.deferred.tasks, "more partition")} left for the next apply (--max-tasks)`
+            : `${plural(plan.deferred.tasks, "other partition")} outside this backfill left for \`reflow apply\``,
+        ]
+      : []),
   ];
   return colors.bold(`Plan: ${parts.join("; ")}.`);
 }
@@ -108,5 +114,7 @@ function reasonColor(reason: TaskReason): (text: string) => string {
       return colors.red;
     case "upstream-changed":
       return colors.cyan;
+    case "restated":
+      return colors.magenta;
   }
 }

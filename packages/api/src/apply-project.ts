@@ -3,8 +3,9 @@ import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow
 import { displayPath, isReflowError, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
-import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult } from "@reflow/state";
+import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
+import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -30,6 +31,8 @@ export interface ApplyOptions extends ReflowOptions {
   readonly onEvent?: (event: EngineEvent) => void;
   /** Stops starting new tasks when aborted; running tasks finish and are recorded. */
   readonly signal?: AbortSignal;
+  /** Run a backfill instead of the whole plan (`reflow backfill`). */
+  readonly backfill?: BackfillRequest;
   /** Recorded with the run and the lock, for `status` and for whoever finds the state locked. */
   readonly command?: string;
 }
@@ -62,7 +65,8 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
   await waitUntilUnlocked(project, options.waitMs ?? 0);
-  const preview = await readOnlyPreview(project, asOf);
+  const planOf = (snapshot: StateSnapshot) => (options.backfill ? backfillPlan(project, snapshot, asOf, options.backfill) : planFor(project, snapshot, asOf));
+  const preview = await readOnlyPreview(project, planOf);
   if (saved) {
     const stale = stalePlanReason(saved, preview.plan);
     if (stale) throw stalePlanError(options.planFile!, stale);
@@ -84,7 +88,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     try {
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
       const snapshot = await store.reader.snapshot();
-      let plan = planFor(project, snapshot, asOf);
+      let plan = planOf(snapshot);
       if (saved) {
         const stale = stalePlanReason(saved, plan);
         if (stale) throw stalePlanError(options.planFile!, stale);
@@ -152,12 +156,12 @@ async function openForReading(project: CompiledProject) {
   }
 }
 
-async function readOnlyPreview(project: CompiledProject, asOf: Date): Promise<Preview> {
+async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Plan): Promise<Preview> {
   const store = await openForReading(project);
   try {
-    if (!store) return { plan: planFor(project, EMPTY_STATE, asOf), unfinishedRuns: false };
+    if (!store) return { plan: planOf(EMPTY_STATE), unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
-    return { plan: planFor(project, snapshot, asOf), unfinishedRuns: runs[0]?.status === "running" };
+    return { plan: planOf(snapshot), unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
   }

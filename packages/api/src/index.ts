@@ -1,6 +1,7 @@
 export * from "./reflow-options.js";
 export * from "./plan-project.js";
 export * from "./apply-project.js";
+export * from "./backfill-request.js";
 export * from "./project-status.js";
 export * from "./project-lineage.js";
 export { isReflowError, parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";

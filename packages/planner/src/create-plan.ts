@@ -8,6 +8,8 @@ export interface PlanRequest {
   readonly order: readonly string[];
   readonly state: StateSnapshot;
   readonly asOf: Date;
+  /** Partitions to recompute even if up to date (`backfill --restate`), by dataset. */
+  readonly restate?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -36,7 +38,7 @@ export function createPlan(request: PlanRequest): Plan {
         if (!partitions) reads.set(input.dataset, (partitions = new Set()));
         for (const k of mappedInputKeys(input.mapping, key, upstreamKeys, set)) partitions.add(k);
       }
-      const reason = reasonFor(dataset, built?.get(key), reads, planned, state);
+      const reason = reasonFor(dataset, built?.get(key), reads, planned, state) ?? (request.restate?.get(name)?.has(key) ? "restated" : undefined);
       if (!reason) continue;
       plannedHere.add(key);
       tasks.push(

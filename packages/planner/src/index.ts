@@ -2,3 +2,4 @@ export * from "./plan.js";
 export * from "./create-plan.js";
 export * from "./saved-plan.js";
 export * from "./limit-plan.js";
+export * from "./select-backfill.js";

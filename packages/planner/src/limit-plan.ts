@@ -13,6 +13,10 @@ export function limitPlan(plan: Plan, maxTasks: number | undefined): Plan {
     ...plan,
     tasks,
     summary: Object.freeze({ tasks: tasks.length, datasets: new Set(tasks.map((t) => t.dataset)).size }),
-    deferred: Object.freeze({ tasks: left.length, datasets: Object.freeze([...new Set(left.map((t) => t.dataset))]) }),
+    deferred: Object.freeze({
+      tasks: left.length + (plan.deferred?.tasks ?? 0),
+      datasets: Object.freeze([...new Set([...left.map((t) => t.dataset), ...(plan.deferred?.datasets ?? [])])]),
+      by: "max-tasks" as const,
+    }),
   });
 }

@@ -9,10 +9,12 @@ export type TaskReason =
   /** Its last attempt failed. */
   | "failed"
   /** An input partition it reads was rebuilt since, or is rebuilt by this plan. */
-  | "upstream-changed";
+  | "upstream-changed"
+  /** Up to date, recomputed because `reflow backfill --restate` asked for it. */
+  | "restated";
 
 /** In order of precedence: a partition gets the first reason that applies. */
-export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "upstream-changed"];
+export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "upstream-changed", "restated"];
 
 export type DatasetChangeKind = "added" | "modified" | "unchanged" | "removed";
 
@@ -61,8 +63,11 @@ export interface Plan {
   readonly datasets: readonly DatasetChange[];
   readonly tasks: readonly PlannedTask[];
   readonly summary: { readonly tasks: number; readonly datasets: number };
-  /** Tasks left for a later apply by `--max-tasks`, and their datasets (not recorded as applied). */
-  readonly deferred?: { readonly tasks: number; readonly datasets: readonly string[] };
+  /**
+   * Tasks of the full plan left for a later apply, and their datasets (not
+   * recorded as applied): cut by `--max-tasks`, or outside a backfill's selection.
+   */
+  readonly deferred?: { readonly tasks: number; readonly datasets: readonly string[]; readonly by: "max-tasks" | "backfill" };
 }
 
 /** The machine-readable form of a plan, as `reflow plan --json` prints it. */

@@ -1,0 +1,63 @@
+import type { CompiledProject } from "@reflow/compiler";
+import { parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
+import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
+import type { StateSnapshot } from "@reflow/state";
+
+/** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
+export interface BackfillRequest {
+  readonly dataset: string;
+  /** First partition key of the range (inclusive); default: the dataset's first. */
+  readonly from?: string;
+  /** Last partition key of the range (inclusive); default: the dataset's last complete one. */
+  readonly to?: string;
+  /** Recompute every partition in the range, even those up to date (reason `restated`). */
+  readonly restate?: boolean;
+  /** Also rebuild everything that reads the backfilled partitions. */
+  readonly downstream?: boolean;
+}
+
+/** The partition keys a backfill covers as of an instant; refuses unknown datasets and bad ranges. */
+export function backfillKeys(project: CompiledProject, request: BackfillRequest, asOf: Date): string[] {
+  const dataset = project.datasets.get(request.dataset);
+  if (!dataset) {
+    const known = [...project.datasets.keys()].sort();
+    throw new ReflowError("REFLOW_UNKNOWN_DATASET", `no dataset named "${request.dataset}" (datasets: ${known.join(", ")})`, { subject: request.dataset });
+  }
+  const keys = effectivePartitionKeys(project.datasets, project.order, asOf).get(request.dataset)!;
+  if (dataset.partitions.kind === "unpartitioned") {
+    if (request.from !== undefined || request.to !== undefined) {
+      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `dataset "${request.dataset}" is unpartitioned: --from and --to do not apply`);
+    }
+    return [UNPARTITIONED_KEY];
+  }
+  for (const [flag, key] of [["--from", request.from], ["--to", request.to]] as const) {
+    if (key !== undefined && parseDayKey(key) === undefined) {
+      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (daily: YYYY-MM-DD)`);
+    }
+  }
+  if (request.from !== undefined && request.to !== undefined && request.from > request.to) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${request.from} is after --to ${request.to}`);
+  }
+  const selected = keys.filter((key) => (request.from === undefined || key >= request.from) && (request.to === undefined || key <= request.to));
+  if (selected.length === 0) {
+    const range = `${request.from ?? "the start"} … ${request.to ?? "the end"}`;
+    throw new ReflowError(
+      "REFLOW_INVALID_ARGUMENT",
+      `dataset "${request.dataset}" has no partitions in ${range} as of ${asOf.toISOString()}${keys.length > 0 ? ` (it has ${keys[0]} … ${keys[keys.length - 1]})` : ""}`,
+    );
+  }
+  return selected;
+}
+
+/** The plan of a backfill: the full plan (with the range restated if asked), narrowed to the backfill. */
+export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest): Plan {
+  const keys = new Set(backfillKeys(project, request, asOf));
+  const full = createPlan({
+    datasets: project.datasets,
+    order: project.order,
+    state: snapshot,
+    asOf,
+    ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
+  });
+  return selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
+}

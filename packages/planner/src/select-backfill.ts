@@ -1,0 +1,56 @@
+import type { Plan, PlannedTask } from "./plan.js";
+
+/** What `reflow backfill DATASET --from KEY --to KEY [--downstream]` asks for. */
+export interface BackfillSelection {
+  readonly dataset: string;
+  /** The partitions of `dataset` in the requested range. */
+  readonly keys: ReadonlySet<string>;
+  /** Every partition in range (the plan was made with them restated), not only missing or failed ones. */
+  readonly restate: boolean;
+  /** Also the partitions that read the selected ones, transitively. */
+  readonly downstream: boolean;
+}
+
+/**
+ * Narrows a full plan to a backfill: the range's missing or failed partitions
+ * (all of them with `restate`), their readers with `downstream`, and the
+ * missing or failed partitions they read, built first. Everything else stays in the
+ * plan of the next `apply`; the datasets it touches are not recorded as applied.
+ */
+export function selectBackfill(plan: Plan, selection: BackfillSelection): Plan {
+  const tasks = plan.tasks;
+  const index = new Map(tasks.map((t, i) => [`${t.dataset}\u0000${t.partition}`, i]));
+  const keep = new Set<number>();
+  tasks.forEach((task, i) => {
+    if (task.dataset !== selection.dataset || !selection.keys.has(task.partition)) return;
+    if (selection.restate || task.reason === "missing" || task.reason === "failed") keep.add(i);
+  });
+  if (selection.downstream) {
+    // Tasks are in topological order: one pass finds every transitive reader.
+    tasks.forEach((task, i) => {
+      if (keep.has(i)) return;
+      if (task.inputs.some((input) => input.partitions.some((p) => keep.has(index.get(`${input.dataset}\u0000${p}`) ?? -1)))) keep.add(i);
+    });
+  }
+  // Inputs that were never built (or failed) are built first; stale but built ones are read as they are,
+  // and left to the next `apply` like the rest of the plan.
+  for (let i = tasks.length - 1; i >= 0; i--) {
+    if (!keep.has(i)) continue;
+    for (const input of tasks[i]!.inputs) {
+      for (const p of input.partitions) {
+        const upstream = index.get(`${input.dataset}\u0000${p}`);
+        if (upstream !== undefined && (tasks[upstream]!.reason === "missing" || tasks[upstream]!.reason === "failed")) keep.add(upstream);
+      }
+    }
+  }
+  const selected = tasks.filter((_, i) => keep.has(i));
+  const left = tasks.filter((_, i) => !keep.has(i));
+  return Object.freeze({
+    ...plan,
+    tasks: Object.freeze(selected),
+    summary: Object.freeze({ tasks: selected.length, datasets: new Set(selected.map((t: PlannedTask) => t.dataset)).size }),
+    ...(left.length > 0
+      ? { deferred: Object.freeze({ tasks: left.length, datasets: Object.freeze([...new Set(left.map((t) => t.dataset))]), by: "backfill" as const }) }
+      : {}),
+  });
+}
