@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { isReflowError, parseDayKey, ReflowError } from "@reflow/api";
 import { applyCommand, backfillCommand } from "./commands/apply.js";
+import { explainCommand } from "./commands/explain.js";
 import { lineageCommand } from "./commands/lineage.js";
 import { planCommand } from "./commands/plan.js";
 import { statusCommand } from "./commands/status.js";
@@ -56,6 +57,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("remove the state's writer lock left by a process that is gone")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (options) => unlockCommand(options));
+  withGlobals(program.command("explain"))
+    .description("why a partition is (or is not) in the plan, down to the changed code")
+    .argument("<dataset>", "the dataset")
+    .argument("[partition]", "the partition key (omit for an unpartitioned dataset)")
+    .option("--json", "print as JSON")
+    .action(async (dataset, partition, options) => explainCommand(dataset, partition, options));
   withGlobals(program.command("status"))
     .description("per dataset: partitions built, outdated, failed and missing; last run")
     .option("--json", "print as JSON")

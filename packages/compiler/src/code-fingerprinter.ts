@@ -39,6 +39,10 @@ export interface CodeFingerprint {
   readonly declarations: readonly ReferencedDeclaration[];
   /** npm packages referenced from the closure, by name. */
   readonly packages: readonly { readonly name: string; readonly version: string }[];
+  /** Hash of the transform's own canonical code. */
+  readonly unitHash: string;
+  /** Hash of each declaration in `declarations`, by `file#name`: to tell which one changed. */
+  readonly declarationHashes: Readonly<Record<string, string>>;
 }
 
 export interface FingerprinterStats {
@@ -165,6 +169,8 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment):
     hash: sha256(material.join("\n")),
     declarations: Object.freeze(declarations.map(({ file, name, line }) => Object.freeze({ file, name, line }))),
     packages: Object.freeze(packages.map(({ name, version }) => Object.freeze({ name, version }))),
+    unitHash: unit.hash,
+    declarationHashes: Object.freeze(Object.fromEntries(declarations.map((d) => [`${d.file}#${d.name}`, d.hash]))),
   });
 }
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { columnsOf, defaultMapping, describeScheme, formatLocation, ReflowError, type DatasetDeclaration } from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
 import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
+import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
 import type { ProjectConfig } from "./project-config.js";
@@ -69,6 +70,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         columns: Object.freeze(columnsOf(declaration.schema, name)),
         version: declaration.version,
         fingerprint: datasetFingerprint(declaration, inputs, code),
+        manifest: fingerprintManifest(declaration, inputs, code),
         code,
         retries: Object.freeze({ ...config.retries, ...declaration.retries }),
         ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),
@@ -77,6 +79,18 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     );
   }
   return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph });
+}
+
+function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): FingerprintManifest {
+  return Object.freeze({
+    code: code.unitHash,
+    declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
+    packages: code.packages,
+    version: declaration.version,
+    schema: JSON.stringify(z.toJSONSchema(declaration.schema, { io: "output", unrepresentable: "any" })),
+    partitions: JSON.stringify(declaration.partitions),
+    inputs: JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias))),
+  });
 }
 
 function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): string {

@@ -1,6 +1,7 @@
 import type { Graph } from "@dagrejs/graphlib";
 import type { ColumnSpec, DatasetDeclaration, PartitionMapping, PartitionScheme, RetryPolicy, SourceLocation } from "@reflow/core";
 import type { CodeFingerprint } from "./code-fingerprinter.js";
+import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import type { ProjectConfig } from "./project-config.js";
 
 /** An input after compilation: its mapping is always explicit. */
@@ -24,6 +25,8 @@ export interface CompiledDataset {
   /** Hash of code, version, schema, partitioning and inputs: what the data was built from. */
   readonly fingerprint: string;
   readonly code: CodeFingerprint;
+  /** What `fingerprint` was made of, stored with it so `explain` can tell what changed. */
+  readonly manifest: FingerprintManifest;
   /** The project's retry policy with the dataset's own `retries` over it. */
   readonly retries: RetryPolicy;
   readonly definedAt?: SourceLocation;

@@ -5,3 +5,4 @@ export * from "./compiled-project.js";
 export * from "./compile-project.js";
 
 export * from "./code-fingerprinter.js";
+export * from "./fingerprint-manifest.js";

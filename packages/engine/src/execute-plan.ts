@@ -31,6 +31,8 @@ export interface ExecutableDataset {
   readonly declaration: DatasetDeclaration;
   /** Absent: no retries. */
   readonly retries?: RetryPolicy;
+  /** What the fingerprint was made of; recorded with the run for `explain`. */
+  readonly manifest?: unknown;
 }
 
 export interface ExecutePlanOptions {
@@ -77,7 +79,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     if (!tables.has(dataset.name)) tables.set(dataset.name, { dataset: dataset.name, columns: dataset.columns });
   }
 
-  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks);
+  const manifests = new Map<string, string>();
+  for (const name of new Set(tasks.map((t) => t.dataset))) {
+    const dataset = datasets.get(name)!;
+    if (dataset.manifest !== undefined) manifests.set(dataset.fingerprint, JSON.stringify(dataset.manifest));
+  }
+  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests);
   emit({ type: "run-started", runId, total: tasks.length });
 
   const live = new Map<string, Map<string, number>>();

@@ -119,6 +119,19 @@ export class StateReader {
     return status;
   }
 
+  /** The manifests (JSON) recorded for these fingerprints; unknown ones are absent. */
+  async manifests(fingerprints: readonly string[]): Promise<Map<string, string>> {
+    if (fingerprints.length === 0) return new Map();
+    const rows = await this.db.selectFrom("fingerprints").select(["fingerprint", "manifest"]).where("fingerprint", "in", [...fingerprints]).execute();
+    return new Map(rows.map((r) => [r.fingerprint, r.manifest]));
+  }
+
+  /** The run that built a version (task id), and when. */
+  async version(taskId: number): Promise<{ runId: number; finishedAt: string | null } | undefined> {
+    const row = await this.db.selectFrom("tasks").select(["run_id", "finished_at"]).where("id", "=", taskId).executeTakeFirst();
+    return row ? { runId: row.run_id, finishedAt: row.finished_at } : undefined;
+  }
+
   /** Who holds the writer lock, if anyone (alive or not). */
   async lockHolder(): Promise<LockHolder | undefined> {
     return new StateLock(this.db).holder();

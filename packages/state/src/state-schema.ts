@@ -95,7 +95,14 @@ export interface LocksTable {
   lease_expires_at: string;
 }
 
+/** What a dataset fingerprint was made of (the compiler's manifest, as JSON). */
+export interface FingerprintsTable {
+  fingerprint: string;
+  manifest: string;
+}
+
 export interface StateDatabase {
+  fingerprints: FingerprintsTable;
   locks: LocksTable;
   runs: RunsTable;
   tasks: TasksTable;

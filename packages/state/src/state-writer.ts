@@ -35,8 +35,17 @@ export class StateWriter {
   }
 
   /** Records a run and all its planned tasks as pending; returns the run id and a task id per planned task, in order. */
-  async beginRun(command: string, asOf: Date, tasks: readonly PlannedTaskRecord[]): Promise<{ runId: number; taskIds: number[] }> {
+  async beginRun(
+    command: string,
+    asOf: Date,
+    tasks: readonly PlannedTaskRecord[],
+    /** JSON manifest of each fingerprint the tasks are built with, kept for `explain`. */
+    manifests: ReadonlyMap<string, string> = new Map(),
+  ): Promise<{ runId: number; taskIds: number[] }> {
     return this.db.transaction().execute(async (trx) => {
+      for (const [fingerprint, manifest] of manifests) {
+        await trx.insertInto("fingerprints").values({ fingerprint, manifest }).onConflict((oc) => oc.column("fingerprint").doNothing()).execute();
+      }
       const run = await trx
         .insertInto("runs")
         .values({

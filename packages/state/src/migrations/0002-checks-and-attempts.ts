@@ -1,8 +1,14 @@
 import type { Kysely, Migration } from "kysely";
 
-/** Check warnings and retry attempts of tasks; early cutoff. */
+/** Check warnings and retry attempts of tasks; early cutoff; fingerprint manifests. */
 export const checksAndAttempts: Migration = {
   async up(db: Kysely<any>) {
+    // What each fingerprint was made of (JSON), for `reflow explain`.
+    await db.schema
+      .createTable("fingerprints")
+      .addColumn("fingerprint", "text", (c) => c.primaryKey())
+      .addColumn("manifest", "text", (c) => c.notNull())
+      .execute();
     // The task that last confirmed the live version still valid for newer inputs (early cutoff); null: the live task.
     await db.schema.alterTable("partitions").addColumn("inputs_task_id", "integer", (c) => c.references("tasks.id")).execute();
     // JSON array of the messages of "warn" checks that failed on the version.
