@@ -209,7 +209,10 @@ describe("throttling", () => {
       project.edit("pipelines/lib/rates.ts", "export const RATE = 2;", "export const RATE = 3;");
       project.edit("pipelines/lib/helpers.ts", "return id.toUpperCase();", "return id.toLowerCase();");
       ok(project.reflow(...APPLY, "--order", "oldest-first"));
-      expect(starts(project.read("trace.log"))).toEqual([1, 2, 3, 4, 5].flatMap((d) => [`active_users 2024-01-0${d}`, `revenue 2024-01-0${d}`]));
+      const log = starts(project.read("trace.log"));
+      // Before planning, apply reads each built source partition once to see whether it changed (shared by both of its plans).
+      expect(log.slice(0, 5).sort()).toEqual([1, 2, 3, 4, 5].map((d) => `events 2024-01-0${d}`));
+      expect(log.slice(5)).toEqual([1, 2, 3, 4, 5].flatMap((d) => [`active_users 2024-01-0${d}`, `revenue 2024-01-0${d}`]));
     } finally {
       project.dispose();
     }

@@ -32,7 +32,7 @@ export function projectFrom(saved: Checkpoint): TempProject {
   return project;
 }
 
-export type Reason = "missing" | "failed" | "code-changed" | "upstream-changed" | "restated";
+export type Reason = "missing" | "failed" | "code-changed" | "source-changed" | "upstream-changed" | "restated";
 
 /** `reflow plan --json`, as documented. */
 export interface PlanJson {

@@ -116,5 +116,7 @@ function reasonColor(reason: TaskReason): (text: string) => string {
       return colors.cyan;
     case "restated":
       return colors.magenta;
+    case "source-changed":
+      return colors.blue;
   }
 }

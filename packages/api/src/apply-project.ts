@@ -6,6 +6,7 @@ import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type
 import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
+import { observeSources } from "./observe-sources.js";
 import { planFor } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -65,7 +66,11 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
   await waitUntilUnlocked(project, options.waitMs ?? 0);
-  const planOf = (snapshot: StateSnapshot) => (options.backfill ? backfillPlan(project, snapshot, asOf, options.backfill) : planFor(project, snapshot, asOf));
+  const observed = new Map<string, Promise<string>>();
+  const planOf = async (snapshot: StateSnapshot) => {
+    const sources = await observeSources(project, snapshot, asOf, observed);
+    return options.backfill ? backfillPlan(project, snapshot, asOf, options.backfill, sources) : planFor(project, snapshot, asOf, sources);
+  };
   const preview = await readOnlyPreview(project, planOf);
   if (saved) {
     const stale = stalePlanReason(saved, preview.plan);
@@ -88,7 +93,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     try {
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
       const snapshot = await store.reader.snapshot();
-      let plan = planOf(snapshot);
+      let plan = await planOf(snapshot);
       if (saved) {
         const stale = stalePlanReason(saved, plan);
         if (stale) throw stalePlanError(options.planFile!, stale);
@@ -156,12 +161,12 @@ async function openForReading(project: CompiledProject) {
   }
 }
 
-async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Plan): Promise<Preview> {
+async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Promise<Plan>): Promise<Preview> {
   const store = await openForReading(project);
   try {
-    if (!store) return { plan: planOf(EMPTY_STATE), unfinishedRuns: false };
+    if (!store) return { plan: await planOf(EMPTY_STATE), unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
-    return { plan: planOf(snapshot), unfinishedRuns: runs[0]?.status === "running" };
+    return { plan: await planOf(snapshot), unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
   }

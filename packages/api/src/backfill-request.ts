@@ -2,6 +2,7 @@ import type { CompiledProject } from "@reflow/compiler";
 import { parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
+import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
 export interface BackfillRequest {
@@ -50,13 +51,14 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
 }
 
 /** The plan of a backfill: the full plan (with the range restated if asked), narrowed to the backfill. */
-export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest): Plan {
+export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest, observedSources?: ObservedSources): Plan {
   const keys = new Set(backfillKeys(project, request, asOf));
   const full = createPlan({
     datasets: project.datasets,
     order: project.order,
     state: snapshot,
     asOf,
+    ...(observedSources ? { observedSources } : {}),
     ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
   });
   return selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });

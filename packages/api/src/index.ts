@@ -3,6 +3,7 @@ export * from "./plan-project.js";
 export * from "./apply-project.js";
 export * from "./backfill-request.js";
 export * from "./explain-partition.js";
+export * from "./observe-sources.js";
 export * from "./project-status.js";
 export * from "./project-lineage.js";
 export { isReflowError, parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";

@@ -1,6 +1,7 @@
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { createPlan, type Plan } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type StateSnapshot } from "@reflow/state";
+import { observeSources, type ObservedSources } from "./observe-sources.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
 export interface ProjectPlan {
@@ -15,12 +16,13 @@ export async function planProject(options: ReflowOptions = {}): Promise<ProjectP
   const store = await openStateStore(project.config.statePath, "read");
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
-    return { project, snapshot, plan: planFor(project, snapshot, options.asOf) };
+    const asOf = options.asOf ?? new Date();
+    return { project, snapshot, plan: planFor(project, snapshot, asOf, await observeSources(project, snapshot, asOf)) };
   } finally {
     await store?.close();
   }
 }
 
-export function planFor(project: CompiledProject, snapshot: StateSnapshot, asOf: Date = new Date()): Plan {
-  return createPlan({ datasets: project.datasets, order: project.order, state: snapshot, asOf });
+export function planFor(project: CompiledProject, snapshot: StateSnapshot, asOf: Date = new Date(), observedSources?: ObservedSources): Plan {
+  return createPlan({ datasets: project.datasets, order: project.order, state: snapshot, asOf, ...(observedSources ? { observedSources } : {}) });
 }

@@ -74,6 +74,10 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly maxConcurrency?: number;
   /** The reflow.yaml pool (`pools: { api: 1 }`) whose slots this dataset's builds share. */
   readonly pool?: string;
+  /** Sources: a cheap version of a partition's raw data, observed by `plan` instead of reading it. */
+  readonly sourceVersion?: (context: ReadContext) => string | Promise<string>;
+  /** Sources: false if `plan` must not observe it for changes. */
+  readonly observe?: boolean;
   /** The user's function: `transform` for datasets, `read` for sources. */
   readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>> }) => RowsResult<unknown>;
   /** The property of the declaration object that holds `run` (`transform` or `read`). */

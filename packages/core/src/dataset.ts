@@ -51,6 +51,15 @@ export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema
 
 export interface SourceOptions<S extends RowSchema> extends CommonOptions<S> {
   readonly read: (context: ReadContext) => RowsResult<z.input<S>>;
+  /**
+   * A cheap version of one partition's raw data (a file's size and mtime, an
+   * ETag). `plan` compares it with the version the partition was built from,
+   * and a change puts the partition in the plan (`source-changed`). Without
+   * it, `plan` reads the partition and compares content hashes.
+   */
+  readonly sourceVersion?: (context: ReadContext) => string | Promise<string>;
+  /** `false`: never observe this source for changes (its reads are too costly); rebuild it with `backfill --restate`. */
+  readonly observe?: boolean;
 }
 
 /** Declares a dataset computed by `transform` from the partitions of its `inputs`. */
@@ -74,7 +83,12 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
  */
 export function source<Name extends string, S extends RowSchema>(name: Name, options: SourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
   const definedAt = callerLocation();
-  return declare(name, "source", options, [], options.read, "read", definedAt);
+  if (options.sourceVersion !== undefined && typeof options.sourceVersion !== "function") fail(name, definedAt, "sourceVersion must be a function ({ partition }) => string");
+  if (options.observe !== undefined && typeof options.observe !== "boolean") fail(name, definedAt, "observe must be true or false");
+  return declare(name, "source", options, [], options.read, "read", definedAt, {
+    ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
+    ...(options.observe === false ? { observe: false } : {}),
+  });
 }
 
 function declare<Name extends string, S extends RowSchema>(
@@ -85,6 +99,7 @@ function declare<Name extends string, S extends RowSchema>(
   run: unknown,
   runProperty: "transform" | "read",
   definedAt: SourceLocation | undefined,
+  sourceOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {
   if (typeof name !== "string" || !NAME.test(name)) {
     fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
@@ -128,6 +143,7 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(options.description === undefined ? {} : { description: options.description }),
+    ...sourceOnly,
     ...(definedAt === undefined ? {} : { definedAt }),
   };
   Object.freeze(declaration);

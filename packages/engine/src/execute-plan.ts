@@ -16,6 +16,7 @@ import type { Plan, PlannedTask } from "@reflow/planner";
 import type { InputVersions, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
 import { PartitionAudit } from "./partition-audit.js";
+import { asRows } from "./transform-output.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
 import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
 import { taskDependencies } from "./task-dependencies.js";
@@ -333,7 +334,16 @@ async function buildPartition(
     ...(previousRows === undefined ? {} : { previous: { rowCount: previousRows } }),
   });
   let warnings: string[];
+  let sourceVersion: string | undefined;
   try {
+    if (dataset.declaration.sourceVersion) {
+      // Observed before reading: if the data changes in between, the next plan sees a change and reads again.
+      try {
+        sourceVersion = `v:${String(await dataset.declaration.sourceVersion({ partition }))}`;
+      } catch (error) {
+        throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
+      }
+    }
     let output: unknown;
     try {
       output = await dataset.declaration.run({ partition, inputs: Object.freeze(readers) });
@@ -362,7 +372,7 @@ async function buildPartition(
     await writer.abort();
     throw error;
   }
-  return { inputs: inputVersions, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
+  return { inputs: inputVersions, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings, ...(sourceVersion ? { sourceVersion } : {}) };
 }
 
 function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {
@@ -377,28 +387,6 @@ function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly
       for await (const batch of warehouse.read(table, refs)) yield* batch;
     },
   });
-}
-
-/** Accepts what a transform may return: an array or iterable of rows, or an async iterable. */
-async function* asRows(output: unknown, dataset: ExecutableDataset, projectDir: string): AsyncIterable<unknown> {
-  if (output !== null && typeof output === "object") {
-    if (Symbol.asyncIterator in output) {
-      try {
-        yield* output as AsyncIterable<unknown>;
-      } catch (error) {
-        throw TaskError.fromUserCode(error, dataset, projectDir);
-      }
-      return;
-    }
-    if (Symbol.iterator in output) {
-      yield* output as Iterable<unknown>;
-      return;
-    }
-  }
-  throw new TaskError(
-    "REFLOW_TRANSFORM_FAILED",
-    `${dataset.declaration.runProperty} returned ${output === null ? "null" : typeof output}, expected an array or (async) iterable of rows`,
-  );
 }
 
 /** Waits `ms`; resolves false at once if the signal aborts first. */

@@ -4,3 +4,4 @@ export * from "./task-error.js";
 export * from "./task-dependencies.js";
 export * from "./ready-queue.js";
 export * from "./partition-audit.js";
+export * from "./observe-source.js";

@@ -8,6 +8,12 @@ export interface PlanRequest {
   readonly order: readonly string[];
   readonly state: StateSnapshot;
   readonly asOf: Date;
+  /**
+   * The current version of built source partitions (`v:` from sourceVersion(),
+   * `c:` + content hash otherwise), by source: a difference from what the
+   * partition was read at makes it `source-changed`.
+   */
+  readonly observedSources?: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Partitions to recompute even if up to date (`backfill --restate`), by dataset. */
   readonly restate?: ReadonlyMap<string, ReadonlySet<string>>;
 }
@@ -38,7 +44,9 @@ export function createPlan(request: PlanRequest): Plan {
         if (!partitions) reads.set(input.dataset, (partitions = new Set()));
         for (const k of mappedInputKeys(input.mapping, key, upstreamKeys, set)) partitions.add(k);
       }
-      const reason = reasonFor(dataset, built?.get(key), reads, planned, state) ?? (request.restate?.get(name)?.has(key) ? "restated" : undefined);
+      const reason =
+        reasonFor(dataset, built?.get(key), reads, planned, state, request.observedSources?.get(name)?.get(key)) ??
+        (request.restate?.get(name)?.has(key) ? "restated" : undefined);
       if (!reason) continue;
       plannedHere.add(key);
       tasks.push(
@@ -103,12 +111,17 @@ function reasonFor(
   reads: ReadonlyMap<string, ReadonlySet<string>>,
   planned: ReadonlyMap<string, ReadonlySet<string>>,
   state: StateSnapshot,
+  observed: string | undefined,
 ): TaskReason | undefined {
   if (!partition) return "missing";
   // Failed wins over code-changed: the user needs to see the partition that is still broken.
   if (partition.status === "failed") return "failed";
   if (partition.liveVersion === null) return "missing";
   if (partition.fingerprint !== dataset.fingerprint) return "code-changed";
+  if (observed !== undefined) {
+    const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;
+    if (recorded !== observed) return "source-changed";
+  }
   for (const [input, keys] of reads) {
     const plannedUpstream = planned.get(input);
     const recorded = partition.inputs[input] ?? {};

@@ -8,13 +8,15 @@ export type TaskReason =
   | "code-changed"
   /** Its last attempt failed. */
   | "failed"
+  /** A source partition whose raw data changed since it was read (late data, a corrected export). */
+  | "source-changed"
   /** An input partition it reads was rebuilt since, or is rebuilt by this plan. */
   | "upstream-changed"
   /** Up to date, recomputed because `reflow backfill --restate` asked for it. */
   | "restated";
 
 /** In order of precedence: a partition gets the first reason that applies. */
-export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "upstream-changed", "restated"];
+export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "source-changed", "upstream-changed", "restated"];
 
 export type DatasetChangeKind = "added" | "modified" | "unchanged" | "removed";
 

@@ -38,7 +38,7 @@ const savedPlanSchema = z.object({
   createdAt: z.string(),
   asOf: z.iso.datetime(),
   datasets: z.array(z.object({ name: z.string(), change: z.enum(["added", "modified", "unchanged", "removed"]) })),
-  tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(["missing", "failed", "code-changed", "upstream-changed", "restated"]) })),
+  tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(["missing", "failed", "code-changed", "source-changed", "upstream-changed", "restated"]) })),
   summary: z.object({ tasks: z.number(), datasets: z.number() }),
   fingerprints: z.record(z.string(), z.string()),
   digest: z.string(),

@@ -38,7 +38,7 @@ export class StateReader {
       .selectFrom("partitions as p")
       .leftJoin("tasks as t", "t.id", "p.live_task_id")
       .leftJoin("tasks as i", "i.id", "p.inputs_task_id")
-      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "i.inputs as checked_inputs"])
+      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "t.source_version", "i.inputs as checked_inputs"])
       .execute();
     const partitions = new Map<string, Map<string, PartitionState>>();
     for (const row of rows) {
@@ -51,6 +51,7 @@ export class StateReader {
         inputs: parseInputs(row.checked_inputs ?? row.inputs),
         rowCount: row.row_count,
         contentHash: row.content_hash,
+        ...(row.source_version === null ? {} : { sourceVersion: row.source_version }),
       });
     }
     return { datasets, partitions };

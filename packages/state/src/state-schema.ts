@@ -39,6 +39,8 @@ export interface TasksTable {
   warnings: string | null;
   /** Attempts made, the last included (null until the task ends). */
   attempts: number | null;
+  /** Sources with `sourceVersion()`: the version observed just before the partition was read. */
+  source_version: string | null;
 }
 
 /** A failed attempt of a task that was retried. */

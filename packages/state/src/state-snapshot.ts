@@ -13,6 +13,8 @@ export interface PartitionState {
   readonly rowCount?: number | null;
   /** Content hash of the live version (null if none). */
   readonly contentHash?: string | null;
+  /** Sources with `sourceVersion()`: the version the live version was read at. */
+  readonly sourceVersion?: string | null;
 }
 
 export interface DatasetState {

@@ -18,6 +18,8 @@ export interface TaskResult {
   readonly warnings?: readonly string[];
   /** Attempts made, this one included (default 1). */
   readonly attempts?: number;
+  /** Sources with `sourceVersion()`: the version observed before reading. */
+  readonly sourceVersion?: string;
 }
 
 const INSERT_CHUNK = 500;
@@ -92,6 +94,7 @@ export class StateWriter {
         content_hash: result.contentHash,
         warnings: result.warnings?.length ? JSON.stringify(result.warnings) : null,
         attempts: result.attempts ?? 1,
+        source_version: result.sourceVersion ?? null,
       })
       .where("id", "=", taskId)
       .execute();

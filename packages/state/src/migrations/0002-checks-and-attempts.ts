@@ -14,6 +14,8 @@ export const checksAndAttempts: Migration = {
     // JSON array of the messages of "warn" checks that failed on the version.
     await db.schema.alterTable("tasks").addColumn("warnings", "text").execute();
     await db.schema.alterTable("tasks").addColumn("attempts", "integer").execute();
+    // Sources with sourceVersion(): the version observed when the partition was read.
+    await db.schema.alterTable("tasks").addColumn("source_version", "text").execute();
     // Attempts that failed and were retried; the task row holds the last attempt.
     await db.schema
       .createTable("task_attempts")
