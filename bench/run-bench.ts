@@ -41,11 +41,12 @@ export interface BenchResults {
 const options = new Command("bench")
   .option("--quick", "every scenario at a small scale (a smoke test, not a measurement)")
   .option("--only <names>", `comma-separated scenarios (${Object.keys(SCENARIOS).join(", ")})`)
+  .option("--runs <n>", "runs per scenario, overriding the scale's (for long full-scale runs)", (v) => Number(v))
   .option("--out <file>", "results file; scenarios not run keep their previous results if the scale matches", path.join(REPO_ROOT, "bench/results.json"))
   .parse()
-  .opts<{ quick?: boolean; only?: string; out: string }>();
+  .opts<{ quick?: boolean; only?: string; out: string; runs?: number }>();
 
-const scale = options.quick ? QUICK_SCALE : FULL_SCALE;
+const scale = withRuns(options.quick ? QUICK_SCALE : FULL_SCALE, options.runs);
 const only = options.only?.split(",").map((s) => s.trim());
 for (const name of only ?? []) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
 // Always in the order above: plan-warm relies on the caches the fixture's first plan left.
@@ -80,4 +81,16 @@ console.log(`Results written to ${path.relative(process.cwd(), options.out) || o
 
 function formatNumber(value: number): string {
   return value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toPrecision(3);
+}
+
+function withRuns(scale: BenchScale, runs: number | undefined): BenchScale {
+  if (runs === undefined) return scale;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number of at least 1, got ${runs}`);
+  return {
+    ...scale,
+    plan: { ...scale.plan, runs },
+    applyOverhead: { ...scale.applyOverhead, runs },
+    transformThroughput: { ...scale.transformThroughput, runs },
+    bigPartition: { ...scale.bigPartition, runs },
+  };
 }
