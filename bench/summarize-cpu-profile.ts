@@ -41,9 +41,26 @@ const print = (title: string, entries: Map<string, number>) => {
     console.log(`${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / totalMs).toFixed(1).padStart(5)}%  ${name}`);
   }
 };
+// Inclusive time of reflow's own functions (packages/, cli/): which phase the time is spent under.
+const parentOf = new Map<number, number>();
+for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
+const inclusive = new Map<string, number>();
+profile.samples.forEach((id, i) => {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    const { functionName, url, lineNumber } = nodes.get(at)!.callFrame;
+    if (!/\/(packages|cli)\//.test(url) || url.includes("node_modules")) continue;
+    const fn = `${functionName || "(anonymous)"} ${shortPath(url.replace(/^file:\/\//, ""))}:${lineNumber + 1}`;
+    if (seen.has(fn)) continue;
+    seen.add(fn);
+    inclusive.set(fn, (inclusive.get(fn) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  }
+});
+
 console.log(`${file}: ${totalMs.toFixed(0)} ms profiled`);
 print("Self time by package or folder:", byArea);
 print("Self time by function:", byFunction);
+print("Inclusive time of reflow's functions:", inclusive);
 
 /** `node_modules/<package>`, a repository folder such as `packages/engine`, or what V8 calls it (GC, program, idle). */
 function area(where: string, functionName: string): string {
