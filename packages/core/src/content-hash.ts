@@ -1,7 +1,15 @@
-import { createHash } from "node:crypto";
+import crypto from "node:crypto";
 import type { ColumnSpec } from "./schema-columns.js";
 
 const MASK = (1n << 64n) - 1n;
+
+/**
+ * sha256 of one row's text. The one-shot `crypto.hash` (Node >= 20.12) gives
+ * the same digest about twice as fast as a Hash object per row, which was a
+ * fifth of a row-heavy apply's CPU; older Node falls back to `createHash`.
+ */
+const sha256: (text: string) => Buffer =
+  typeof crypto.hash === "function" ? (text) => crypto.hash("sha256", text, "buffer") : (text) => crypto.createHash("sha256").update(text).digest();
 
 /**
  * An order-independent hash of a partition's rows: the sum, modulo 2^64 in two
@@ -18,7 +26,7 @@ export class ContentHasher {
 
   add(row: Readonly<Record<string, unknown>>): void {
     const values = this.columns.map((column) => row[column.name] ?? null);
-    const digest = createHash("sha256").update(JSON.stringify(values)).digest();
+    const digest = sha256(JSON.stringify(values));
     this.low = (this.low + digest.readBigUInt64BE(0)) & MASK;
     this.high = (this.high + digest.readBigUInt64BE(8)) & MASK;
     this.count += 1;

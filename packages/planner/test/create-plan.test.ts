@@ -125,4 +125,18 @@ describe("createPlan", () => {
     const p = project(ds("events", "e1", [], daily({ start: "2024-01-02", end: "2024-01-03" })), ds("active", "a1", ["events"]));
     expect(effectivePartitionKeys(p.datasets, p.order, asOf).get("active")).toEqual(["2024-01-02", "2024-01-03"]);
   });
+
+  // Key lists are computed once per scheme and shared: clipping one dataset must not clip its siblings.
+  it("clips through chains of identity inputs and leaves datasets of the same scheme alone", () => {
+    const p = project(
+      ds("events", "e1"),
+      ds("late", "l1", ["events"], daily({ start: "2024-01-03" })),
+      ds("after_late", "x1", ["late"]),
+      ds("sibling", "s1", ["events"]),
+      ds("both", "b1", ["sibling", "after_late"]),
+    );
+    const keys = effectivePartitionKeys(p.datasets, p.order, asOf);
+    const all = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"];
+    expect(Object.fromEntries(keys)).toEqual({ events: all, late: all.slice(2), after_late: all.slice(2), sibling: all, both: all.slice(2) });
+  });
 });

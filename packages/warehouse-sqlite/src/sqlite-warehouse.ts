@@ -22,6 +22,8 @@ export class SqliteWarehouse implements Warehouse {
   private readonly db: Database.Database;
   private readonly retain: number;
   private readonly prepared = new Set<string>();
+  /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteWarehouseOptions) {
     mkdirSync(path.dirname(options.path), { recursive: true });
@@ -75,12 +77,10 @@ export class SqliteWarehouse implements Warehouse {
   async openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter> {
     if (!this.prepared.has(table.dataset)) await this.prepare(table);
     const columns = table.columns;
-    const insert = this.db.prepare(
+    const insert = this.statement(
       `insert into ${quote(rowsTable(table.dataset))} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values (?, ?${", ?".repeat(columns.length)})`,
     );
-    this.db
-      .prepare(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`)
-      .run(ref.version, table.dataset, ref.partition, new Date().toISOString());
+    this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`).run(ref.version, table.dataset, ref.partition, new Date().toISOString());
     let count = 0;
     const writeBatch = this.db.transaction((rows: readonly Row[]) => {
       const values: unknown[] = new Array(columns.length + 2);
@@ -95,21 +95,21 @@ export class SqliteWarehouse implements Warehouse {
     return {
       write: async (rows) => writeBatch(rows),
       finish: async () => {
-        this.db.prepare(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(count, ref.version);
+        this.statement(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(count, ref.version);
       },
       abort: async () => this.deleteVersions(table.dataset, [ref.version]),
     };
   }
 
   async publish(dataset: string, refs: readonly PartitionVersionRef[]): Promise<void> {
-    const upsertLive = this.db.prepare(
+    const upsertLive = this.statement(
       `insert into _reflow_live (dataset, partition, version) values (?, ?, ?) on conflict (dataset, partition) do update set version = excluded.version`,
     );
-    const markState = this.db.prepare(`update _reflow_versions set state = ? where version = ?`);
-    const currentLive = this.db.prepare(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
-    const expired = this.db
-      .prepare(`select version from _reflow_versions where dataset = ? and partition = ? and state = 'retired' order by version desc limit -1 offset ?`)
-      .pluck();
+    const markState = this.statement(`update _reflow_versions set state = ? where version = ?`);
+    const currentLive = this.statement(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
+    const expired = this.statement(
+      `select version from _reflow_versions where dataset = ? and partition = ? and state = 'retired' order by version desc limit -1 offset ?`,
+    ).pluck();
     this.db.transaction(() => {
       for (const ref of refs) {
         const previous = currentLive.get(dataset, ref.partition) as number | undefined;
@@ -123,7 +123,7 @@ export class SqliteWarehouse implements Warehouse {
 
   async *read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize = DEFAULT_BATCH): AsyncIterable<Row[]> {
     const columns = table.columns;
-    const select = this.db.prepare(
+    const select = this.statement(
       `select rowid as _rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ?`,
     );
     // Paged rather than iterated: an open iterator would lock the connection against concurrent writes.
@@ -162,11 +162,18 @@ export class SqliteWarehouse implements Warehouse {
     this.db.close();
   }
 
+  /** The SQL's prepared statement, prepared on first use; SQLite re-prepares it itself if the schema changes. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   private deleteVersions(dataset: string, versions: readonly number[]): void {
     if (versions.length === 0) return;
     const rows = rowsTable(dataset);
-    const deleteRows = this.db.prepare(`delete from ${quote(rows)} where _version = ?`);
-    const deleteVersion = this.db.prepare(`delete from _reflow_versions where version = ?`);
+    const deleteRows = this.statement(`delete from ${quote(rows)} where _version = ?`);
+    const deleteVersion = this.statement(`delete from _reflow_versions where version = ?`);
     for (const version of versions) {
       deleteRows.run(version);
       deleteVersion.run(version);

@@ -109,4 +109,34 @@ describe("SqliteWarehouse", () => {
     await warehouse.prepare(wider);
     expect(view()).toEqual([{ _partition: "2024-01-01", day: "2024-01-01", n: 1, added: null }]);
   });
+
+  // Statements are prepared once per SQL text and reused: each dataset must still get its own.
+  it("keeps datasets apart when their versions are written, published and retired alternately", async () => {
+    const other: WarehouseTable = { dataset: "others", columns };
+    for (const version of [1, 2, 3, 4, 5, 6]) {
+      const target = version % 2 === 0 ? other : table;
+      const writer = await warehouse.openVersion(target, { partition: "2024-01-01", version });
+      await writer.write([row("2024-01-01", version)]);
+      await writer.finish();
+      await warehouse.publish(target.dataset, [{ partition: "2024-01-01", version }]);
+    }
+    expect(view("select distinct _version from things__rows order by _version")).toEqual([{ _version: 3 }, { _version: 5 }]);
+    expect(view("select distinct _version from others__rows order by _version")).toEqual([{ _version: 4 }, { _version: 6 }]);
+    expect(view("select n from things")).toEqual([{ n: 5 }]);
+    expect(view("select n from others")).toEqual([{ n: 6 }]);
+  });
+
+  it("writes and reads a column added after versions were already written", async () => {
+    await writeVersion("2024-01-01", 1, [row("2024-01-01", 1)]);
+    const wider: WarehouseTable = { dataset: "things", columns: [...columns, { name: "added", type: "text", nullable: true, optional: true }] };
+    await warehouse.prepare(wider);
+    const writer = await warehouse.openVersion(wider, { partition: "2024-01-02", version: 2 });
+    await writer.write([{ ...row("2024-01-02", 2), added: "yes" }]);
+    await writer.finish();
+    await warehouse.publish("things", [{ partition: "2024-01-02", version: 2 }]);
+    expect(view("select n, added from things")).toEqual([{ n: 2, added: "yes" }]);
+    const read: Row[] = [];
+    for await (const batch of warehouse.read(wider, [{ partition: "2024-01-02", version: 2 }])) read.push(...batch);
+    expect(read).toEqual([{ ...row("2024-01-02", 2), ok: true, added: "yes" }]);
+  });
 });

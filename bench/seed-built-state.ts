@@ -1,0 +1,52 @@
+import os from "node:os";
+import Database from "better-sqlite3";
+import { planProject } from "@reflow/api";
+import { openStateStore } from "@reflow/state";
+
+/**
+ * Records every partition of a project as built, writing the state tables
+ * directly: the rows `reflow apply` would leave (one succeeded task per
+ * partition version, each recording the exact input versions it read), in
+ * seconds instead of the time hundreds of thousands of real builds take.
+ * The warehouse is left empty: planning never reads it. Callers check that
+ * `reflow plan` then reports no changes, so the state is complete.
+ */
+export async function seedBuiltState(projectDir: string, asOf: string): Promise<{ versions: number }> {
+  const { project, plan } = await planProject({ projectDir, asOf: new Date(`${asOf}T00:00:00Z`) });
+  const statePath = project.config.statePath;
+  await (await openStateStore(statePath, "write"))!.close(); // creates and migrates the schema
+
+  const db = new Database(statePath);
+  try {
+    const at = new Date().toISOString();
+    const versionOf = new Map<string, number>();
+    const insertTask = db.prepare(
+      `insert into tasks (id, run_id, dataset, partition, reason, status, fingerprint, inputs, row_count, content_hash, error, started_at, finished_at)
+       values (?, ?, ?, ?, ?, 'succeeded', ?, ?, 1, ?, null, ?, ?)`,
+    );
+    const insertPartition = db.prepare(`insert into partitions (dataset, partition, status, live_task_id, last_task_id, updated_at) values (?, ?, 'built', ?, ?, ?)`);
+    const insertDataset = db.prepare(`insert into datasets (name, kind, fingerprint, updated_at, last_run_id) values (?, ?, ?, ?, ?)`);
+    db.transaction(() => {
+      const run = db
+        .prepare(`insert into runs (command, as_of, started_at, finished_at, status, host, pid, tasks_total) values ('apply', ?, ?, ?, 'succeeded', ?, ?, ?)`)
+        .run(plan.asOf.toISOString(), at, at, os.hostname(), process.pid, plan.tasks.length);
+      const runId = Number(run.lastInsertRowid);
+      plan.tasks.forEach((task, i) => {
+        const id = i + 1;
+        const inputs: Record<string, Record<string, number>> = {};
+        for (const input of task.inputs) {
+          inputs[input.dataset] = Object.fromEntries(input.partitions.map((p) => [p, versionOf.get(`${input.dataset}\0${p}`)!]));
+        }
+        insertTask.run(id, runId, task.dataset, task.partition, task.reason, task.fingerprint, JSON.stringify(inputs), "0".repeat(64), at, at);
+        insertPartition.run(task.dataset, task.partition, id, id, at);
+        versionOf.set(`${task.dataset}\0${task.partition}`, id);
+      });
+      for (const d of plan.datasets) insertDataset.run(d.name, d.kind, d.fingerprint, at, runId);
+    })();
+  } finally {
+    db.pragma("journal_mode = DELETE");
+    db.close();
+  }
+  return { versions: plan.tasks.length };
+}
+
