@@ -21,8 +21,8 @@ export async function seedBuiltState(projectDir: string, asOf: string): Promise<
     const at = new Date().toISOString();
     const versionOf = new Map<string, number>();
     const insertTask = db.prepare(
-      `insert into tasks (id, run_id, dataset, partition, reason, status, fingerprint, inputs, row_count, content_hash, error, started_at, finished_at)
-       values (?, ?, ?, ?, ?, 'succeeded', ?, ?, 1, ?, null, ?, ?)`,
+      `insert into tasks (id, run_id, dataset, partition, reason, status, fingerprint, inputs, row_count, content_hash, error, started_at, finished_at, source_version)
+       values (?, ?, ?, ?, ?, 'succeeded', ?, ?, 1, ?, null, ?, ?, ?)`,
     );
     const insertPartition = db.prepare(`insert into partitions (dataset, partition, status, live_task_id, last_task_id, updated_at) values (?, ?, 'built', ?, ?, ?)`);
     const insertDataset = db.prepare(`insert into datasets (name, kind, fingerprint, updated_at, last_run_id) values (?, ?, ?, ?, ?)`);
@@ -37,7 +37,9 @@ export async function seedBuiltState(projectDir: string, asOf: string): Promise<
         for (const input of task.inputs) {
           inputs[input.dataset] = Object.fromEntries(input.partitions.map((p) => [p, versionOf.get(`${input.dataset}\0${p}`)!]));
         }
-        insertTask.run(id, runId, task.dataset, task.partition, task.reason, task.fingerprint, JSON.stringify(inputs), "0".repeat(64), at, at);
+        // Synthetic sources declare sourceVersion: ({ partition }) => partition.key.
+        const sourceVersion = project.datasets.get(task.dataset)!.kind === "source" ? `v:${task.partition}` : null;
+        insertTask.run(id, runId, task.dataset, task.partition, task.reason, task.fingerprint, JSON.stringify(inputs), "0".repeat(64), at, at, sourceVersion);
         insertPartition.run(task.dataset, task.partition, id, id, at);
         versionOf.set(`${task.dataset}\0${task.partition}`, id);
       });
