@@ -65,7 +65,14 @@ export class TempProject {
 
   /** Rows of a SQL query against the project's warehouse. */
   query<T = Record<string, unknown>>(sql: string, file = ".reflow/warehouse.db"): T[] {
-    const db = new Database(path.join(this.dir, file), { readonly: true });
+    const full = path.join(this.dir, file);
+    // A process killed while switching journal modes leaves a hot journal that only a read-write connection rolls back.
+    if (existsSync(`${full}-journal`)) {
+      const recovering = new Database(full);
+      recovering.prepare("select count(*) from sqlite_master").get();
+      recovering.close();
+    }
+    const db = new Database(full, { readonly: true });
     try {
       return db.prepare(sql).all() as T[];
     } finally {

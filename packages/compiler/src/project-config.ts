@@ -16,6 +16,7 @@ const configSchema = z.strictObject({
   state: z.string().min(1).default(".reflow/state.db"),
   warehouse: z.discriminatedUnion("type", [sqliteWarehouse]).default({ type: "sqlite", path: ".reflow/warehouse.db" }),
   concurrency: z.number().int().min(1).max(256).default(4),
+  retainVersions: z.number().int().min(1).default(3),
 });
 
 /** A project's settings with every default filled in and paths made absolute. */
@@ -27,6 +28,8 @@ export interface ProjectConfig {
   readonly statePath: string;
   readonly warehouse: { readonly type: "sqlite"; readonly path: string };
   readonly concurrency: number;
+  /** Versions of each partition `reflow gc` keeps, the live one included. */
+  readonly retainVersions: number;
 }
 
 /** Reads and validates `reflow.yaml` (optional) in a project folder. */
@@ -68,6 +71,7 @@ function resolveConfig(dir: string, configFile: string | undefined, data: z.outp
     statePath: path.resolve(dir, data.state),
     warehouse: Object.freeze({ type: data.warehouse.type, path: path.resolve(dir, data.warehouse.path) }),
     concurrency: data.concurrency,
+    retainVersions: data.retainVersions,
   });
 }
 

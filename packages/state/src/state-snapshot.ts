@@ -9,6 +9,17 @@ export interface PartitionState {
   /** Fingerprint the live version was built with. */
   readonly fingerprint: string | null;
   readonly inputs: InputVersions;
+  /** Present when the live version was put back by `reflow rollback`. */
+  readonly rollback?: PartitionRollback;
+}
+
+/** How a rolled-back partition's live version got there. */
+export interface PartitionRollback {
+  readonly runId: number;
+  /** The dataset's fingerprint at the rollback: the mark holds while the code still has it. */
+  readonly codeFingerprint: string;
+  /** Plan leaves a pinned partition alone while the code is unchanged. */
+  readonly pinned: boolean;
 }
 
 export interface DatasetState {

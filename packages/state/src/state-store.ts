@@ -30,6 +30,7 @@ export interface StateStore {
 export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
   if (mode === "read" && !existsSync(file)) return undefined;
   if (mode === "write") mkdirSync(path.dirname(file), { recursive: true });
+  if (mode === "read") rollBackHotJournal(file);
   const database = new Database(file, mode === "read" ? { readonly: true, fileMustExist: true } : {});
   if (mode === "write") {
     database.pragma("journal_mode = WAL");
@@ -57,6 +58,24 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
       await db.destroy();
     },
   };
+}
+
+/**
+ * A writer killed while switching journal modes (see `leaveWalMode`) leaves a
+ * hot rollback journal, which only a read-write connection may roll back: a
+ * read-only one fails with "attempt to write a readonly database". Any
+ * read-write connection rolls it back on its first read, restoring the last
+ * committed state, as the next writer would.
+ */
+function rollBackHotJournal(file: string): void {
+  if (!existsSync(`${file}-journal`)) return;
+  const recovering = new Database(file, { fileMustExist: true });
+  try {
+    recovering.pragma("busy_timeout = 10000");
+    recovering.prepare("select count(*) from sqlite_master").get();
+  } finally {
+    recovering.close();
+  }
 }
 
 /**
