@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { recoverHotJournal } from "@reflow/state";
 
 export const REPO_ROOT = path.resolve(fileURLToPath(import.meta.url), "../../..");
 const CLI = path.join(REPO_ROOT, "cli/bin/reflow.js");
@@ -66,12 +67,7 @@ export class TempProject {
   /** Rows of a SQL query against the project's warehouse. */
   query<T = Record<string, unknown>>(sql: string, file = ".reflow/warehouse.db"): T[] {
     const full = path.join(this.dir, file);
-    // A process killed while switching journal modes leaves a hot journal that only a read-write connection rolls back.
-    if (existsSync(`${full}-journal`)) {
-      const recovering = new Database(full);
-      recovering.prepare("select count(*) from sqlite_master").get();
-      recovering.close();
-    }
+    recoverHotJournal(full);
     const db = new Database(full, { readonly: true });
     try {
       return db.prepare(sql).all() as T[];

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { ProjectConfig } from "@reflow/compiler";
 import type { Warehouse } from "@reflow/core";
-import type { StateReader } from "@reflow/state";
+import { recoverHotJournal, type StateReader } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { openStateForReading } from "./open-state-for-reading.js";
 
@@ -18,7 +18,9 @@ export interface StorageView {
  */
 export async function withStorageView<T>(config: ProjectConfig, look: (view: StorageView | undefined) => Promise<T>): Promise<T> {
   const store = await openStateForReading(config.statePath);
-  const warehouse = store && existsSync(config.warehouse.path) ? new SqliteWarehouse({ path: config.warehouse.path, readOnly: true }) : undefined;
+  const hasWarehouse = store !== undefined && existsSync(config.warehouse.path);
+  if (hasWarehouse) recoverHotJournal(config.warehouse.path);
+  const warehouse = hasWarehouse ? new SqliteWarehouse({ path: config.warehouse.path, readOnly: true }) : undefined;
   try {
     return await look(store && warehouse ? { state: store.reader, warehouse } : undefined);
   } finally {

@@ -129,24 +129,24 @@ export class StateReader {
    * one at a time, so run ids order them).
    */
   async liveBeforeRun(dataset: string, runId: number): Promise<Map<string, number>> {
-    const [built, rolledBack] = await Promise.all([
-      this.db
-        .selectFrom("tasks")
-        .select(["run_id", "partition", "id as version"])
-        .where("dataset", "=", dataset)
-        .where("status", "=", "succeeded")
-        .where("run_id", "<", runId)
-        .execute(),
-      this.db
-        .selectFrom("rollbacks")
-        .select(["run_id", "partition", "to_version as version"])
-        .where("dataset", "=", dataset)
-        .where("status", "=", "succeeded")
-        .where("run_id", "<", runId)
-        .execute(),
-    ]);
+    const changes = await this.db
+      .selectFrom("tasks")
+      .select(["run_id", "partition", "id as version"])
+      .where("dataset", "=", dataset)
+      .where("status", "=", "succeeded")
+      .where("run_id", "<", runId)
+      .unionAll(
+        this.db
+          .selectFrom("rollbacks")
+          .select(["run_id", "partition", "to_version as version"])
+          .where("dataset", "=", dataset)
+          .where("status", "=", "succeeded")
+          .where("run_id", "<", runId),
+      )
+      .orderBy("run_id")
+      .execute();
     const live = new Map<string, number>();
-    for (const event of [...built, ...rolledBack].sort((a, b) => a.run_id - b.run_id)) live.set(event.partition, event.version);
+    for (const change of changes) live.set(change.partition, change.version);
     return live;
   }
 

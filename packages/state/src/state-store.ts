@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { displayPath, ReflowError } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
+import { recoverHotJournal } from "./recover-hot-journal.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
 import { StateLock } from "./state-lock.js";
@@ -30,7 +31,7 @@ export interface StateStore {
 export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
   if (mode === "read" && !existsSync(file)) return undefined;
   if (mode === "write") mkdirSync(path.dirname(file), { recursive: true });
-  if (mode === "read") rollBackHotJournal(file);
+  if (mode === "read") recoverHotJournal(file);
   const database = new Database(file, mode === "read" ? { readonly: true, fileMustExist: true } : {});
   if (mode === "write") {
     database.pragma("journal_mode = WAL");
@@ -58,24 +59,6 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
       await db.destroy();
     },
   };
-}
-
-/**
- * A writer killed while switching journal modes (see `leaveWalMode`) leaves a
- * hot rollback journal, which only a read-write connection may roll back: a
- * read-only one fails with "attempt to write a readonly database". Any
- * read-write connection rolls it back on its first read, restoring the last
- * committed state, as the next writer would.
- */
-function rollBackHotJournal(file: string): void {
-  if (!existsSync(`${file}-journal`)) return;
-  const recovering = new Database(file, { fileMustExist: true });
-  try {
-    recovering.pragma("busy_timeout = 10000");
-    recovering.prepare("select count(*) from sqlite_master").get();
-  } finally {
-    recovering.close();
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
@@ -7,7 +7,8 @@ export interface SqliteWarehouseOptions {
   readonly path: string;
   /**
    * Opens an existing file without changing it (no schema, no journal mode):
-   * for commands that only look, or look before they ask.
+   * for commands that only look, or look before they ask. A hot journal left
+   * by a killed writer must be rolled back first (`recoverHotJournal` in @reflow/state).
    */
   readonly readOnly?: boolean;
 }
@@ -30,7 +31,6 @@ export class SqliteWarehouse implements Warehouse {
 
   constructor(options: SqliteWarehouseOptions) {
     if (options.readOnly) {
-      rollBackHotJournal(options.path);
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
       return;
@@ -210,22 +210,6 @@ export class SqliteWarehouse implements Warehouse {
       deleteRows.run(version);
       deleteVersion.run(version);
     }
-  }
-}
-
-/**
- * A writer killed while `close` switched journal modes leaves a hot rollback
- * journal that a read-only connection cannot roll back ("attempt to write a
- * readonly database"); a read-write one does so on its first read.
- */
-function rollBackHotJournal(file: string): void {
-  if (!existsSync(`${file}-journal`)) return;
-  const recovering = new Database(file, { fileMustExist: true });
-  try {
-    recovering.pragma("busy_timeout = 10000");
-    recovering.prepare("select count(*) from sqlite_master").get();
-  } finally {
-    recovering.close();
   }
 }
 
