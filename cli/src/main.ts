@@ -8,6 +8,7 @@ import { planCommand } from "./commands/plan.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
+import { unpinCommand } from "./commands/unpin.js";
 import { colors } from "./terminal.js";
 
 /** Options every command takes. */
@@ -64,6 +65,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--pin", "plan leaves the rolled-back partitions alone until the dataset's code changes")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (dataset, options) => rollbackCommand(dataset, options));
+  withGlobals(program.command("unpin"))
+    .description("end the pins `rollback --pin` recorded: plan rebuilds those partitions again while the code is unchanged")
+    .argument("<dataset>", "the dataset")
+    .option("--from <key>", "first partition to unpin")
+    .option("--to <key>", "last partition to unpin, inclusive")
+    .action(async (dataset, options) => unpinCommand(dataset, options));
   withGlobals(program.command("gc"))
     .description("delete versions past retention (retainVersions) and versions crashed runs never published; report the space freed")
     .option("-y, --yes", "do not ask for confirmation")

@@ -183,6 +183,24 @@ describe("reflow rollback", () => {
     expect(planJson(project, "--as-of", AS_OF).tasks).toEqual(tasks("revenue_total", "code-changed", ["*"]));
   });
 
+  it("reflow unpin ends the pin: the partitions are rebuilt again while the code is unchanged", () => {
+    ok(project.reflow("rollback", "revenue", "--pin", "--yes"));
+    expect(ok(project.reflow("unpin", "revenue", "--from", "2024-01-04"))).toBe(
+      "Unpinned 2 partitions of revenue: while its code is unchanged, `reflow plan` rebuilds them (code-changed).\n",
+    );
+    expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([
+      ...tasks("revenue", "code-changed", ["2024-01-04", "2024-01-05"]),
+      ...tasks("revenue_total", "upstream-changed", ["*"]),
+    ]);
+    const before = project.storageDigest();
+    expect(ok(project.reflow("unpin", "revenue_total"))).toBe("No partition of revenue_total is pinned.\n");
+    expect(project.storageDigest()).toBe(before);
+    expect(ok(project.reflow("unpin", "revenue", "--to", "2024-01-05"))).toBe(
+      "Unpinned 3 partitions of revenue: while its code is unchanged, `reflow plan` rebuilds them (code-changed).\n",
+    );
+    expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([...tasks("revenue", "code-changed", DAYS), ...tasks("revenue_total", "upstream-changed", ["*"])]);
+  });
+
   it("--pin on a dataset nothing reads leaves nothing to plan", () => {
     ok(project.reflow("rollback", "revenue_total", "--pin", "--yes"));
     expect(rowsOf(project, "revenue_total")).toEqual(REVENUE_TOTAL_ROWS);

@@ -12,3 +12,4 @@ export * from "./unlock-state.js";
 export * from "./dataset-history.js";
 export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";
+export * from "./unpin-dataset.js";

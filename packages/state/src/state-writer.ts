@@ -74,6 +74,20 @@ export class StateWriter {
     });
   }
 
+  /** Ends the pins of these partitions' rollbacks: plan treats them as rolled back and not pinned. */
+  async unpin(dataset: string, partitions: readonly string[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < partitions.length; i += INSERT_CHUNK) {
+        await trx
+          .updateTable("rollbacks")
+          .set({ pinned: 0 })
+          .where("dataset", "=", dataset)
+          .where("partition", "in", partitions.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+    });
+  }
+
   /** Versions whose rows `reflow gc` deleted from the warehouse. */
   async versionsPurged(versions: readonly number[]): Promise<void> {
     const at = now();
