@@ -18,6 +18,15 @@ export function checkPartitionKey(dataset: CompiledDataset, key: string, what: s
   });
 }
 
+/** Checks `--from`/`--to` (each optional) against the dataset's scheme and each other. */
+export function checkPartitionRange(dataset: CompiledDataset, from: string | undefined, to: string | undefined): void {
+  if (from !== undefined) checkPartitionKey(dataset, from, "--from");
+  if (to !== undefined) checkPartitionKey(dataset, to, "--to");
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${from} is after --to ${to}`);
+  }
+}
+
 function keyFormat(scheme: PartitionScheme): string {
   switch (scheme.kind) {
     case "daily":

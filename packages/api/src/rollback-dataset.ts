@@ -1,7 +1,7 @@
 import { compileProject, loadProjectConfig, type CompiledDataset } from "@reflow/compiler";
 import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import type { PartitionVersionRecord, ReconcileResult } from "@reflow/state";
-import { checkPartitionKey, declaredDataset } from "./declared-dataset.js";
+import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import { keptVersions } from "./kept-versions.js";
 import type { ReflowOptions } from "./reflow-options.js";
 import { withStorageView, type StorageView } from "./storage-view.js";
@@ -68,11 +68,7 @@ export interface RollbackOutcome {
 export async function rollbackDataset(options: RollbackOptions): Promise<RollbackOutcome> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const dataset = declaredDataset(project, options.dataset);
-  if (options.from !== undefined) checkPartitionKey(dataset, options.from, "--from");
-  if (options.to !== undefined) checkPartitionKey(dataset, options.to, "--to");
-  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${options.from} is after --to ${options.to}`);
-  }
+  checkPartitionRange(dataset, options.from, options.to);
   const config = project.config;
   await waitUntilUnlocked(config.statePath, 0);
   const preview = await withStorageView(config, (view) => planRollback(view, dataset, options));

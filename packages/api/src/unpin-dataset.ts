@@ -1,7 +1,6 @@
 import { compileProject, loadProjectConfig } from "@reflow/compiler";
-import { ReflowError } from "@reflow/core";
 import type { StateReader } from "@reflow/state";
-import { checkPartitionKey, declaredDataset } from "./declared-dataset.js";
+import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import type { ReflowOptions } from "./reflow-options.js";
 import { withStorageView } from "./storage-view.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
@@ -27,11 +26,7 @@ export interface UnpinOutcome {
 export async function unpinDataset(options: UnpinOptions): Promise<UnpinOutcome> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const dataset = declaredDataset(project, options.dataset);
-  if (options.from !== undefined) checkPartitionKey(dataset, options.from, "--from");
-  if (options.to !== undefined) checkPartitionKey(dataset, options.to, "--to");
-  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${options.from} is after --to ${options.to}`);
-  }
+  checkPartitionRange(dataset, options.from, options.to);
   await waitUntilUnlocked(project.config.statePath, 0);
   const pinnedIn = async (state: StateReader) => {
     const partitions = (await state.snapshot()).partitions.get(dataset.name) ?? new Map();
