@@ -2,10 +2,14 @@ import { Command, CommanderError, Option } from "commander";
 import { isReflowError, parseDayKey, ReflowError } from "@reflow/api";
 import { applyCommand, backfillCommand } from "./commands/apply.js";
 import { explainCommand } from "./commands/explain.js";
+import { gcCommand } from "./commands/gc.js";
+import { historyCommand } from "./commands/history.js";
 import { lineageCommand } from "./commands/lineage.js";
 import { planCommand } from "./commands/plan.js";
+import { rollbackCommand } from "./commands/rollback.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
+import { unpinCommand } from "./commands/unpin.js";
 import { colors } from "./terminal.js";
 
 /** Options every command takes. */
@@ -67,6 +71,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("per dataset: partitions built, outdated, failed and missing; last run")
     .option("--json", "print as JSON")
     .action(async (options) => statusCommand(options));
+  withGlobals(program.command("history"))
+    .description("list the kept versions of a dataset's partitions: run, fingerprint, rows, time, which is live")
+    .argument("<dataset>", "the dataset")
+    .argument("[partition]", "only this partition")
+    .option("--json", "print as JSON")
+    .action(async (dataset, partition, options) => historyCommand(dataset, partition, options));
+  withGlobals(program.command("rollback"))
+    .description("republish the previous version (or the one live before a run) of a dataset's partitions, atomically")
+    .argument("<dataset>", "the dataset to roll back")
+    .option("--from <key>", "first partition to roll back (default: the first built)")
+    .option("--to <key>", "last partition to roll back, inclusive (default: the last built)")
+    .option("--to-run <run>", "republish the versions that were live before run RUN", (v) => parsePositiveInt(v, "--to-run"))
+    .option("--pin", "plan leaves the rolled-back partitions alone until the dataset's code changes")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (dataset, options) => rollbackCommand(dataset, options));
+  withGlobals(program.command("unpin"))
+    .description("end the pins `rollback --pin` recorded: plan rebuilds those partitions again while the code is unchanged")
+    .argument("<dataset>", "the dataset")
+    .option("--from <key>", "first partition to unpin")
+    .option("--to <key>", "last partition to unpin, inclusive")
+    .action(async (dataset, options) => unpinCommand(dataset, options));
+  withGlobals(program.command("gc"))
+    .description("delete versions past retention (retainVersions) and versions crashed runs never published; report the space freed")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (options) => gcCommand(options));
   withGlobals(program.command("lineage"))
     .description("print the lineage DAG")
     .addOption(new Option("-f, --format <format>", "output format").choices(["text", "mermaid", "dot", "json"]).default("text"))

@@ -71,10 +71,10 @@ describe("reflow backfill: a daily job failed for a week", () => {
   it("refuses an unknown dataset, a malformed or reversed range, and --json without --yes, changing nothing", () => {
     const before = project.storageDigest();
     expect(project.reflow("backfill", "payments", "--yes").stderr).toBe(
-      'error REFLOW_UNKNOWN_DATASET: no dataset named "payments" (datasets: active_users, events, revenue, revenue_total)\n',
+      'error REFLOW_UNKNOWN_DATASET: no dataset named "payments" is declared (declared: events, active_users, revenue, revenue_total)\n',
     );
     expect(project.reflow("backfill", "revenue", "--from", "2024-1-3", "--yes").stderr).toBe(
-      'error REFLOW_INVALID_ARGUMENT: --from "2024-1-3" is not a partition key of "revenue" (daily: YYYY-MM-DD)\n',
+      'error REFLOW_INVALID_ARGUMENT: --from: "2024-1-3" is not a partition key of revenue (daily: YYYY-MM-DD)\n',
     );
     expect(project.reflow("backfill", "revenue", "--from", "2024-01-04", "--to", "2024-01-02", "--yes").stderr).toBe(
       "error REFLOW_INVALID_ARGUMENT: --from 2024-01-04 is after --to 2024-01-02\n",

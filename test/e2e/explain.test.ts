@@ -64,7 +64,7 @@ describe("reflow explain DATASET PARTITION", () => {
   });
 
   it("refuses an unknown dataset or partition, and a partitioned dataset without a partition", () => {
-    expect(explain("payments", "2024-01-01").stderr).toBe('error REFLOW_UNKNOWN_DATASET: no dataset named "payments" (datasets: active_users, events, revenue, revenue_total)\n');
+    expect(explain("payments", "2024-01-01").stderr).toBe('error REFLOW_UNKNOWN_DATASET: no dataset named "payments" is declared (declared: events, active_users, revenue, revenue_total)\n');
     expect(explain("revenue", "2024-02-01").stderr).toBe(
       'error REFLOW_INVALID_ARGUMENT: "2024-02-01" is not a partition of "revenue" as of 2024-01-06T00:00:00.000Z (it has 2024-01-01 … 2024-01-05)\n',
     );

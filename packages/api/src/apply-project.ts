@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { displayPath, isReflowError, ReflowError } from "@reflow/core";
+import { displayPath, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
-import { EMPTY_STATE, isLockHolderAlive, lockedError, OLDER_SCHEMA, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
+import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
+import { liveVersionLookup } from "./live-version-lookup.js";
 import { observeSources } from "./observe-sources.js";
+import { openStateForReading } from "./open-state-for-reading.js";
 import { planFor } from "./plan-project.js";
+import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
 export interface ApplyOptions extends ReflowOptions {
@@ -65,7 +68,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // Everything that can refuse is decided on a read-only view first, so that a
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
-  await waitUntilUnlocked(project, options.waitMs ?? 0);
+  await waitUntilUnlocked(project.config.statePath, options.waitMs ?? 0);
   const observed = new Map<string, Promise<string>>();
   const planOf = async (snapshot: StateSnapshot) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
@@ -147,45 +150,14 @@ interface Preview {
   readonly unfinishedRuns: boolean;
 }
 
-/**
- * The state, read-only. A state an older reflow wrote is migrated first:
- * apply is the command that tells users to run it for that.
- */
-async function openForReading(project: CompiledProject) {
-  try {
-    return await openStateStore(project.config.statePath, "read");
-  } catch (error) {
-    if (!isReflowError(error) || error.subject !== OLDER_SCHEMA) throw error;
-    await (await openStateStore(project.config.statePath, "write"))!.close();
-    return openStateStore(project.config.statePath, "read");
-  }
-}
-
 async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Promise<Plan>): Promise<Preview> {
-  const store = await openForReading(project);
+  const store = await openStateForReading(project.config.statePath);
   try {
     if (!store) return { plan: await planOf(EMPTY_STATE), unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
     return { plan: await planOf(snapshot), unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
-  }
-}
-
-/** Polls the lock read-only while a live holder has it; REFLOW_LOCKED after `waitMs`. */
-async function waitUntilUnlocked(project: CompiledProject, waitMs: number): Promise<void> {
-  const store = await openForReading(project);
-  if (!store) return;
-  try {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const holder = await store.reader.lockHolder();
-      if (!holder || !isLockHolderAlive(holder)) return;
-      if (Date.now() >= deadline) throw lockedError(holder, waitMs);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))));
-    }
-  } finally {
-    await store.close();
   }
 }
 
@@ -201,13 +173,4 @@ function readSavedPlan(file: string): SavedPlan {
     throw new ReflowError("REFLOW_PLAN_INVALID", `${displayPath(file)}: cannot read the saved plan: ${(error as Error).message}`);
   }
   return parseSavedPlan(text, displayPath(file));
-}
-
-function liveVersionLookup(warehouse: SqliteWarehouse): (dataset: string, partition: string) => Promise<number | undefined> {
-  const cache = new Map<string, Promise<Map<string, number>>>();
-  return async (dataset, partition) => {
-    let versions = cache.get(dataset);
-    if (!versions) cache.set(dataset, (versions = warehouse.liveVersions(dataset)));
-    return (await versions).get(partition);
-  };
 }

@@ -1,7 +1,8 @@
 import type { CompiledProject } from "@reflow/compiler";
-import { parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
+import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
+import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
@@ -19,11 +20,7 @@ export interface BackfillRequest {
 
 /** The partition keys a backfill covers as of an instant; refuses unknown datasets and bad ranges. */
 export function backfillKeys(project: CompiledProject, request: BackfillRequest, asOf: Date): string[] {
-  const dataset = project.datasets.get(request.dataset);
-  if (!dataset) {
-    const known = [...project.datasets.keys()].sort();
-    throw new ReflowError("REFLOW_UNKNOWN_DATASET", `no dataset named "${request.dataset}" (datasets: ${known.join(", ")})`, { subject: request.dataset });
-  }
+  const dataset = declaredDataset(project, request.dataset);
   const keys = effectivePartitionKeys(project.datasets, project.order, asOf).get(request.dataset)!;
   if (dataset.partitions.kind === "unpartitioned") {
     if (request.from !== undefined || request.to !== undefined) {
@@ -31,14 +28,7 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
     }
     return [UNPARTITIONED_KEY];
   }
-  for (const [flag, key] of [["--from", request.from], ["--to", request.to]] as const) {
-    if (key !== undefined && parseDayKey(key) === undefined) {
-      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (daily: YYYY-MM-DD)`);
-    }
-  }
-  if (request.from !== undefined && request.to !== undefined && request.from > request.to) {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${request.from} is after --to ${request.to}`);
-  }
+  checkPartitionRange(dataset, request.from, request.to);
   const selected = keys.filter((key) => (request.from === undefined || key >= request.from) && (request.to === undefined || key <= request.to));
   if (selected.length === 0) {
     const range = `${request.from ?? "the start"} … ${request.to ?? "the end"}`;

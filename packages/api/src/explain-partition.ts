@@ -3,6 +3,7 @@ import { fingerprintChanges, type FingerprintChange, type FingerprintManifest } 
 import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { effectivePartitionKeys, type PlannedTask, type TaskReason } from "@reflow/planner";
 import { openStateStore } from "@reflow/state";
+import { declaredDataset } from "./declared-dataset.js";
 import { planProject } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -29,12 +30,7 @@ export interface Explanation {
 /** Why a partition is (or is not) in the plan, as a chain of causes down to the root. Writes nothing. */
 export async function explainPartition(options: ReflowOptions & { readonly dataset: string; readonly partition?: string }): Promise<Explanation> {
   const { project, snapshot, plan } = await planProject(options);
-  const dataset = project.datasets.get(options.dataset);
-  if (!dataset) {
-    throw new ReflowError("REFLOW_UNKNOWN_DATASET", `no dataset named "${options.dataset}" (datasets: ${[...project.datasets.keys()].sort().join(", ")})`, {
-      subject: options.dataset,
-    });
-  }
+  const dataset = declaredDataset(project, options.dataset);
   const partition = options.partition ?? (dataset.partitions.kind === "unpartitioned" ? UNPARTITIONED_KEY : undefined);
   const keys = effectivePartitionKeys(project.datasets, project.order, plan.asOf).get(dataset.name)!;
   if (partition === undefined || !keys.includes(partition)) {
@@ -67,7 +63,9 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
         const failure = store ? (await store.reader.datasetStatus()).get(name)?.failures.find((f) => f.partition === key)?.error : undefined;
         chain.push({ dataset: name, partition: key, reason: task.reason, detail: failure ?? "its last attempt failed" });
       } else if (task.reason === "restated") chain.push({ dataset: name, partition: key, reason: task.reason });
-      else if (task.reason === "code-changed") {
+      else if (task.reason === "code-changed" && built?.rollback) {
+        chain.push({ dataset: name, partition: key, reason: task.reason, detail: `rolled back by run #${built.rollback.runId}: the live version is not what this code builds` });
+      } else if (task.reason === "code-changed") {
         const compiled = project.datasets.get(name)!;
         const previous = built?.fingerprint && store ? (await store.reader.manifests([built.fingerprint])).get(built.fingerprint) : undefined;
         const definedAt = compiled.definedAt ? { file: path.relative(project.config.projectDir, compiled.definedAt.file).split(path.sep).join("/"), line: compiled.definedAt.line } : undefined;

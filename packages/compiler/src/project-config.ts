@@ -28,6 +28,7 @@ const configSchema = z.strictObject({
     })
     .partial()
     .default({}),
+  retainVersions: z.number().int().min(1).default(3),
 });
 
 /** A project's settings with every default filled in and paths made absolute. */
@@ -41,6 +42,8 @@ export interface ProjectConfig {
   readonly concurrency: number;
   readonly pools: Readonly<Record<string, number>>;
   readonly retries: RetryPolicy;
+  /** Versions of each partition `reflow gc` keeps, the live one included. */
+  readonly retainVersions: number;
 }
 
 /** Reads and validates `reflow.yaml` (optional) in a project folder. */
@@ -84,6 +87,7 @@ function resolveConfig(dir: string, configFile: string | undefined, data: z.outp
     concurrency: data.concurrency,
     pools: Object.freeze({ ...data.pools }),
     retries: Object.freeze({ ...NO_RETRIES, ...data.retries }),
+    retainVersions: data.retainVersions,
   });
 }
 

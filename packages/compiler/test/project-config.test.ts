@@ -32,16 +32,18 @@ describe("loadProjectConfig", () => {
       concurrency: 4,
       pools: {},
       retries: { attempts: 1, backoff: "exponential", initialDelayMs: 500, maxDelayMs: 60_000 },
+      retainVersions: 3,
     });
   });
 
   it("reads every key and resolves paths against the project", () => {
-    const dir = projectWith(`pipelines: ["flows/*.ts"]\nstate: data/s.db\nwarehouse: { type: sqlite, path: data/w.db }\nconcurrency: 2\n`);
+    const dir = projectWith(`pipelines: ["flows/*.ts"]\nstate: data/s.db\nwarehouse: { type: sqlite, path: data/w.db }\nconcurrency: 2\nretainVersions: 5\n`);
     expect(loadProjectConfig(dir)).toMatchObject({
       pipelines: ["flows/*.ts"],
       statePath: path.join(dir, "data/s.db"),
       warehouse: { type: "sqlite", path: path.join(dir, "data/w.db") },
       concurrency: 2,
+      retainVersions: 5,
     });
   });
 

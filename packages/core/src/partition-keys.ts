@@ -49,3 +49,13 @@ export function nextPartitionKey(scheme: PartitionScheme, key: string): string |
       return undefined;
   }
 }
+
+/** Whether `key` is well-formed for a scheme (not whether the scheme has it as of some instant). */
+export function isPartitionKey(scheme: PartitionScheme, key: string): boolean {
+  switch (scheme.kind) {
+    case "daily":
+      return parseDayKey(key) !== undefined;
+    case "unpartitioned":
+      return key === UNPARTITIONED_KEY;
+  }
+}

@@ -13,6 +13,23 @@ export interface PartitionVersionRef {
   readonly version: number;
 }
 
+/**
+ * One version a warehouse holds. `writing`/`written`: never published (a
+ * crashed or failed run left it); `live`; `retired`: was live, kept for rollback.
+ */
+export interface StoredVersion extends PartitionVersionRef {
+  readonly dataset: string;
+  readonly state: "writing" | "written" | "live" | "retired";
+  readonly rowCount: number | null;
+}
+
+/** What deleting versions freed. */
+export interface FreedSpace {
+  readonly rows: number;
+  /** Bytes of row data and index entries the versions took. */
+  readonly bytes: number;
+}
+
 /** Writes one new, not yet live, version of a partition. */
 export interface VersionWriter {
   write(rows: readonly Row[]): Promise<void>;
@@ -33,12 +50,20 @@ export interface Warehouse {
   /** Creates or migrates the storage and the reader-facing view of a dataset. */
   prepare(table: WarehouseTable): Promise<void>;
   openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter>;
-  /** Makes each version live for its partition, all in one atomic step. */
+  /**
+   * Makes each version live for its partition, all in one atomic step. A
+   * version must be finished (written, or published before: that is how a
+   * rollback republishes an older one); otherwise nothing changes and it throws.
+   */
   publish(dataset: string, refs: readonly PartitionVersionRef[]): Promise<void>;
   /** Rows of exactly these versions, in batches. */
   read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize?: number): AsyncIterable<Row[]>;
   /** The live version of every partition of a dataset. */
   liveVersions(dataset: string): Promise<Map<string, number>>;
+  /** Every version held, of one dataset or of all, by dataset, partition and version. */
+  storedVersions(dataset?: string): Promise<StoredVersion[]>;
+  /** Deletes versions (never the live one: that throws), in one transaction. Versions it does not hold are ignored. */
+  dropVersions(dataset: string, versions: readonly number[]): Promise<FreedSpace>;
   close(): Promise<void>;
 }
 

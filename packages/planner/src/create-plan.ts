@@ -136,6 +136,10 @@ function reasonFor(
   // Failed wins over code-changed: the user needs to see the partition that is still broken.
   if (partition.status === "failed") return "failed";
   if (partition.liveVersion === null) return "missing";
+  // Rolled back while the code is the same as then: the live version is not what
+  // this code builds, so apply would redo it (code-changed), unless it is pinned.
+  // Once the code changes, the rollback says nothing and the usual rules decide.
+  if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : "code-changed";
   if (partition.fingerprint !== dataset.fingerprint) return "code-changed";
   if (observed !== undefined) {
     const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;

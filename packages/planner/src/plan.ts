@@ -4,7 +4,7 @@ import type { PartitionMapping, PartitionScheme } from "@reflow/core";
 export type TaskReason =
   /** Never built. */
   | "missing"
-  /** Its dataset's fingerprint differs from the one its live version was built with. */
+  /** Its dataset's fingerprint differs from the one its live version was built with, or it was rolled back since the code last changed. */
   | "code-changed"
   /** Its last attempt failed. */
   | "failed"

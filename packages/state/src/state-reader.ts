@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
-import type { DatasetState, InputVersions, PartitionState, StateSnapshot } from "./state-snapshot.js";
+import type { DatasetState, InputVersions, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 export interface RunSummary {
   readonly id: number;
@@ -27,6 +27,21 @@ export interface DatasetLastRun extends RunSummary {
   readonly tasks: { readonly succeeded: number; readonly unchanged: number; readonly failed: number; readonly blocked: number };
 }
 
+/** One stored version of one partition, as `reflow history` lists it. */
+export interface PartitionVersionRecord {
+  readonly partition: string;
+  readonly version: number;
+  /** The run that built it. */
+  readonly runId: number;
+  readonly fingerprint: string;
+  readonly rows: number;
+  /** When it was built and first published. */
+  readonly builtAt: string;
+  readonly live: boolean;
+  /** On the live version, when a rollback put it back. */
+  readonly rollback?: PartitionRollback;
+}
+
 /** Read-only queries over the state store. Never writes. */
 export class StateReader {
   constructor(private readonly db: Kysely<StateDatabase>) {}
@@ -40,10 +55,12 @@ export class StateReader {
       .leftJoin("tasks as i", "i.id", "p.inputs_task_id")
       .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "t.source_version", "i.inputs as checked_inputs"])
       .execute();
+    const rollbacks = await this.activeRollbacks();
     const partitions = new Map<string, Map<string, PartitionState>>();
     for (const row of rows) {
       let byKey = partitions.get(row.dataset);
       if (!byKey) partitions.set(row.dataset, (byKey = new Map()));
+      const rollback = rollbacks.get(partitionId(row.dataset, row.partition));
       byKey.set(row.partition, {
         status: row.status,
         liveVersion: row.live_task_id,
@@ -52,9 +69,106 @@ export class StateReader {
         rowCount: row.row_count,
         contentHash: row.content_hash,
         ...(row.source_version === null ? {} : { sourceVersion: row.source_version }),
+        ...(rollback && rollback.version === row.live_task_id ? { rollback: rollback.mark } : {}),
       });
     }
     return { datasets, partitions };
+  }
+
+  /**
+   * The newest rollback of each partition. It still holds when its version is
+   * live: any later build is a new version id that no rollback names.
+   */
+  private async activeRollbacks(): Promise<Map<string, { version: number; mark: PartitionRollback }>> {
+    const rows = await this.db
+      .selectFrom("rollbacks")
+      .select(["dataset", "partition", "run_id", "to_version", "code_fingerprint", "pinned"])
+      .where("status", "=", "succeeded")
+      .orderBy("id")
+      .execute();
+    return new Map(
+      rows.map((r) => [
+        partitionId(r.dataset, r.partition),
+        { version: r.to_version, mark: Object.freeze({ runId: r.run_id, codeFingerprint: r.code_fingerprint, pinned: r.pinned === 1 }) },
+      ]),
+    );
+  }
+
+  /**
+   * Every version of a dataset's partitions the state knows to be stored
+   * (built, and not deleted by gc), newest first within each partition, with
+   * which one is live and whether a rollback put it there.
+   */
+  async versionHistory(dataset: string): Promise<PartitionVersionRecord[]> {
+    const [versions, snapshot] = await Promise.all([
+      this.db
+        .selectFrom("tasks")
+        .select(["id", "run_id", "partition", "fingerprint", "row_count", "finished_at"])
+        .where("dataset", "=", dataset)
+        .where("status", "=", "succeeded")
+        .where("purged_at", "is", null)
+        .orderBy("partition")
+        .orderBy("id", "desc")
+        .execute(),
+      this.snapshot(),
+    ]);
+    const partitions = snapshot.partitions.get(dataset);
+    return versions.map((v) => {
+      const live = partitions?.get(v.partition);
+      const isLive = live?.liveVersion === v.id;
+      return {
+        partition: v.partition,
+        version: v.id,
+        runId: v.run_id,
+        fingerprint: v.fingerprint,
+        rows: v.row_count ?? 0,
+        builtAt: v.finished_at ?? "",
+        live: isLive,
+        ...(isLive && live?.rollback ? { rollback: live.rollback } : {}),
+      };
+    });
+  }
+
+  /**
+   * The version of each partition of a dataset that was live when run `runId`
+   * started: the last build or rollback of it in an earlier run (runs are
+   * one at a time, so run ids order them).
+   */
+  async liveBeforeRun(dataset: string, runId: number): Promise<Map<string, number>> {
+    const changes = await this.db
+      .selectFrom("tasks")
+      .select(["run_id", "partition", "id as version"])
+      .where("dataset", "=", dataset)
+      .where("status", "=", "succeeded")
+      .where("run_id", "<", runId)
+      .unionAll(
+        this.db
+          .selectFrom("rollbacks")
+          .select(["run_id", "partition", "to_version as version"])
+          .where("dataset", "=", dataset)
+          .where("status", "=", "succeeded")
+          .where("run_id", "<", runId),
+      )
+      .orderBy("run_id")
+      .execute();
+    const live = new Map<string, number>();
+    for (const change of changes) live.set(change.partition, change.version);
+    return live;
+  }
+
+  /** The run that made each of these versions (task ids), built or not. */
+  async versionRuns(versions: readonly number[]): Promise<Map<number, number>> {
+    const runs = new Map<number, number>();
+    for (let i = 0; i < versions.length; i += 500) {
+      const rows = await this.db.selectFrom("tasks").select(["id", "run_id"]).where("id", "in", versions.slice(i, i + 500)).execute();
+      for (const row of rows) runs.set(row.id, row.run_id);
+    }
+    return runs;
+  }
+
+  async run(id: number): Promise<RunSummary | undefined> {
+    const row = await this.db.selectFrom("runs").select(["id", "command", "status", "started_at", "finished_at"]).where("id", "=", id).executeTakeFirst();
+    return row ? toRunSummary(row) : undefined;
   }
 
   /** Per dataset: partitions built and failed, failures, and the last run that touched it. */
@@ -142,10 +256,18 @@ export class StateReader {
     let query = this.db.selectFrom("runs").select(["id", "command", "status", "started_at", "finished_at"]).orderBy("id", "desc");
     if (limit !== undefined) query = query.limit(limit);
     const rows = await query.execute();
-    return rows.map((r) => ({ id: r.id, command: r.command, status: r.status, startedAt: r.started_at, finishedAt: r.finished_at }));
+    return rows.map(toRunSummary);
   }
 }
 
 function parseInputs(json: string | null): InputVersions {
   return json ? (JSON.parse(json) as InputVersions) : {};
+}
+
+function partitionId(dataset: string, partition: string): string {
+  return `${dataset}\u0000${partition}`;
+}
+
+function toRunSummary(row: { id: number; command: string; status: RunStatus; started_at: string; finished_at: string | null }): RunSummary {
+  return { id: row.id, command: row.command, status: row.status, startedAt: row.started_at, finishedAt: row.finished_at };
 }

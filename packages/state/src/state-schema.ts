@@ -41,6 +41,8 @@ export interface TasksTable {
   attempts: number | null;
   /** Sources with `sourceVersion()`: the version observed just before the partition was read. */
   source_version: string | null;
+  /** When `reflow gc` deleted this version's rows from the warehouse (null while kept). */
+  purged_at: string | null;
 }
 
 /** A failed attempt of a task that was retried. */
@@ -87,6 +89,27 @@ export interface DatasetsTable {
   last_run_id: number;
 }
 
+/**
+ * One partition republished by a `reflow rollback` run. The newest succeeded
+ * row of a partition whose `to_version` is still live marks it rolled back:
+ * a later build gets a new version id, which no rollback row names.
+ */
+export interface RollbacksTable {
+  id: Generated<number>;
+  run_id: number;
+  dataset: string;
+  partition: string;
+  /** The version that was live, or null if none was. */
+  from_version: number | null;
+  to_version: number;
+  /** The dataset's fingerprint when it was rolled back: the mark holds while the code is unchanged. */
+  code_fingerprint: string;
+  /** 1: plan leaves the partition alone while the code is unchanged. */
+  pinned: number;
+  /** `publishing` until the warehouse has it live; a crash in between is settled by `reconcile`. */
+  status: "publishing" | "succeeded" | "interrupted";
+}
+
 /** The writer lock: who holds it, and until when its lease runs without a heartbeat. */
 export interface LocksTable {
   name: string;
@@ -111,4 +134,5 @@ export interface StateDatabase {
   task_attempts: TaskAttemptsTable;
   partitions: PartitionsTable;
   datasets: DatasetsTable;
+  rollbacks: RollbacksTable;
 }

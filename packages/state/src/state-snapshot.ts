@@ -15,6 +15,17 @@ export interface PartitionState {
   readonly contentHash?: string | null;
   /** Sources with `sourceVersion()`: the version the live version was read at. */
   readonly sourceVersion?: string | null;
+  /** Present when the live version was put back by `reflow rollback`. */
+  readonly rollback?: PartitionRollback;
+}
+
+/** How a rolled-back partition's live version got there. */
+export interface PartitionRollback {
+  readonly runId: number;
+  /** The dataset's fingerprint at the rollback: the mark holds while the code still has it. */
+  readonly codeFingerprint: string;
+  /** Plan leaves a pinned partition alone while the code is unchanged. */
+  readonly pinned: boolean;
 }
 
 export interface DatasetState {

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { displayPath, ReflowError } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
+import { recoverHotJournal } from "./recover-hot-journal.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
 import { StateLock } from "./state-lock.js";

@@ -22,6 +22,17 @@ export interface TaskResult {
   readonly sourceVersion?: string;
 }
 
+/** One partition a rollback republishes. */
+export interface RollbackRecord {
+  readonly dataset: string;
+  readonly partition: string;
+  readonly fromVersion: number | null;
+  readonly toVersion: number;
+  /** The dataset's fingerprint now. */
+  readonly codeFingerprint: string;
+  readonly pinned: boolean;
+}
+
 const INSERT_CHUNK = 500;
 
 /**
@@ -36,6 +47,63 @@ export class StateWriter {
     return reconcileRuns(this.db, liveVersion);
   }
 
+  /**
+   * Records a rollback run and the partitions it republishes, before the
+   * warehouse publishes them; `rollbackPublished` confirms. A crash in
+   * between is settled by `reconcile` from what the warehouse shows.
+   */
+  async beginRollback(command: string, rollbacks: readonly RollbackRecord[]): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const runId = await insertRun(trx, command, new Date(), 0);
+      for (let i = 0; i < rollbacks.length; i += INSERT_CHUNK) {
+        const chunk = rollbacks.slice(i, i + INSERT_CHUNK).map((r) => ({
+          run_id: runId,
+          dataset: r.dataset,
+          partition: r.partition,
+          from_version: r.fromVersion,
+          to_version: r.toVersion,
+          code_fingerprint: r.codeFingerprint,
+          pinned: r.pinned ? 1 : 0,
+          status: "publishing" as const,
+        }));
+        await trx.insertInto("rollbacks").values(chunk).execute();
+      }
+      return runId;
+    });
+  }
+
+  /** The warehouse has published a rollback run's versions: they are live, and the run succeeded. */
+  async rollbackPublished(runId: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await markRolledBack(trx, runId, now());
+      await trx.updateTable("runs").set({ status: "succeeded", finished_at: now() }).where("id", "=", runId).execute();
+    });
+  }
+
+  /** Ends the pins of these partitions' rollbacks: plan treats them as rolled back and not pinned. */
+  async unpin(dataset: string, partitions: readonly string[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < partitions.length; i += INSERT_CHUNK) {
+        await trx
+          .updateTable("rollbacks")
+          .set({ pinned: 0 })
+          .where("dataset", "=", dataset)
+          .where("partition", "in", partitions.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+    });
+  }
+
+  /** Versions whose rows `reflow gc` deleted from the warehouse. */
+  async versionsPurged(versions: readonly number[]): Promise<void> {
+    const at = now();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < versions.length; i += INSERT_CHUNK) {
+        await trx.updateTable("tasks").set({ purged_at: at }).where("id", "in", versions.slice(i, i + INSERT_CHUNK)).execute();
+      }
+    });
+  }
+
   /** Records a run and all its planned tasks as pending; returns the run id and a task id per planned task, in order. */
   async beginRun(
     command: string,
@@ -48,20 +116,7 @@ export class StateWriter {
       for (const [fingerprint, manifest] of manifests) {
         await trx.insertInto("fingerprints").values({ fingerprint, manifest }).onConflict((oc) => oc.column("fingerprint").doNothing()).execute();
       }
-      const run = await trx
-        .insertInto("runs")
-        .values({
-          command,
-          as_of: asOf.toISOString(),
-          started_at: now(),
-          finished_at: null,
-          status: "running",
-          host: os.hostname(),
-          pid: process.pid,
-          tasks_total: tasks.length,
-        })
-        .returning("id")
-        .executeTakeFirstOrThrow();
+      const run = { id: await insertRun(trx, command, asOf, tasks.length) };
       const taskIds: number[] = [];
       for (let i = 0; i < tasks.length; i += INSERT_CHUNK) {
         const chunk = tasks.slice(i, i + INSERT_CHUNK).map((task) => ({
@@ -192,7 +247,9 @@ export class StateWriter {
  * Settles the runs a dead process left `running` (the caller holds the writer
  * lock, so no live process owns them): a task recorded as built whose version
  * the warehouse shows live was published, and is recorded so; every other
- * unfinished task was interrupted, and its partition stays as it was.
+ * unfinished task was interrupted, and its partition stays as it was. A
+ * rollback run published all its partitions in one step or none: it is
+ * recorded as succeeded if the warehouse shows them live, else interrupted.
  */
 export async function reconcileRuns(
   db: Kysely<StateDatabase>,
@@ -201,6 +258,19 @@ export async function reconcileRuns(
   const runs = await db.selectFrom("runs").select("id").where("status", "=", "running").execute();
   if (runs.length === 0) return { runs: [], published: 0, interrupted: 0 };
   const runIds = runs.map((r) => r.id);
+  const rollbacks = await db
+    .selectFrom("rollbacks")
+    .select(["run_id", "dataset", "partition", "to_version"])
+    .where("run_id", "in", runIds)
+    .where("status", "=", "publishing")
+    .execute();
+  const rolledBackRuns = new Set<number>();
+  for (const runId of new Set(rollbacks.map((r) => r.run_id))) {
+    const mine = rollbacks.filter((r) => r.run_id === runId);
+    let published = true;
+    for (const r of mine) if ((await liveVersion(r.dataset, r.partition)) !== r.to_version) published = false;
+    if (published) rolledBackRuns.add(runId);
+  }
   const unfinished = await db
     .selectFrom("tasks")
     .select(["id", "dataset", "partition", "status"])
@@ -214,15 +284,25 @@ export async function reconcileRuns(
   const at = now();
   await db.transaction().execute(async (trx) => {
     for (const task of published) await markPublished(trx, task.id, task.dataset, task.partition, at);
+    for (const runId of rolledBackRuns) {
+      await markRolledBack(trx, runId, at);
+      await trx.updateTable("runs").set({ status: "succeeded", finished_at: at }).where("id", "=", runId).execute();
+    }
+    await trx.updateTable("rollbacks").set({ status: "interrupted" }).where("run_id", "in", runIds).where("status", "=", "publishing").execute();
     await trx
       .updateTable("tasks")
       .set({ status: "interrupted", finished_at: at })
       .where("run_id", "in", runIds)
       .where("status", "in", ["pending", "running", "publishing"])
       .execute();
-    await trx.updateTable("runs").set({ status: "interrupted", finished_at: at }).where("id", "in", runIds).execute();
+    await trx.updateTable("runs").set({ status: "interrupted", finished_at: at }).where("id", "in", runIds).where("status", "=", "running").execute();
   });
-  return { runs: runIds, published: published.length, interrupted: unfinished.length - published.length };
+  const rolledBack = rollbacks.filter((r) => rolledBackRuns.has(r.run_id)).length;
+  return {
+    runs: runIds,
+    published: published.length + rolledBack,
+    interrupted: unfinished.length - published.length + rollbacks.length - rolledBack,
+  };
 }
 
 export interface ReconcileResult {
@@ -242,6 +322,41 @@ async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset
       oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, updated_at: at }),
     )
     .execute();
+}
+
+async function insertRun(trx: Kysely<StateDatabase>, command: string, asOf: Date, tasksTotal: number): Promise<number> {
+  const run = await trx
+    .insertInto("runs")
+    .values({
+      command,
+      as_of: asOf.toISOString(),
+      started_at: now(),
+      finished_at: null,
+      status: "running",
+      host: os.hostname(),
+      pid: process.pid,
+      tasks_total: tasksTotal,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return run.id;
+}
+
+/**
+ * A rollback run's versions are live: recorded so. The partition counts as
+ * built (the user chose what is live), and its last attempt stays as it was.
+ */
+async function markRolledBack(trx: Kysely<StateDatabase>, runId: number, at: string): Promise<void> {
+  const rows = await trx.selectFrom("rollbacks").select(["dataset", "partition", "to_version"]).where("run_id", "=", runId).execute();
+  for (const r of rows) {
+    await trx
+      .updateTable("partitions")
+      .set({ status: "built", live_task_id: r.to_version, inputs_task_id: null, updated_at: at })
+      .where("dataset", "=", r.dataset)
+      .where("partition", "=", r.partition)
+      .execute();
+  }
+  await trx.updateTable("rollbacks").set({ status: "succeeded" }).where("run_id", "=", runId).execute();
 }
 
 function now(): string {

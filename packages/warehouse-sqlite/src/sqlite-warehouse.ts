@@ -1,12 +1,16 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { ColumnSpec, PartitionVersionRef, Row, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 
 export interface SqliteWarehouseOptions {
   readonly path: string;
-  /** Versions kept per partition, the live one included (older ones are deleted on publish). */
-  readonly retainVersions?: number;
+  /**
+   * Opens an existing file without changing it (no schema, no journal mode):
+   * for commands that only look, or look before they ask. A hot journal left
+   * by a killed writer must be rolled back first (`recoverHotJournal` in @reflow/state).
+   */
+  readonly readOnly?: boolean;
 }
 
 const DEFAULT_BATCH = 5_000;
@@ -17,21 +21,27 @@ const DEFAULT_BATCH = 5_000;
  * `_reflow_live` says which version of each partition is live; the view
  * `<name>` shows exactly the live rows. Publishing is one transaction over
  * `_reflow_live`, so readers switch from the old rows to the new in one step.
+ * Publishing never deletes: older versions stay for rollback until `reflow gc`
+ * drops them, under the writer lock and with the state told, so that state and
+ * warehouse always agree on which versions exist.
  */
 export class SqliteWarehouse implements Warehouse {
   private readonly db: Database.Database;
-  private readonly retain: number;
   private readonly prepared = new Set<string>();
   /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteWarehouseOptions) {
+    if (options.readOnly) {
+      this.db = new Database(options.path, { readonly: true, fileMustExist: true });
+      this.db.pragma("busy_timeout = 10000");
+      return;
+    }
     mkdirSync(path.dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 10000");
-    this.retain = Math.max(1, options.retainVersions ?? 3);
     this.db.exec(`
       create table if not exists _reflow_versions (
         version integer primary key,
@@ -107,16 +117,17 @@ export class SqliteWarehouse implements Warehouse {
     );
     const markState = this.statement(`update _reflow_versions set state = ? where version = ?`);
     const currentLive = this.statement(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
-    const expired = this.statement(
-      `select version from _reflow_versions where dataset = ? and partition = ? and state = 'retired' order by version desc limit -1 offset ?`,
-    ).pluck();
+    const stateOf = this.statement(`select state from _reflow_versions where version = ? and dataset = ? and partition = ?`).pluck();
     this.db.transaction(() => {
       for (const ref of refs) {
+        const state = stateOf.get(ref.version, dataset, ref.partition) as string | undefined;
+        if (state === undefined || state === "writing") {
+          throw new Error(`the warehouse has no finished version ${ref.version} of ${dataset} ${ref.partition}; nothing was published`);
+        }
         const previous = currentLive.get(dataset, ref.partition) as number | undefined;
         if (previous !== undefined && previous !== ref.version) markState.run("retired", previous);
         upsertLive.run(dataset, ref.partition, ref.version);
         markState.run("live", ref.version);
-        this.deleteVersions(dataset, expired.all(dataset, ref.partition, this.retain - 1) as number[]);
       }
     })();
   }
@@ -149,6 +160,34 @@ export class SqliteWarehouse implements Warehouse {
   async liveVersions(dataset: string): Promise<Map<string, number>> {
     const rows = this.db.prepare(`select partition, version from _reflow_live where dataset = ?`).all(dataset) as { partition: string; version: number }[];
     return new Map(rows.map((r) => [r.partition, r.version]));
+  }
+
+  async storedVersions(dataset?: string): Promise<StoredVersion[]> {
+    const rows = this.db
+      .prepare(
+        `select dataset, partition, version, state, row_count as rowCount from _reflow_versions ${dataset === undefined ? "" : "where dataset = ?"} order by dataset, partition, version`,
+      )
+      .all(...(dataset === undefined ? [] : [dataset])) as StoredVersion[];
+    return rows;
+  }
+
+  async dropVersions(dataset: string, versions: readonly number[]): Promise<FreedSpace> {
+    if (versions.length === 0) return { rows: 0, bytes: 0 };
+    const rows = rowsTable(dataset);
+    const live = this.db.prepare(`select 1 from _reflow_live where dataset = ? and version = ?`).pluck();
+    // dbstat's payload is the bytes each table and index stores, so the difference is exactly what the versions took.
+    const stored = this.db.prepare(`select coalesce(sum(payload), 0) from dbstat where name in (?, ?)`).pluck();
+    const count = this.db.prepare(`select count(*) from ${quote(rows)} where _version = ?`).pluck();
+    return this.db.transaction(() => {
+      for (const version of versions) {
+        if (live.get(dataset, version)) throw new Error(`version ${version} of ${dataset} is live; nothing was deleted`);
+      }
+      const before = stored.get(rows, `${rows}_by_version`) as number;
+      let deleted = 0;
+      for (const version of versions) deleted += count.get(version) as number;
+      this.deleteVersions(dataset, versions);
+      return { rows: deleted, bytes: before - (stored.get(rows, `${rows}_by_version`) as number) };
+    })();
   }
 
   async close(): Promise<void> {

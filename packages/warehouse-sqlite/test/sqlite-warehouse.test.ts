@@ -21,7 +21,7 @@ let warehouse: SqliteWarehouse;
 
 beforeEach(() => {
   file = path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-wh-")), "warehouse.db");
-  warehouse = new SqliteWarehouse({ path: file, retainVersions: 2 });
+  warehouse = new SqliteWarehouse({ path: file });
 });
 afterEach(() => warehouse.close());
 
@@ -93,13 +93,43 @@ describe("SqliteWarehouse", () => {
     expect(view("select count(*) as n from things__rows")).toEqual([{ n: 0 }]);
   });
 
-  it("keeps only retainVersions versions per partition", async () => {
-    for (const version of [1, 2, 3, 4]) {
-      await writeVersion("2024-01-01", version, [row("2024-01-01", version)]);
+  it("keeps every published version, republishes an older one, and drops versions only when asked", async () => {
+    for (const version of [1, 2, 3]) {
+      await writeVersion("2024-01-01", version, [row("2024-01-01", version), row("2024-01-01", version + 10)]);
       await warehouse.publish("things", [{ partition: "2024-01-01", version }]);
     }
-    expect(view("select distinct _version from things__rows order by _version")).toEqual([{ _version: 3 }, { _version: 4 }]);
-    expect(view("select n from things")).toEqual([{ n: 4 }]);
+    await writeVersion("2024-01-01", 4, [row("2024-01-01", 4)]);
+    expect(view("select distinct _version from things__rows order by _version")).toEqual([{ _version: 1 }, { _version: 2 }, { _version: 3 }, { _version: 4 }]);
+    expect((await warehouse.storedVersions("things")).map((v) => [v.version, v.state, v.rowCount])).toEqual([
+      [1, "retired", 2],
+      [2, "retired", 2],
+      [3, "live", 2],
+      [4, "written", 1],
+    ]);
+
+    await warehouse.publish("things", [{ partition: "2024-01-01", version: 1 }]);
+    expect(view("select n from things order by n")).toEqual([{ n: 1 }, { n: 11 }]);
+
+    await expect(warehouse.dropVersions("things", [2, 1])).rejects.toThrow("version 1 of things is live; nothing was deleted");
+    expect(view("select count(*) as n from things__rows")).toEqual([{ n: 7 }]);
+    const freed = await warehouse.dropVersions("things", [2, 4]);
+    expect(freed.rows).toBe(3);
+    expect(freed.bytes).toBeGreaterThan(0);
+    expect(view("select distinct _version from things__rows order by _version")).toEqual([{ _version: 1 }, { _version: 3 }]);
+    expect((await warehouse.storedVersions()).map((v) => v.version)).toEqual([1, 3]);
+  });
+
+  it("refuses to publish a version it does not hold, changing nothing", async () => {
+    await writeVersion("2024-01-01", 1, [row("2024-01-01", 1)]);
+    await warehouse.publish("things", [{ partition: "2024-01-01", version: 1 }]);
+    await writeVersion("2024-01-02", 2, [row("2024-01-02", 2)]);
+    await expect(
+      warehouse.publish("things", [
+        { partition: "2024-01-02", version: 2 },
+        { partition: "2024-01-01", version: 9 },
+      ]),
+    ).rejects.toThrow("the warehouse has no finished version 9 of things 2024-01-01; nothing was published");
+    expect(await warehouse.liveVersions("things")).toEqual(new Map([["2024-01-01", 1]]));
   });
 
   it("adds new columns to an existing dataset and shows only current columns", async () => {

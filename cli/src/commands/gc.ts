@@ -1,0 +1,38 @@
+import { collectGarbage, UNPARTITIONED_KEY, type GcPlan } from "@reflow/api";
+import type { GlobalOptions } from "../main.js";
+import { colors, confirmOrRefuse, plural } from "../terminal.js";
+
+export async function gcCommand(options: GlobalOptions & { yes?: boolean }): Promise<void> {
+  const outcome = await collectGarbage({
+    projectDir: options.project,
+    command: ["gc", ...process.argv.slice(3)].join(" "),
+    confirm: async (plan) => {
+      process.stdout.write(formatGcPlan(plan));
+      return confirmOrRefuse("\nDelete them?", { yes: options.yes, command: "gc", without: "delete" });
+    },
+  });
+  if (outcome.declined) {
+    process.stdout.write("gc cancelled; nothing was deleted.\n");
+  } else if (!outcome.freed) {
+    process.stdout.write(`Nothing to delete: no version is past retention (retainVersions: ${outcome.plan.retainVersions}) or abandoned.\n`);
+  } else {
+    const { versions, rows, bytes } = outcome.freed;
+    process.stdout.write(
+      `\n${colors.green(colors.bold("gc complete:"))} deleted ${plural(versions, "version")}, ${plural(rows, "row")}, ${plural(bytes, "byte")} freed.\n`,
+    );
+  }
+}
+
+const LISTED = 20;
+
+export function formatGcPlan(plan: GcPlan): string {
+  const lines = [`Delete ${plural(plan.versions.length, "version")} (retainVersions: ${plan.retainVersions}; live versions are never deleted):`];
+  for (const v of plan.versions.slice(0, LISTED)) {
+    const key = v.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : v.partition;
+    const origin = [...(v.runId !== undefined ? [`run #${v.runId}`] : []), ...(v.rows !== undefined ? [plural(v.rows, "row")] : [])].join(", ");
+    const why = v.reason === "past-retention" ? "past retention" : "abandoned: never published";
+    lines.push(`  ${v.dataset} ${key}: version ${v.version}${origin ? ` (${origin})` : ""}, ${why}`);
+  }
+  if (plan.versions.length > LISTED) lines.push(`  … and ${(plan.versions.length - LISTED).toLocaleString("en-US")} more`);
+  return `${lines.join("\n")}\n`;
+}
