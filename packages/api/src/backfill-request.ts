@@ -1,5 +1,5 @@
 import type { CompiledProject } from "@reflow/compiler";
-import { parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
+import { GRAIN_FORMATS, grainKeyStart, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
 
@@ -31,8 +31,9 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
     return [UNPARTITIONED_KEY];
   }
   for (const [flag, key] of [["--from", request.from], ["--to", request.to]] as const) {
-    if (key !== undefined && parseDayKey(key) === undefined) {
-      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (daily: YYYY-MM-DD)`);
+    const grain = dataset.partitions.kind;
+    if (key !== undefined && grainKeyStart(grain, key) === undefined) {
+      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (${grain}: ${GRAIN_FORMATS[grain]})`);
     }
   }
   if (request.from !== undefined && request.to !== undefined && request.from > request.to) {

@@ -1,4 +1,4 @@
-import { mappedInputKeys, partitionKeys } from "@reflow/core";
+import { inputPartitionsReady, mappedInputKeys, partitionKeys } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
 import type { DatasetChange, Plan, PlannableDataset, PlannedTask, TaskInput, TaskReason } from "./plan.js";
 
@@ -79,8 +79,8 @@ export function createPlan(request: PlanRequest): Plan {
 
 /**
  * The partitions each dataset has as of an instant: those of its own scheme
- * for which every identity-mapped input partition exists too (a daily dataset
- * cannot compute a day its daily input does not have yet).
+ * whose mapped input partitions all exist too (a daily dataset cannot compute
+ * a day its daily input does not have yet, nor a month before its last day).
  */
 export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDataset>, order: readonly string[], asOf: Date): Map<string, string[]> {
   const keysOf = new Map<string, string[]>();
@@ -88,9 +88,9 @@ export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDa
     const dataset = datasets.get(name)!;
     let keys = partitionKeys(dataset.partitions, asOf);
     for (const input of dataset.inputs) {
-      if (input.mapping.kind !== "identity") continue;
       const available = new Set(keysOf.get(input.dataset)!);
-      keys = keys.filter((key) => available.has(key));
+      const scheme = datasets.get(input.dataset)!.partitions;
+      keys = keys.filter((key) => inputPartitionsReady(input.mapping, key, scheme, available));
     }
     keysOf.set(name, keys);
   }
