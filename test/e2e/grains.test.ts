@@ -97,4 +97,12 @@ describe("time grains and mappings through the CLI", () => {
     expect(rowsOf(project, "rolling_users").find((r) => r._partition === "2024-01-23")).toEqual({ _partition: "2024-01-23", users: 7, days: 7 });
     expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([]);
   });
+
+  it("a grain with an impossible start fails at load, naming the file and line", () => {
+    project.edit("pipelines/revenue.ts", 'weekly({ start: "2024-W01" })', 'weekly({ start: "2021-W53" })');
+    const result = project.reflow("plan", "--as-of", AS_OF);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('pipelines/revenue.ts:9:15: weekly(): start must be a key written YYYY-Www, got "2021-W53"');
+    expect(result.stderr).toMatch(/^error REFLOW_INVALID_PARTITIONS: /);
+  });
 });
