@@ -31,15 +31,21 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
     return [UNPARTITIONED_KEY];
   }
   for (const [flag, key] of [["--from", request.from], ["--to", request.to]] as const) {
-    const grain = dataset.partitions.kind;
-    if (key !== undefined && grainKeyStart(grain, key) === undefined) {
-      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (${grain}: ${GRAIN_FORMATS[grain]})`);
+    const scheme = dataset.partitions;
+    const valid = scheme.kind === "static" ? scheme.keys.includes(key!) : grainKeyStart(scheme.kind, key!) !== undefined;
+    if (key !== undefined && !valid) {
+      const expected = scheme.kind === "static" ? `static: ${scheme.keys.join(", ")}` : `${scheme.kind}: ${GRAIN_FORMATS[scheme.kind]}`;
+      throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${flag} ${JSON.stringify(key)} is not a partition key of "${request.dataset}" (${expected})`);
     }
   }
-  if (request.from !== undefined && request.to !== undefined && request.from > request.to) {
+  // Time keys sort as strings; static keys go in their declared order.
+  const position = (key: string) => (dataset.partitions.kind === "static" ? dataset.partitions.keys.indexOf(key) : key);
+  if (request.from !== undefined && request.to !== undefined && position(request.from) > position(request.to)) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${request.from} is after --to ${request.to}`);
   }
-  const selected = keys.filter((key) => (request.from === undefined || key >= request.from) && (request.to === undefined || key <= request.to));
+  const selected = keys.filter(
+    (key) => (request.from === undefined || position(key) >= position(request.from)) && (request.to === undefined || position(key) <= position(request.to)),
+  );
   if (selected.length === 0) {
     const range = `${request.from ?? "the start"} … ${request.to ?? "the end"}`;
     throw new ReflowError(

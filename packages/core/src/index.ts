@@ -28,3 +28,4 @@ export * from "./window.js";
 export * from "./offset.js";
 export * from "./all-partitions.js";
 export * from "./latest.js";
+export * from "./static-partitions.js";

@@ -13,6 +13,8 @@ export function partitionKeys(scheme: PartitionScheme, asOf: Date): string[] {
     case "monthly":
     case "yearly":
       return timePartitionKeys(scheme, asOf);
+    case "static":
+      return [...scheme.keys];
     case "unpartitioned":
       return [UNPARTITIONED_KEY];
   }
@@ -35,6 +37,7 @@ export function partitionInfo(scheme: PartitionScheme, key: string): PartitionIn
     case "monthly":
     case "yearly":
       return Object.freeze({ key, ...timeWindow(scheme.kind, key) });
+    case "static":
     case "unpartitioned":
       return Object.freeze({ key });
   }
@@ -50,6 +53,8 @@ export function describeScheme(scheme: PartitionScheme): string {
       const range = scheme.end === undefined ? `from ${scheme.start}` : `${scheme.start} … ${scheme.end}`;
       return durationMs(scheme.lag) === 0 ? `${scheme.kind} ${range}` : `${scheme.kind} ${range}, lag ${describeDuration(scheme.lag!)}`;
     }
+    case "static":
+      return `static ${scheme.keys.join(", ")}`;
     case "unpartitioned":
       return "unpartitioned";
   }
@@ -65,6 +70,10 @@ export function nextPartitionKey(scheme: PartitionScheme, key: string): string |
     case "yearly": {
       const start = grainKeyStart(scheme.kind, key);
       return start === undefined ? undefined : grainKeyAt(scheme.kind, nextGrainStart(scheme.kind, start));
+    }
+    case "static": {
+      const index = scheme.keys.indexOf(key);
+      return index < 0 ? undefined : scheme.keys[index + 1];
     }
     case "unpartitioned":
       return undefined;

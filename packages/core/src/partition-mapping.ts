@@ -1,5 +1,5 @@
 import { durationMs, type Duration } from "./duration.js";
-import { UNPARTITIONED_KEY, type PartitionScheme } from "./partition-scheme.js";
+import { isTimePartitions, UNPARTITIONED_KEY, type PartitionScheme } from "./partition-scheme.js";
 import { grainKeyAt, grainKeysOverlapping, grainOfKey, grainWindow, type TimeGrain } from "./time-grain.js";
 
 /**
@@ -9,7 +9,7 @@ import { grainKeyAt, grainKeysOverlapping, grainOfKey, grainWindow, type TimeGra
  * readers through the inputs each task records, so the reverse follows exactly.
  */
 export type PartitionMapping =
-  /** Partition K reads the input's partition K (same grain). */
+  /** Partition K reads the input's partition K (same grain, or static keys matched by name). */
   | { readonly kind: "identity" }
   /** Every partition reads every partition of the input. */
   | { readonly kind: "all" }
@@ -33,6 +33,7 @@ const GRAIN_RANK: Readonly<Record<TimeGrain, number>> = { hourly: 0, daily: 1, w
 export function defaultMapping(input: PartitionScheme, output: PartitionScheme): PartitionMapping | undefined {
   if (input.kind === "unpartitioned" || output.kind === "unpartitioned") return { kind: "all" };
   if (input.kind === output.kind) return { kind: "identity" };
+  if (input.kind === "static" || output.kind === "static") return undefined;
   if (GRAIN_RANK[input.kind] < GRAIN_RANK[output.kind]) return { kind: "rollup" };
   return undefined;
 }
@@ -46,7 +47,7 @@ export function mappingProblem(mapping: PartitionMapping, input: PartitionScheme
     case "identity":
       return input.kind === output.kind ? undefined : `identity needs the same grain on both sides`;
     default: {
-      if (input.kind === "unpartitioned" || output.kind === "unpartitioned") return `${mapping.kind} needs time partitions on both sides`;
+      if (!isTimePartitions(input) || !isTimePartitions(output)) return `${mapping.kind} needs time partitions on both sides`;
       if (mapping.kind === "rollup" && GRAIN_RANK[input.kind] >= GRAIN_RANK[output.kind]) return `rollup reads a finer grain into a coarser one`;
       if (mapping.kind === "fan-out" && GRAIN_RANK[input.kind] <= GRAIN_RANK[output.kind]) return `fan-out reads a coarser grain into a finer one`;
       return undefined;
@@ -118,7 +119,7 @@ export function inputPartitionsReady(mapping: PartitionMapping, key: string, inp
     case "latest":
       return inputKeySet.size > 0;
     default: {
-      if (input.kind === "unpartitioned") return true;
+      if (!isTimePartitions(input)) return true;
       const expected = (candidateKeys(mapping, key, input.kind) ?? []).filter((k) => k >= input.start && (input.end === undefined || k <= input.end));
       if (mapping.kind !== "offset" && expected.length === 0) return false;
       return expected.every((k) => inputKeySet.has(k));

@@ -22,11 +22,17 @@ export type WeeklyPartitions = TimePartitions<"weekly">;
 export type MonthlyPartitions = TimePartitions<"monthly">;
 export type YearlyPartitions = TimePartitions<"yearly">;
 
+/** A fixed list of named partitions (`eu`, `us`), in declared order; no time window. */
+export interface StaticPartitions {
+  readonly kind: "static";
+  readonly keys: readonly string[];
+}
+
 export interface Unpartitioned {
   readonly kind: "unpartitioned";
 }
 
-export type PartitionScheme = HourlyPartitions | DailyPartitions | WeeklyPartitions | MonthlyPartitions | YearlyPartitions | Unpartitioned;
+export type PartitionScheme = HourlyPartitions | DailyPartitions | WeeklyPartitions | MonthlyPartitions | YearlyPartitions | StaticPartitions | Unpartitioned;
 
 /** The single partition key of an unpartitioned dataset. */
 export const UNPARTITIONED_KEY = "*";
@@ -40,5 +46,5 @@ export interface TimePartitionOptions {
 export type DailyOptions = TimePartitionOptions;
 
 export function isTimePartitions(scheme: PartitionScheme): scheme is TimePartitions {
-  return scheme.kind !== "unpartitioned";
+  return scheme.kind !== "unpartitioned" && scheme.kind !== "static";
 }

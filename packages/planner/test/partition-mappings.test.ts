@@ -113,3 +113,20 @@ describe("completeness across mappings", () => {
     expect(keys.get("rolling_users")!.at(-1)).toBe("2024-02-28");
   });
 });
+
+describe("static partitions, identity by key", () => {
+  it("rebuilding one region invalidates that region only", () => {
+    const regions = { kind: "static", keys: ["eu", "us", "apac"] } as const;
+    const list = [ds("sales", regions), ds("sales_report", { kind: "static", keys: ["eu", "us"] }, [["sales", { kind: "identity" }]])];
+    const p = { datasets: new Map(list.map((d) => [d.name, d])), order: list.map((d) => d.name) };
+    const built = createPlan({ ...p, state: { datasets: new Map(), partitions: new Map() }, asOf });
+    expect(built.tasks.map((t) => `${t.dataset} ${t.partition}`)).toEqual(["sales eu", "sales us", "sales apac", "sales_report eu", "sales_report us"]);
+    const partitions = new Map([
+      ["sales", new Map(["eu", "us", "apac"].map((k, i): [string, PartitionState] => [k, { status: "built", liveVersion: i + 1, fingerprint: "sales-1", inputs: {} }]))],
+      ["sales_report", new Map(["eu", "us"].map((k, i): [string, PartitionState] => [k, { status: "built", liveVersion: 10 + i, fingerprint: "sales_report-1", inputs: { sales: { [k]: i + 1 } } }]))],
+    ]);
+    const datasets = new Map(list.map((d) => [d.name, { name: d.name, kind: d.kind, fingerprint: d.fingerprint }]));
+    const plan = createPlan({ ...p, state: { datasets, partitions }, asOf, restate: new Map([["sales", new Set(["us"])]]) });
+    expect(plan.tasks.map((t) => `${t.dataset} ${t.partition} ${t.reason}`)).toEqual(["sales us restated", "sales_report us upstream-changed"]);
+  });
+});
