@@ -107,4 +107,20 @@ describe("time grains and mappings through the CLI", () => {
     expect(result.stderr).toContain('pipelines/revenue.ts:9:15: weekly(): start must be a key written YYYY-Www, got "2021-W53"');
     expect(result.stderr).toMatch(/^error REFLOW_INVALID_PARTITIONS: /);
   });
+
+  it("a mapping is part of the fingerprint, and one that cannot connect the grains is refused", () => {
+    project.edit("pipelines/revenue.ts", 'weekly({ start: "2021-W53" })', 'weekly({ start: "2024-W01" })');
+    project.edit("pipelines/rolling-users.ts", "window(events, { days: 7 })", "window(events, { days: 14 })");
+    const plan = planJson(project, "--as-of", AS_OF);
+    expect(plan.datasets.filter((d) => d.change !== "unchanged")).toEqual([{ name: "rolling_users", change: "modified" }]);
+    expect(plan.tasks).toEqual(tasks("rolling_users", "code-changed", januaryDays(1, 31)));
+
+    project.edit("pipelines/rolling-users.ts", "window(events, { days: 14 })", "fanOut(events)");
+    project.edit("pipelines/rolling-users.ts", "import { daily, dataset, window }", "import { daily, dataset, fanOut }");
+    const result = project.reflow("plan", "--as-of", AS_OF);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /^error REFLOW_PARTITION_MISMATCH: pipelines\/rolling-users\.ts:\d+:\d+: dataset "rolling_users" \(daily from 2024-01-01\) cannot read input "events" = "events" \(daily from 2024-01-01\) through fan-out: fan-out reads a coarser grain into a finer one\n$/,
+    );
+  });
 });
