@@ -1,5 +1,5 @@
 import type { CompiledDataset, CompiledProject } from "@reflow/compiler";
-import { isPartitionKey, ReflowError, type PartitionScheme } from "@reflow/core";
+import { GRAIN_FORMATS, isPartitionKey, ReflowError, type PartitionScheme } from "@reflow/core";
 
 /** The dataset a command names, or REFLOW_UNKNOWN_DATASET listing those declared. */
 export function declaredDataset(project: CompiledProject, name: string): CompiledDataset {
@@ -22,16 +22,29 @@ export function checkPartitionKey(dataset: CompiledDataset, key: string, what: s
 export function checkPartitionRange(dataset: CompiledDataset, from: string | undefined, to: string | undefined): void {
   if (from !== undefined) checkPartitionKey(dataset, from, "--from");
   if (to !== undefined) checkPartitionKey(dataset, to, "--to");
-  if (from !== undefined && to !== undefined && from > to) {
+  const position = partitionPosition(dataset);
+  if (from !== undefined && to !== undefined && position(from) > position(to)) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--from ${from} is after --to ${to}`);
   }
 }
 
 function keyFormat(scheme: PartitionScheme): string {
   switch (scheme.kind) {
+    case "hourly":
     case "daily":
-      return "daily: YYYY-MM-DD";
+    case "weekly":
+    case "monthly":
+    case "yearly":
+      return `${scheme.kind}: ${GRAIN_FORMATS[scheme.kind]}`;
+    case "static":
+      return `static: ${scheme.keys.join(", ")}`;
     case "unpartitioned":
       return "unpartitioned: its only key is *";
   }
+}
+
+/** Sort position of a key: time keys sort as strings; static keys go in their declared order. */
+export function partitionPosition(dataset: CompiledDataset): (key: string) => string | number {
+  const scheme = dataset.partitions;
+  return scheme.kind === "static" ? (key) => scheme.keys.indexOf(key) : (key) => key;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
-import { columnsOf, defaultMapping, describeScheme, formatLocation, ReflowError, type DatasetDeclaration } from "@reflow/core";
+import { columnsOf, defaultMapping, describeMapping, describeScheme, formatLocation, mappingProblem, ReflowError, type DatasetDeclaration } from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
 import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
@@ -46,6 +46,14 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         throw new ReflowError(
           "REFLOW_PARTITION_MISMATCH",
           `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}): no partition mapping between these grains`,
+          { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
+        );
+      }
+      const problem = input.mapping && mappingProblem(input.mapping, upstream.partitions, declaration.partitions);
+      if (problem) {
+        throw new ReflowError(
+          "REFLOW_PARTITION_MISMATCH",
+          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}) through ${describeMapping(input.mapping!)}: ${problem}`,
           { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
         );
       }

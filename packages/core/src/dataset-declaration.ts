@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { DatasetCheck } from "./dataset-check.js";
+import type { MappedInput } from "./mapped-input.js";
 import type { PartitionInfo } from "./partition-keys.js";
 import type { PartitionMapping } from "./partition-mapping.js";
 import type { PartitionScheme } from "./partition-scheme.js";
@@ -19,7 +20,8 @@ export interface InputReader<R> extends AsyncIterable<R> {
   rows(): Promise<R[]>;
 }
 
-export type RowOf<D> = D extends DatasetDeclaration<string, infer R> ? R : D extends DatasetRef<infer R> ? R : never;
+export type RowOf<D> =
+  D extends DatasetDeclaration<string, infer R> ? R : D extends DatasetRef<infer R> ? R : D extends MappedInput<infer I> ? RowOf<I> : never;
 
 /** A dataset named by string, for inputs declared in another module or later in the file. */
 export interface DatasetRef<R = Row> {
@@ -30,7 +32,8 @@ export interface DatasetRef<R = Row> {
 
 export const DATASET_REF = Symbol.for("reflow.datasetRef");
 
-export type InputDeclarations = Readonly<Record<string, DatasetDeclaration<string, any> | DatasetRef<any>>>;
+/** Each input is a dataset, a `ref()`, or either wrapped in a mapping helper (`window(events, { days: 7 })`). */
+export type InputDeclarations = Readonly<Record<string, DatasetDeclaration<string, any> | DatasetRef<any> | MappedInput>>;
 
 export type InputReaders<I extends InputDeclarations> = { readonly [K in keyof I]: InputReader<RowOf<I[K]>> };
 
@@ -50,6 +53,7 @@ export interface ReadContext {
 export interface InputBinding {
   readonly alias: string;
   readonly dataset: string;
+  /** Absent: the compiler picks the default for the two schemes (identity, rollup or all). */
   readonly mapping?: PartitionMapping;
 }
 

@@ -13,6 +13,7 @@ import {
 } from "./dataset-declaration.js";
 import { check, isDatasetCheck, type CustomCheckFunction, type DatasetCheck } from "./dataset-check.js";
 import { registerDeclaration } from "./declaration-registry.js";
+import { isMappedInput } from "./mapped-input.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
 import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
@@ -68,11 +69,12 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
   options: DatasetOptions<I, S>,
 ): DatasetDeclaration<Name, z.output<S>> {
   const definedAt = callerLocation();
-  const inputs = Object.entries(options.inputs ?? {}).map(([alias, input]): InputBinding => {
+  const inputs = Object.entries(options.inputs ?? {}).map(([alias, declared]): InputBinding => {
+    const input: unknown = isMappedInput(declared) ? declared.input : declared;
     if (!isDeclaration(input) && !isDatasetRef(input)) {
       fail(name, definedAt, `input "${alias}" is not a dataset or source declared with reflow (got ${describe(input)})`, "REFLOW_UNKNOWN_INPUT");
     }
-    return Object.freeze({ alias, dataset: input.name });
+    return Object.freeze(isMappedInput(declared) ? { alias, dataset: input.name, mapping: declared.mapping } : { alias, dataset: input.name });
   });
   return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
 }
@@ -112,7 +114,7 @@ function declare<Name extends string, S extends RowSchema>(
   }
   const partitions = options.partitions ?? Object.freeze({ kind: "unpartitioned" as const });
   if (typeof partitions !== "object" || partitions === null || !("kind" in partitions)) {
-    fail(name, definedAt, "partitions must come from a partitioning helper such as daily({ start })");
+    fail(name, definedAt, "partitions must come from a partitioning helper such as daily({ start }) or monthly({ start })");
   }
   const checks = (options.checks ?? []).map((item, i): DatasetCheck => {
     if (isDatasetCheck(item)) return item;

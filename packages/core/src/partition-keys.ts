@@ -1,11 +1,20 @@
-import { dailyKeys, dayWindow, formatDayKey, parseDayKey } from "./daily.js";
+import { durationMs } from "./duration.js";
+import { describeDuration } from "./partition-mapping.js";
 import { UNPARTITIONED_KEY, type PartitionScheme } from "./partition-scheme.js";
+import { grainKeyAt, grainKeyStart, nextGrainStart } from "./time-grain.js";
+import { timePartitionKeys, timeWindow } from "./time-partitions.js";
 
 /** Every partition key a scheme defines as of an instant, in ascending order. */
 export function partitionKeys(scheme: PartitionScheme, asOf: Date): string[] {
   switch (scheme.kind) {
+    case "hourly":
     case "daily":
-      return dailyKeys(scheme, asOf);
+    case "weekly":
+    case "monthly":
+    case "yearly":
+      return timePartitionKeys(scheme, asOf);
+    case "static":
+      return [...scheme.keys];
     case "unpartitioned":
       return [UNPARTITIONED_KEY];
   }
@@ -22,8 +31,13 @@ export interface PartitionInfo {
 
 export function partitionInfo(scheme: PartitionScheme, key: string): PartitionInfo {
   switch (scheme.kind) {
+    case "hourly":
     case "daily":
-      return Object.freeze({ key, ...dayWindow(key) });
+    case "weekly":
+    case "monthly":
+    case "yearly":
+      return Object.freeze({ key, ...timeWindow(scheme.kind, key) });
+    case "static":
     case "unpartitioned":
       return Object.freeze({ key });
   }
@@ -31,8 +45,16 @@ export function partitionInfo(scheme: PartitionScheme, key: string): PartitionIn
 
 export function describeScheme(scheme: PartitionScheme): string {
   switch (scheme.kind) {
+    case "hourly":
     case "daily":
-      return scheme.end === undefined ? `daily from ${scheme.start}` : `daily ${scheme.start} … ${scheme.end}`;
+    case "weekly":
+    case "monthly":
+    case "yearly": {
+      const range = scheme.end === undefined ? `from ${scheme.start}` : `${scheme.start} … ${scheme.end}`;
+      return durationMs(scheme.lag) === 0 ? `${scheme.kind} ${range}` : `${scheme.kind} ${range}, lag ${describeDuration(scheme.lag!)}`;
+    }
+    case "static":
+      return `static ${scheme.keys.join(", ")}`;
     case "unpartitioned":
       return "unpartitioned";
   }
@@ -41,9 +63,17 @@ export function describeScheme(scheme: PartitionScheme): string {
 /** The key right after `key` in a scheme's order, for collapsing runs of keys into ranges. */
 export function nextPartitionKey(scheme: PartitionScheme, key: string): string | undefined {
   switch (scheme.kind) {
-    case "daily": {
-      const ms = parseDayKey(key);
-      return ms === undefined ? undefined : formatDayKey(ms + 86_400_000);
+    case "hourly":
+    case "daily":
+    case "weekly":
+    case "monthly":
+    case "yearly": {
+      const start = grainKeyStart(scheme.kind, key);
+      return start === undefined ? undefined : grainKeyAt(scheme.kind, nextGrainStart(scheme.kind, start));
+    }
+    case "static": {
+      const index = scheme.keys.indexOf(key);
+      return index < 0 ? undefined : scheme.keys[index + 1];
     }
     case "unpartitioned":
       return undefined;
@@ -53,8 +83,14 @@ export function nextPartitionKey(scheme: PartitionScheme, key: string): string |
 /** Whether `key` is well-formed for a scheme (not whether the scheme has it as of some instant). */
 export function isPartitionKey(scheme: PartitionScheme, key: string): boolean {
   switch (scheme.kind) {
+    case "hourly":
     case "daily":
-      return parseDayKey(key) !== undefined;
+    case "weekly":
+    case "monthly":
+    case "yearly":
+      return grainKeyStart(scheme.kind, key) !== undefined;
+    case "static":
+      return scheme.keys.includes(key);
     case "unpartitioned":
       return key === UNPARTITIONED_KEY;
   }

@@ -1,27 +1,50 @@
+import type { Duration } from "./duration.js";
+import type { TimeGrain } from "./time-grain.js";
+
 /**
  * How a dataset is split into partitions. Plain frozen data so that it can be
- * fingerprinted, stored and compared. New grains (hourly, weekly, static…)
- * are added as further members of the union; code that switches on `kind`
- * is written to fail loudly on a kind it does not know.
+ * fingerprinted, stored and compared. Code that switches on `kind` is written
+ * to fail loudly on a kind it does not know.
  */
-export interface DailyPartitions {
-  readonly kind: "daily";
-  /** First partition, `YYYY-MM-DD` (UTC). */
+export interface TimePartitions<G extends TimeGrain = TimeGrain> {
+  readonly kind: G;
+  /** First partition, a key of the grain (`2024-01-01`, `2024-W01`, `2024-01`…, UTC). */
   readonly start: string;
-  /** Last partition, inclusive. Without it, partitions run to the last complete day before as-of. */
+  /** Last partition, inclusive. Without it, partitions run to the last complete one before as-of. */
   readonly end?: string;
+  /** A partition is complete only this long after its window closes (late data); absent means at once. */
+  readonly lag?: Duration;
+}
+
+export type HourlyPartitions = TimePartitions<"hourly">;
+export type DailyPartitions = TimePartitions<"daily">;
+export type WeeklyPartitions = TimePartitions<"weekly">;
+export type MonthlyPartitions = TimePartitions<"monthly">;
+export type YearlyPartitions = TimePartitions<"yearly">;
+
+/** A fixed list of named partitions (`eu`, `us`), in declared order; no time window. */
+export interface StaticPartitions {
+  readonly kind: "static";
+  readonly keys: readonly string[];
 }
 
 export interface Unpartitioned {
   readonly kind: "unpartitioned";
 }
 
-export type PartitionScheme = DailyPartitions | Unpartitioned;
+export type PartitionScheme = HourlyPartitions | DailyPartitions | WeeklyPartitions | MonthlyPartitions | YearlyPartitions | StaticPartitions | Unpartitioned;
 
 /** The single partition key of an unpartitioned dataset. */
 export const UNPARTITIONED_KEY = "*";
 
-export interface DailyOptions {
+export interface TimePartitionOptions {
   readonly start: string;
   readonly end?: string;
+  readonly lag?: Duration;
+}
+
+export type DailyOptions = TimePartitionOptions;
+
+export function isTimePartitions(scheme: PartitionScheme): scheme is TimePartitions {
+  return scheme.kind !== "unpartitioned" && scheme.kind !== "static";
 }

@@ -1,4 +1,4 @@
-import { mappedInputKeys, partitionKeys } from "@reflow/core";
+import { inputPartitionsReady, mappedInputKeys, partitionKeys } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
 import type { DatasetChange, Plan, PlannableDataset, PlannedTask, TaskInput, TaskReason } from "./plan.js";
 
@@ -88,8 +88,8 @@ export function createPlan(request: PlanRequest): Plan {
 
 /**
  * The partitions each dataset has as of an instant: those of its own scheme
- * for which every identity-mapped input partition exists too (a daily dataset
- * cannot compute a day its daily input does not have yet).
+ * whose mapped input partitions all exist too (a daily dataset cannot compute
+ * a day its daily input does not have yet, nor a month before its last day).
  */
 export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDataset>, order: readonly string[], asOf: Date): Map<string, readonly string[]> {
   const keysOf = new Map<string, readonly string[]>();
@@ -103,11 +103,11 @@ export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDa
     let keys = schemeKeys.get(scheme);
     if (!keys) schemeKeys.set(scheme, (keys = Object.freeze(partitionKeys(dataset.partitions, asOf))));
     for (const input of dataset.inputs) {
-      if (input.mapping.kind !== "identity") continue;
       const upstream = keysOf.get(input.dataset)!;
-      if (upstream === keys) continue; // the same list: every key is available
+      if (input.mapping.kind === "identity" && upstream === keys) continue; // the same list: every key is available
       const available = setOf(upstream);
-      keys = Object.freeze(keys.filter((key) => available.has(key)));
+      const scheme = datasets.get(input.dataset)!.partitions;
+      keys = Object.freeze(keys.filter((key) => inputPartitionsReady(input.mapping, key, scheme, available)));
     }
     keysOf.set(name, keys);
   }

@@ -1,0 +1,66 @@
+import { durationMs, durationProblem, freezeDuration } from "./duration.js";
+import type { TimePartitionOptions, TimePartitions } from "./partition-scheme.js";
+import { formatLocation, ReflowError, type SourceLocation } from "./reflow-error.js";
+import { callerLocation } from "./stack-frames.js";
+import { GRAIN_FORMATS, grainKeyStart, grainKeysOverlapping, grainWindow, nextGrainStart, type TimeGrain } from "./time-grain.js";
+
+/**
+ * Validates and freezes the options of a time grain helper (`daily()`,
+ * `weekly()`…). Errors name the line that called the helper.
+ */
+export function timePartitions<G extends TimeGrain>(grain: G, options: TimePartitionOptions): TimePartitions<G> {
+  const fail = (problem: string): never => {
+    const location: SourceLocation | undefined = callerLocation();
+    const where = location ? `${formatLocation(location)}: ` : "";
+    throw new ReflowError("REFLOW_INVALID_PARTITIONS", `${where}${grain}(): ${problem}`, location ? { location } : {});
+  };
+  if (typeof options !== "object" || options === null) fail(`expected options such as { start: ${JSON.stringify(exampleKey(grain))} }`);
+  for (const field of ["start", "end"] as const) {
+    const value = options[field];
+    if (field === "end" && value === undefined) continue;
+    if (typeof value !== "string" || grainKeyStart(grain, value) === undefined) {
+      fail(`${field} must be ${grain === "daily" ? "a date" : "a key"} written ${GRAIN_FORMATS[grain]}, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (options.end !== undefined && options.end < options.start) fail(`end ${options.end} is before start ${options.start}`);
+  if (options.lag !== undefined) {
+    const problem = durationProblem(options.lag, false);
+    if (problem) fail(`lag: ${problem}`);
+  }
+  return Object.freeze({
+    kind: grain,
+    start: options.start,
+    ...(options.end === undefined ? {} : { end: options.end }),
+    ...(options.lag === undefined ? {} : { lag: freezeDuration(options.lag) }),
+  }) as TimePartitions<G>;
+}
+
+function exampleKey(grain: TimeGrain): string {
+  return { hourly: "2024-01-01T00", daily: "2024-01-01", weekly: "2024-W01", monthly: "2024-01", yearly: "2024" }[grain];
+}
+
+/**
+ * The keys of a time scheme as of an instant, ascending: from start to end, or
+ * to the last partition that is complete at `asOf` (its window closed at least `lag` ago).
+ */
+export function timePartitionKeys(scheme: TimePartitions, asOf: Date): string[] {
+  const completeBefore = asOf.getTime() - durationMs(scheme.lag);
+  const first = grainKeyStart(scheme.kind, scheme.start)!;
+  const keys: string[] = [];
+  for (let start = first; ; ) {
+    const end = nextGrainStart(scheme.kind, start);
+    if (end > completeBefore) break;
+    const [key] = grainKeysOverlapping(scheme.kind, start, end);
+    if (scheme.end !== undefined && key! > scheme.end) break;
+    keys.push(key!);
+    start = end;
+  }
+  return keys;
+}
+
+/** The half-open UTC window [start, end) a key of a time scheme covers. */
+export function timeWindow(grain: TimeGrain, key: string): { start: Date; end: Date } {
+  const window = grainWindow(grain, key);
+  if (!window) throw new ReflowError("REFLOW_INVALID_ARGUMENT", `not a ${grain} partition key: ${key} (expected ${GRAIN_FORMATS[grain]})`);
+  return { start: new Date(window.start), end: new Date(window.end) };
+}
