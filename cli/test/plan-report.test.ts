@@ -69,6 +69,11 @@ describe("formatPlan", () => {
     );
   });
 
+  it("says so when what a dataset reads was rebuilt by an earlier run rather than this plan", () => {
+    const plan = planOf([task("weekly", "2024-W01", "upstream-changed", ["daily"])], { daily: "unchanged", weekly: "unchanged" });
+    expect(formatPlan(plan, schemeOf)).toContain("\nAffected downstream (rebuilt unless what they read comes out unchanged):\n  ↳ weekly (reads what an earlier run rebuilt)\n");
+  });
+
   it("says there is nothing to do when no task and no definition changed", () => {
     expect(formatPlan(planOf([], { raw: "unchanged", clean: "unchanged" }), schemeOf)).toBe(
       "No changes. 2 datasets up to date as of 2024-01-06T00:00:00.000Z.\n",

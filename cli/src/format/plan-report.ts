@@ -47,7 +47,14 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   for (const task of plan.tasks) {
     if (task.reason !== "upstream-changed") continue;
     const via = readsChanged.get(task.dataset) ?? new Set<string>();
-    for (const input of task.inputs) if (rebuilt.has(input.dataset)) via.add(input.dataset);
+    let inPlan = false;
+    for (const input of task.inputs) {
+      if (!rebuilt.has(input.dataset)) continue;
+      via.add(input.dataset);
+      inPlan = true;
+    }
+    // Its input was rebuilt by an earlier apply or backfill (without --downstream), not by this plan.
+    if (!inPlan) via.add("what an earlier run rebuilt");
     readsChanged.set(task.dataset, via);
   }
   const downstream = plan.datasets.filter((d) => d.change === "unchanged" && readsChanged.has(d.name));
