@@ -124,12 +124,27 @@ function leaveWalMode(database: Database.Database): void {
   }
 }
 
+/**
+ * Two writers opening a new state at once both start migrating; SQLite makes
+ * the second fail at once with SQLITE_BUSY rather than wait (its read
+ * transaction cannot become a write after the first committed). Retrying
+ * then finds the migrations done.
+ */
 async function migrate(db: Kysely<StateDatabase>, file: string): Promise<void> {
   const migrator = new Migrator({ db, provider: stateMigrationProvider });
-  const { error } = await migrator.migrateToLatest();
+  let { error } = await migrator.migrateToLatest();
+  for (let retry = 0; error && isBusy(error) && retry < 100; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    ({ error } = await migrator.migrateToLatest());
+  }
   if (error) {
     throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)}: cannot migrate the state store: ${(error as Error).message}`, { cause: error });
   }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || /database is locked/.test(String((error as Error).message));
 }
 
 /** "fresh": no migration ever committed; "current": readable; throws for a newer or older schema. */

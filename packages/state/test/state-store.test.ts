@@ -82,6 +82,18 @@ describe("state store", () => {
   });
 });
 
+describe("two writers creating a new state at once", () => {
+  it("both open it: the second waits for the first's migrations instead of failing", async () => {
+    for (let i = 0; i < 10; i++) {
+      const file = tempFile();
+      const stores = await Promise.all([openStateStore(file, "write"), openStateStore(file, "write")]);
+      expect(await stores[0]!.reader.runs()).toEqual([]);
+      expect(await stores[1]!.reader.runs()).toEqual([]);
+      await Promise.all(stores.map((s) => s!.close()));
+    }
+  });
+});
+
 describe("a writer killed in the middle of a transaction", () => {
   it("leaves a hot journal that readers roll back, and they read what was committed", async () => {
     const file = tempFile();
