@@ -1,6 +1,6 @@
 import { projectStatus, UNPARTITIONED_KEY, type DatasetStatus } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
-import { colors } from "../terminal.js";
+import { colors, plural } from "../terminal.js";
 
 export async function statusCommand(options: GlobalOptions & { json?: boolean }): Promise<void> {
   const statuses = await projectStatus({ projectDir: options.project, ...(options.asOf ? { asOf: options.asOf } : {}) });
@@ -31,6 +31,17 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
   if (failures.length > 0) lines.push("", colors.red("Failed partitions:"), ...failures);
   const warnings = statuses.flatMap((s) => s.warnings.flatMap((w) => w.messages.map((m) => `  ${s.name} ${w.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : w.partition}: ${m}`)));
   if (warnings.length > 0) lines.push("", colors.yellow("Check warnings on live partitions:"), ...warnings);
+  const mixed = statuses.filter((s) => s.mixedLogic);
+  if (mixed.length > 0) {
+    lines.push("", colors.yellow("Mixed logic: live partitions built by different versions of the code (`reflow plan` lists what rebuilds them):"));
+    for (const s of mixed) {
+      lines.push(`  ${s.name}:`);
+      for (const version of s.mixedLogic!) {
+        const ranges = version.ranges.map((r) => (r.count === 1 ? r.first : `${r.first} … ${r.last}`)).join(", ");
+        lines.push(`    ${version.fingerprint.slice(0, 8)}${version.current ? " (current code)" : ""}: ${plural(version.partitions, "partition")} (${ranges})`);
+      }
+    }
+  }
   return `${lines.join("\n")}\n`;
 }
 

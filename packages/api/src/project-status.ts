@@ -19,6 +19,21 @@ export interface DatasetStatus {
   readonly warnings: readonly { readonly partition: string; readonly messages: readonly string[] }[];
   /** The last run that had tasks of this dataset, with their outcomes. */
   readonly lastRun?: DatasetLastRun;
+  /**
+   * Present when live partitions were built by more than one version of the
+   * dataset's code (a partial apply, a backfill, a pinned rollback): each
+   * fingerprint with the runs of consecutive partitions built with it.
+   */
+  readonly mixedLogic?: readonly LogicVersion[];
+}
+
+/** One version of a dataset's code and the live partitions built with it. */
+export interface LogicVersion {
+  readonly fingerprint: string;
+  /** Whether it is the fingerprint of the code as it is now. */
+  readonly current: boolean;
+  readonly partitions: number;
+  readonly ranges: readonly { readonly first: string; readonly last: string; readonly count: number }[];
 }
 
 /** Per dataset: how many partitions are built, outdated, failed and missing, and the last run. */
@@ -44,6 +59,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
     const missing = keys.filter((key) => partitions?.get(key)?.liveVersion == null).length;
     const stored = counts.get(name);
     const keySet = new Set(keys);
+    const logic = logicVersions(keys, (key) => partitions?.get(key)?.fingerprint ?? undefined, project.datasets.get(name)!.fingerprint);
     return {
       name,
       kind: project.datasets.get(name)!.kind,
@@ -55,6 +71,32 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
       failures: (stored?.failures ?? []).filter((f: { partition: string }) => keySet.has(f.partition)),
       warnings: (stored?.warnings ?? []).filter((w: { partition: string }) => keySet.has(w.partition)),
       ...(stored?.lastRun ? { lastRun: stored.lastRun } : {}),
+      ...(logic.length > 1 ? { mixedLogic: logic } : {}),
     };
   });
+}
+
+/** The fingerprints of a dataset's live partitions, each with its runs of consecutive keys (current code first). */
+function logicVersions(keys: readonly string[], fingerprintOf: (key: string) => string | undefined, current: string): LogicVersion[] {
+  const byFingerprint = new Map<string, { partitions: number; ranges: { first: string; last: string; count: number }[] }>();
+  let previous: string | undefined;
+  for (const key of keys) {
+    const fingerprint = fingerprintOf(key);
+    if (fingerprint === undefined) {
+      previous = undefined;
+      continue;
+    }
+    let entry = byFingerprint.get(fingerprint);
+    if (!entry) byFingerprint.set(fingerprint, (entry = { partitions: 0, ranges: [] }));
+    entry.partitions += 1;
+    const last = entry.ranges[entry.ranges.length - 1];
+    if (previous === fingerprint && last) {
+      last.last = key;
+      last.count += 1;
+    } else entry.ranges.push({ first: key, last: key, count: 1 });
+    previous = fingerprint;
+  }
+  return [...byFingerprint]
+    .map(([fingerprint, entry]) => ({ fingerprint, current: fingerprint === current, ...entry }))
+    .sort((a, b) => Number(b.current) - Number(a.current));
 }
