@@ -117,6 +117,16 @@ describe("a transform that throws on one partition", () => {
     });
   });
 
+  /** revenue's live fingerprints: the day that failed still has the old code's version. */
+  const revenueFingerprints = () => {
+    const fingerprintOf = (partition: string) =>
+      project.query<{ fingerprint: string }>(
+        `select t.fingerprint from partitions p join tasks t on t.id = p.live_task_id where p.dataset = 'revenue' and p.partition = '${partition}'`,
+        ".reflow/state.db",
+      )[0]!.fingerprint;
+    return { current: fingerprintOf("2024-01-01"), old: fingerprintOf("2024-01-03") };
+  };
+
   it("status shows the failure, with its error", () => {
     const status = project.reflow("status", "--as-of", LATER);
     expect(status.stderr).toBe("");
@@ -131,6 +141,12 @@ describe("a transform that throws on one partition", () => {
         "",
         "Failed partitions:",
         `  ${failure()}`,
+        "",
+        // The failed day keeps its rows from the code before the edit.
+        "Mixed logic: live partitions built by different versions of the code (`reflow plan` lists what rebuilds them):",
+        "  revenue:",
+        `    ${revenueFingerprints().current.slice(0, 8)} (current code): 6 partitions (2024-01-01 … 2024-01-02, 2024-01-04 … 2024-01-07)`,
+        `    ${revenueFingerprints().old.slice(0, 8)}: 1 partition (2024-01-03)`,
         "",
       ].join("\n"),
     );
@@ -161,7 +177,22 @@ describe("a transform that throws on one partition", () => {
     expect(JSON.parse(withoutClock(ok(project.reflow("status", "--json", "--as-of", LATER))))).toEqual([
       entry("events", "source", 7, lastRun(2, 0, 0)),
       entry("active_users", "dataset", 7, lastRun(2, 0, 0)),
-      entry("revenue", "dataset", 7, lastRun(6, 1, 0), { failed: 1, failures: [{ partition: "2024-01-03", error: failure() }] }),
+      entry("revenue", "dataset", 7, lastRun(6, 1, 0), {
+        failed: 1,
+        failures: [{ partition: "2024-01-03", error: failure() }],
+        mixedLogic: [
+          {
+            fingerprint: revenueFingerprints().current,
+            current: true,
+            partitions: 6,
+            ranges: [
+              { first: "2024-01-01", last: "2024-01-02", count: 2 },
+              { first: "2024-01-04", last: "2024-01-07", count: 4 },
+            ],
+          },
+          { fingerprint: revenueFingerprints().old, current: false, partitions: 1, ranges: [{ first: "2024-01-03", last: "2024-01-03", count: 1 }] },
+        ],
+      }),
       entry("revenue_total", "dataset", 1, lastRun(0, 0, 1), { outdated: 1 }),
     ]);
   });
