@@ -10,7 +10,15 @@ import Database from "better-sqlite3";
  * Call it before opening a SQLite file read-only.
  */
 export function recoverHotJournal(file: string): void {
-  if (!existsSync(`${file}-journal`)) return;
+  if (existsSync(`${file}-journal`)) recoverAfterCrash(file);
+}
+
+/**
+ * Lets SQLite recover what a killed writer left (roll back a hot journal,
+ * rebuild a write-ahead log's index) with a short read-write open and read:
+ * what was committed stays, nothing else changes.
+ */
+export function recoverAfterCrash(file: string): void {
   const recovering = new Database(file, { fileMustExist: true });
   try {
     recovering.pragma("busy_timeout = 10000");

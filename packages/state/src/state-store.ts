@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { displayPath, ReflowError } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
-import { recoverHotJournal } from "./recover-hot-journal.js";
+import { recoverAfterCrash } from "./recover-hot-journal.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
 import { StateLock } from "./state-lock.js";
@@ -81,14 +81,7 @@ export function openSqliteReadOnly(file: string): Database.Database {
     return open();
   } catch (error) {
     if (!String((error as { code?: unknown }).code).startsWith("SQLITE_READONLY")) throw error;
-    const recovery = new Database(file, { fileMustExist: true });
-    try {
-      recovery.pragma("busy_timeout = 10000");
-      recovery.prepare("select count(*) from sqlite_master").get();
-      leaveWalMode(recovery);
-    } finally {
-      recovery.close();
-    }
+    recoverAfterCrash(file);
     return open();
   }
 }
