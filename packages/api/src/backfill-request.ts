@@ -1,8 +1,8 @@
 import type { CompiledProject } from "@reflow/compiler";
-import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
+import { partitionRange, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
-import { checkPartitionRange, declaredDataset, partitionPosition } from "./declared-dataset.js";
+import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
@@ -29,10 +29,7 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
     return [UNPARTITIONED_KEY];
   }
   checkPartitionRange(dataset, request.from, request.to);
-  const position = partitionPosition(dataset);
-  const selected = keys.filter(
-    (key) => (request.from === undefined || position(key) >= position(request.from)) && (request.to === undefined || position(key) <= position(request.to)),
-  );
+  const selected = keys.filter(partitionRange(dataset.partitions, request.from, request.to));
   if (selected.length === 0) {
     const range = `${request.from ?? "the start"} … ${request.to ?? "the end"}`;
     throw new ReflowError(

@@ -1,5 +1,5 @@
 import { compileProject, loadProjectConfig, type CompiledDataset } from "@reflow/compiler";
-import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
+import { partitionRange, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import type { PartitionVersionRecord, ReconcileResult } from "@reflow/state";
 import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import { keptVersions } from "./kept-versions.js";
@@ -119,7 +119,7 @@ async function planRollback(view: StorageView | undefined, dataset: CompiledData
     throw new ReflowError("REFLOW_UNKNOWN_RUN", `there is no run #${options.toRun}${last ? ` (the last is #${last.id})` : " (nothing was ever applied)"}`);
   }
   const kept = view ? await keptVersions(view, name) : [];
-  const inRange = (key: string) => (options.from === undefined || key >= options.from) && (options.to === undefined || key <= options.to);
+  const inRange = partitionRange(dataset.partitions, options.from, options.to);
   const live = kept.filter((v) => v.live && inRange(v.partition));
   if (live.length === 0) {
     if (options.from !== undefined || options.to !== undefined) {

@@ -1,4 +1,5 @@
 import { compileProject, loadProjectConfig } from "@reflow/compiler";
+import { partitionRange } from "@reflow/core";
 import type { StateReader } from "@reflow/state";
 import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -28,10 +29,11 @@ export async function unpinDataset(options: UnpinOptions): Promise<UnpinOutcome>
   const dataset = declaredDataset(project, options.dataset);
   checkPartitionRange(dataset, options.from, options.to);
   await waitUntilUnlocked(project.config.statePath, 0);
+  const inRange = partitionRange(dataset.partitions, options.from, options.to);
   const pinnedIn = async (state: StateReader) => {
     const partitions = (await state.snapshot()).partitions.get(dataset.name) ?? new Map();
     return [...partitions]
-      .filter(([key, p]) => p.rollback?.pinned && (options.from === undefined || key >= options.from) && (options.to === undefined || key <= options.to))
+      .filter(([key, p]) => p.rollback?.pinned && inRange(key))
       .map(([key]) => key)
       .sort();
   };

@@ -1,7 +1,18 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
-import { columnsOf, defaultMapping, describeMapping, describeScheme, formatLocation, mappingProblem, ReflowError, type DatasetDeclaration } from "@reflow/core";
+import {
+  columnsOf,
+  defaultMapping,
+  describeMapping,
+  describeScheme,
+  formatLocation,
+  mappingProblem,
+  ReflowError,
+  resolveMapping,
+  type DatasetDeclaration,
+  type PartitionScheme,
+} from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
 import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
@@ -41,19 +52,19 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     const declaration = byName.get(name)!;
     const inputs = declaration.inputs.map((input): CompiledInput => {
       const upstream = byName.get(input.dataset)!;
-      const mapping = input.mapping ?? defaultMapping(upstream.partitions, declaration.partitions);
+      const mapping = input.mapping ? resolveMapping(input.mapping, upstream.partitions, declaration.partitions) : defaultMapping(upstream.partitions, declaration.partitions);
       if (!mapping) {
         throw new ReflowError(
           "REFLOW_PARTITION_MISMATCH",
-          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}): no partition mapping between these grains`,
+          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}): no partition mapping between these grains${dimensionHint(input.alias, upstream.partitions, declaration.partitions)}`,
           { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
         );
       }
-      const problem = input.mapping && mappingProblem(input.mapping, upstream.partitions, declaration.partitions);
+      const problem = input.mapping && mappingProblem(mapping, upstream.partitions, declaration.partitions);
       if (problem) {
         throw new ReflowError(
           "REFLOW_PARTITION_MISMATCH",
-          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}) through ${describeMapping(input.mapping!)}: ${problem}`,
+          `${formatLocation(declaration.definedAt)}: dataset "${name}" (${describeScheme(declaration.partitions)}) cannot read input "${input.alias}" = "${upstream.name}" (${describeScheme(upstream.partitions)}) through ${describeMapping(mapping)}: ${problem}`,
           { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
         );
       }
@@ -87,6 +98,13 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     );
   }
   return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph });
+}
+
+/** Reading a multi input into one dimension must be said: name the helper that says it. */
+function dimensionHint(alias: string, input: PartitionScheme, output: PartitionScheme): string {
+  const multi = input.kind === "multi" ? input : output.kind === "multi" ? output : undefined;
+  if (!multi || (input.kind === "multi" && output.kind === "multi")) return "";
+  return `; say which dimension: ${multi.dimensions.map((d) => `dimension(${alias}, "${d.name}")`).join(" or ")}`;
 }
 
 function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): FingerprintManifest {

@@ -29,3 +29,7 @@ export * from "./offset.js";
 export * from "./all-partitions.js";
 export * from "./latest.js";
 export * from "./static-partitions.js";
+export * from "./time-zone.js";
+export * from "./multi-partitions.js";
+export * from "./dimension.js";
+export * from "./partition-range.js";

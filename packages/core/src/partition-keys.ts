@@ -1,6 +1,7 @@
 import { durationMs } from "./duration.js";
 import { describeDuration } from "./partition-mapping.js";
-import { UNPARTITIONED_KEY, type PartitionScheme } from "./partition-scheme.js";
+import { crossKeys, joinMultiKey, splitMultiKey } from "./multi-partitions.js";
+import { isTimePartitions, UNPARTITIONED_KEY, type PartitionDimension, type PartitionScheme } from "./partition-scheme.js";
 import { grainKeyAt, grainKeyStart, nextGrainStart } from "./time-grain.js";
 import { timePartitionKeys, timeWindow } from "./time-partitions.js";
 
@@ -15,6 +16,8 @@ export function partitionKeys(scheme: PartitionScheme, asOf: Date): string[] {
       return timePartitionKeys(scheme, asOf);
     case "static":
       return [...scheme.keys];
+    case "multi":
+      return crossKeys(scheme.dimensions.map((d) => partitionKeys(d.scheme, asOf)));
     case "unpartitioned":
       return [UNPARTITIONED_KEY];
   }
@@ -27,6 +30,8 @@ export interface PartitionInfo {
   readonly start?: Date;
   /** End of the partition's time window (exclusive, UTC). */
   readonly end?: Date;
+  /** Multi partitions: the key's value in each dimension (`{ date: "2024-01-03", region: "eu" }`). */
+  readonly dimensions?: Readonly<Record<string, string>>;
 }
 
 export function partitionInfo(scheme: PartitionScheme, key: string): PartitionInfo {
@@ -36,7 +41,14 @@ export function partitionInfo(scheme: PartitionScheme, key: string): PartitionIn
     case "weekly":
     case "monthly":
     case "yearly":
-      return Object.freeze({ key, ...timeWindow(scheme.kind, key) });
+      return Object.freeze({ key, ...timeWindow(scheme.kind, key, scheme.timezone) });
+    case "multi": {
+      const values = splitMultiKey(scheme, key) ?? [];
+      const time = scheme.dimensions.findIndex((d) => isTimePartitions(d.scheme));
+      const window = time < 0 ? {} : partitionInfo(scheme.dimensions[time]!.scheme, values[time]!);
+      const dimensions = Object.freeze(Object.fromEntries(scheme.dimensions.map((d, i) => [d.name, values[i]!])));
+      return Object.freeze({ ...window, key, dimensions });
+    }
     case "static":
     case "unpartitioned":
       return Object.freeze({ key });
@@ -51,10 +63,13 @@ export function describeScheme(scheme: PartitionScheme): string {
     case "monthly":
     case "yearly": {
       const range = scheme.end === undefined ? `from ${scheme.start}` : `${scheme.start} … ${scheme.end}`;
-      return durationMs(scheme.lag) === 0 ? `${scheme.kind} ${range}` : `${scheme.kind} ${range}, lag ${describeDuration(scheme.lag!)}`;
+      const zone = scheme.timezone === undefined ? "" : ` ${scheme.timezone}`;
+      return durationMs(scheme.lag) === 0 ? `${scheme.kind}${zone} ${range}` : `${scheme.kind}${zone} ${range}, lag ${describeDuration(scheme.lag!)}`;
     }
     case "static":
       return `static ${scheme.keys.join(", ")}`;
+    case "multi":
+      return `multi ${scheme.dimensions.map((d) => `${d.name}: ${describeScheme(d.scheme)}`).join(" × ")}`;
     case "unpartitioned":
       return "unpartitioned";
   }
@@ -75,9 +90,23 @@ export function nextPartitionKey(scheme: PartitionScheme, key: string): string |
       const index = scheme.keys.indexOf(key);
       return index < 0 ? undefined : scheme.keys[index + 1];
     }
+    case "multi": {
+      // The last dimension varies fastest: (d, r) → (d, next r), or (next d, first r).
+      const values = splitMultiKey(scheme, key);
+      if (!values || !isPartitionKey(scheme, key)) return undefined;
+      const [outer, inner] = scheme.dimensions as [PartitionDimension, PartitionDimension];
+      const nextInner = nextPartitionKey(inner.scheme, values[1]!);
+      if (nextInner !== undefined) return joinMultiKey([values[0]!, nextInner]);
+      const nextOuter = nextPartitionKey(outer.scheme, values[0]!);
+      return nextOuter === undefined ? undefined : joinMultiKey([nextOuter, firstKey(inner.scheme)]);
+    }
     case "unpartitioned":
       return undefined;
   }
+}
+
+function firstKey(scheme: PartitionDimension["scheme"]): string {
+  return scheme.kind === "static" ? scheme.keys[0]! : scheme.start;
 }
 
 /** Whether `key` is well-formed for a scheme (not whether the scheme has it as of some instant). */
@@ -91,6 +120,10 @@ export function isPartitionKey(scheme: PartitionScheme, key: string): boolean {
       return grainKeyStart(scheme.kind, key) !== undefined;
     case "static":
       return scheme.keys.includes(key);
+    case "multi": {
+      const values = splitMultiKey(scheme, key);
+      return values !== undefined && scheme.dimensions.every((d, i) => isPartitionKey(d.scheme, values[i]!));
+    }
     case "unpartitioned":
       return key === UNPARTITIONED_KEY;
   }

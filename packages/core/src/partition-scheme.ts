@@ -14,6 +14,8 @@ export interface TimePartitions<G extends TimeGrain = TimeGrain> {
   readonly end?: string;
   /** A partition is complete only this long after its window closes (late data); absent means at once. */
   readonly lag?: Duration;
+  /** IANA time zone the windows follow (`America/New_York`); absent means UTC. Keys stay local dates. */
+  readonly timezone?: string;
 }
 
 export type HourlyPartitions = TimePartitions<"hourly">;
@@ -28,11 +30,37 @@ export interface StaticPartitions {
   readonly keys: readonly string[];
 }
 
+/** One dimension of a multi scheme: a time grain or a static list, under a name (`date`, `region`). */
+export interface PartitionDimension {
+  readonly name: string;
+  readonly scheme: TimePartitions | StaticPartitions;
+}
+
+/**
+ * Two dimensions crossed: `multi({ date: daily(…), region: staticPartitions(…) })`,
+ * keys `2024-01-03|eu`, ordered by the first dimension, then the second.
+ */
+export interface MultiPartitions {
+  readonly kind: "multi";
+  readonly dimensions: readonly PartitionDimension[];
+}
+
 export interface Unpartitioned {
   readonly kind: "unpartitioned";
 }
 
-export type PartitionScheme = HourlyPartitions | DailyPartitions | WeeklyPartitions | MonthlyPartitions | YearlyPartitions | StaticPartitions | Unpartitioned;
+export type PartitionScheme =
+  | HourlyPartitions
+  | DailyPartitions
+  | WeeklyPartitions
+  | MonthlyPartitions
+  | YearlyPartitions
+  | StaticPartitions
+  | MultiPartitions
+  | Unpartitioned;
+
+/** A scheme of one dimension: what a multi scheme is made of. */
+export type SimplePartitions = TimePartitions | StaticPartitions;
 
 /** The single partition key of an unpartitioned dataset. */
 export const UNPARTITIONED_KEY = "*";
@@ -41,10 +69,12 @@ export interface TimePartitionOptions {
   readonly start: string;
   readonly end?: string;
   readonly lag?: Duration;
+  /** IANA time zone name; default UTC. */
+  readonly timezone?: string;
 }
 
 export type DailyOptions = TimePartitionOptions;
 
 export function isTimePartitions(scheme: PartitionScheme): scheme is TimePartitions {
-  return scheme.kind !== "unpartitioned" && scheme.kind !== "static";
+  return scheme.kind !== "unpartitioned" && scheme.kind !== "static" && scheme.kind !== "multi";
 }

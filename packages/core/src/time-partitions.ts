@@ -2,6 +2,7 @@ import { durationMs, durationProblem, freezeDuration } from "./duration.js";
 import type { TimePartitionOptions, TimePartitions } from "./partition-scheme.js";
 import { formatLocation, ReflowError, type SourceLocation } from "./reflow-error.js";
 import { callerLocation } from "./stack-frames.js";
+import { canonicalTimeZone, fromWallClock } from "./time-zone.js";
 import { GRAIN_FORMATS, grainKeyStart, grainKeysOverlapping, grainWindow, nextGrainStart, type TimeGrain } from "./time-grain.js";
 
 /**
@@ -27,11 +28,18 @@ export function timePartitions<G extends TimeGrain>(grain: G, options: TimeParti
     const problem = durationProblem(options.lag, false);
     if (problem) fail(`lag: ${problem}`);
   }
+  let timezone: string | undefined;
+  if (options.timezone !== undefined) {
+    timezone = typeof options.timezone === "string" ? canonicalTimeZone(options.timezone) : undefined;
+    if (timezone === undefined) fail(`timezone must be an IANA time zone name such as "America/New_York", got ${JSON.stringify(options.timezone)}`);
+  }
   return Object.freeze({
     kind: grain,
     start: options.start,
     ...(options.end === undefined ? {} : { end: options.end }),
     ...(options.lag === undefined ? {} : { lag: freezeDuration(options.lag) }),
+    // UTC is the default: spelling it out must not change the fingerprint.
+    ...(timezone === undefined || timezone === "UTC" ? {} : { timezone }),
   }) as TimePartitions<G>;
 }
 
@@ -41,15 +49,17 @@ function exampleKey(grain: TimeGrain): string {
 
 /**
  * The keys of a time scheme as of an instant, ascending: from start to end, or
- * to the last partition that is complete at `asOf` (its window closed at least `lag` ago).
+ * to the last partition that is complete at `asOf` (its window closed at least
+ * `lag` ago). Windows close in the scheme's time zone.
  */
 export function timePartitionKeys(scheme: TimePartitions, asOf: Date): string[] {
   const completeBefore = asOf.getTime() - durationMs(scheme.lag);
   const first = grainKeyStart(scheme.kind, scheme.start)!;
   const keys: string[] = [];
+  // `start`/`end` are wall milliseconds: key arithmetic is the same in every zone.
   for (let start = first; ; ) {
     const end = nextGrainStart(scheme.kind, start);
-    if (end > completeBefore) break;
+    if (fromWallClock(end, scheme.timezone) > completeBefore) break;
     const [key] = grainKeysOverlapping(scheme.kind, start, end);
     if (scheme.end !== undefined && key! > scheme.end) break;
     keys.push(key!);
@@ -58,9 +68,9 @@ export function timePartitionKeys(scheme: TimePartitions, asOf: Date): string[] 
   return keys;
 }
 
-/** The half-open UTC window [start, end) a key of a time scheme covers. */
-export function timeWindow(grain: TimeGrain, key: string): { start: Date; end: Date } {
+/** The half-open window [start, end) a key of a time scheme covers, as instants; local to `timezone` if given. */
+export function timeWindow(grain: TimeGrain, key: string, timezone?: string): { start: Date; end: Date } {
   const window = grainWindow(grain, key);
   if (!window) throw new ReflowError("REFLOW_INVALID_ARGUMENT", `not a ${grain} partition key: ${key} (expected ${GRAIN_FORMATS[grain]})`);
-  return { start: new Date(window.start), end: new Date(window.end) };
+  return { start: new Date(fromWallClock(window.start, timezone)), end: new Date(fromWallClock(window.end, timezone)) };
 }

@@ -18,14 +18,19 @@ import {
   source,
   weekly,
   window,
+  grainOfKey,
   type PartitionMapping,
+  type PartitionScheme,
 } from "../src/index.js";
 
 const asOf = new Date("2024-03-01T00:00:00Z");
 const days = partitionKeys(daily({ start: "2024-01-01" }), asOf); // 2024-01-01 … 2024-02-29
 const months = partitionKeys(monthly({ start: "2024-01" }), asOf); // 2024-01, 2024-02
 const dayRange = (from: number, to: number, month = "01") => Array.from({ length: to - from + 1 }, (_, i) => `2024-${month}-${String(from + i).padStart(2, "0")}`);
-const read = (mapping: PartitionMapping, key: string, keys = days) => mappedInputKeys(mapping, key, keys);
+/** A scheme of the grain a key is written in (UTC), or unpartitioned for `*`. */
+const schemeOfKey = (key: string): PartitionScheme => (key === "*" ? { kind: "unpartitioned" } : { kind: grainOfKey(key)!, start: key });
+const read = (mapping: PartitionMapping, key: string, keys = days) => mappedInputKeys(mapping, key, { input: schemeOfKey(keys[0] ?? "2024-01-01"), output: schemeOfKey(key) }, keys);
+const ready = (mapping: PartitionMapping, key: string, input: PartitionScheme, have: ReadonlySet<string>) => inputPartitionsReady(mapping, key, { input, output: schemeOfKey(key) }, have);
 
 describe("partition mappings: the exact input keys of one partition", () => {
   it("identity reads the same key, or nothing when it does not exist", () => {
@@ -83,19 +88,19 @@ describe("inputPartitionsReady: a partition waits for every input partition it w
   const input = daily({ start: "2024-01-01" });
   const have = new Set(days);
   it("a month waits for its last day; a week for its Sunday", () => {
-    expect(inputPartitionsReady({ kind: "rollup" }, "2024-02", input, have)).toBe(true);
-    expect(inputPartitionsReady({ kind: "rollup" }, "2024-02", input, new Set(days.slice(0, -1)))).toBe(false);
-    expect(inputPartitionsReady({ kind: "rollup" }, "2024-W09", input, have)).toBe(false); // Feb 26 … Mar 3
-    expect(inputPartitionsReady({ kind: "rollup" }, "2023-12", input, have)).toBe(false); // before the input starts: nothing to roll up
+    expect(ready({ kind: "rollup" }, "2024-02", input, have)).toBe(true);
+    expect(ready({ kind: "rollup" }, "2024-02", input, new Set(days.slice(0, -1)))).toBe(false);
+    expect(ready({ kind: "rollup" }, "2024-W09", input, have)).toBe(false); // Feb 26 … Mar 3
+    expect(ready({ kind: "rollup" }, "2023-12", input, have)).toBe(false); // before the input starts: nothing to roll up
   });
   it("a bounded input is not waited for past its end", () => {
-    expect(inputPartitionsReady({ kind: "rollup" }, "2024-W09", daily({ start: "2024-01-01", end: "2024-02-27" }), have)).toBe(true);
+    expect(ready({ kind: "rollup" }, "2024-W09", daily({ start: "2024-01-01", end: "2024-02-27" }), have)).toBe(true);
   });
   it("offset's first partition is ready with nothing to read; window and fan-out wait for their newest input", () => {
-    expect(inputPartitionsReady({ kind: "offset", by: { days: 1 } }, "2024-01-01", input, have)).toBe(true);
-    expect(inputPartitionsReady({ kind: "window", length: { days: 7 } }, "2024-03-01", input, have)).toBe(false);
-    expect(inputPartitionsReady({ kind: "fan-out" }, "2024-03-01", monthly({ start: "2024-01" }), new Set(months))).toBe(false);
-    expect(inputPartitionsReady({ kind: "latest" }, "2024-03-01", input, new Set())).toBe(false);
+    expect(ready({ kind: "offset", by: { days: 1 } }, "2024-01-01", input, have)).toBe(true);
+    expect(ready({ kind: "window", length: { days: 7 } }, "2024-03-01", input, have)).toBe(false);
+    expect(ready({ kind: "fan-out" }, "2024-03-01", monthly({ start: "2024-01" }), new Set(months))).toBe(false);
+    expect(ready({ kind: "latest" }, "2024-03-01", input, new Set())).toBe(false);
   });
 });
 

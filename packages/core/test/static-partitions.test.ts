@@ -16,8 +16,8 @@ describe("static partitions", () => {
   it("reads another static input by key, and waits for a key the input lacks", () => {
     const input = staticPartitions(["eu", "us"]);
     expect(defaultMapping(input, regions)).toEqual({ kind: "identity" });
-    expect(mappedInputKeys({ kind: "identity" }, "eu", input.keys)).toEqual(["eu"]);
-    expect(inputPartitionsReady({ kind: "identity" }, "apac", input, new Set(input.keys))).toBe(false);
+    expect(mappedInputKeys({ kind: "identity" }, "eu", { input, output: regions }, input.keys)).toEqual(["eu"]);
+    expect(inputPartitionsReady({ kind: "identity" }, "apac", { input, output: regions }, new Set(input.keys))).toBe(false);
   });
 
   it("has no default mapping to or from a time grain, and no time mapping", () => {

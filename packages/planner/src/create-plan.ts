@@ -36,14 +36,19 @@ export function createPlan(request: PlanRequest): Plan {
     const built = state.partitions.get(name);
     const plannedHere = new Set<string>();
     planned.set(name, plannedHere);
-    const inputKeys = dataset.inputs.map((input) => ({ input, keys: keysOf.get(input.dataset)!, set: setOf(keysOf.get(input.dataset)!) }));
+    const inputKeys = dataset.inputs.map((input) => ({
+      input,
+      schemes: { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions },
+      keys: keysOf.get(input.dataset)!,
+      set: setOf(keysOf.get(input.dataset)!),
+    }));
 
     for (const key of keys) {
       const reads = new Map<string, Set<string>>();
-      for (const { input, keys: upstreamKeys, set } of inputKeys) {
+      for (const { input, schemes, keys: upstreamKeys, set } of inputKeys) {
         let partitions = reads.get(input.dataset);
         if (!partitions) reads.set(input.dataset, (partitions = new Set()));
-        for (const k of mappedInputKeys(input.mapping, key, upstreamKeys, set)) partitions.add(k);
+        for (const k of mappedInputKeys(input.mapping, key, schemes, upstreamKeys, set)) partitions.add(k);
       }
       const reason =
         reasonFor(dataset, built?.get(key), reads, planned, state, request.observedSources?.get(name)?.get(key)) ??
@@ -106,8 +111,8 @@ export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDa
       const upstream = keysOf.get(input.dataset)!;
       if (input.mapping.kind === "identity" && upstream === keys) continue; // the same list: every key is available
       const available = setOf(upstream);
-      const scheme = datasets.get(input.dataset)!.partitions;
-      keys = Object.freeze(keys.filter((key) => inputPartitionsReady(input.mapping, key, scheme, available)));
+      const schemes = { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions };
+      keys = Object.freeze(keys.filter((key) => inputPartitionsReady(input.mapping, key, schemes, available)));
     }
     keysOf.set(name, keys);
   }

@@ -39,7 +39,7 @@ function builtState(): StateSnapshot {
     for (const key of keys.get(name)!) {
       const inputs: Record<string, Record<string, number>> = {};
       for (const input of d.inputs) {
-        const read = mappedInputKeys(input.mapping, key, keys.get(input.dataset)!);
+        const read = mappedInputKeys(input.mapping, key, { input: project.datasets.get(input.dataset)!.partitions, output: d.partitions }, keys.get(input.dataset)!);
         inputs[input.dataset] = Object.fromEntries(read.map((k) => [k, partitions.get(input.dataset)!.get(k)!.liveVersion!]));
       }
       byKey.set(key, { status: "built", liveVersion: version++, fingerprint: d.fingerprint, inputs });
