@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { daily, mappedInputKeys, monthly, weekly, type PartitionMapping, type PartitionScheme } from "@reflow/core";
-import type { PartitionState, StateSnapshot } from "@reflow/state";
-import { createPlan, effectivePartitionKeys, type PlannableDataset } from "../src/index.js";
+import { daily, monthly, weekly } from "@reflow/core";
+import type { PartitionState } from "@reflow/state";
+import { createPlan, effectivePartitionKeys } from "../src/index.js";
+import { builtState, ds, invalidatedBy, projectOf } from "./support/built-project.js";
 
 const asOf = new Date("2024-03-01T00:00:00Z"); // last complete day 2024-02-29, month 2024-02, week 2024-W08
-
-function ds(name: string, partitions: PartitionScheme, inputs: [string, PartitionMapping][] = []): PlannableDataset {
-  return {
-    name,
-    kind: inputs.length ? "dataset" : "source",
-    partitions,
-    fingerprint: `${name}-1`,
-    inputs: inputs.map(([dataset, mapping]) => ({ alias: dataset, dataset, mapping })),
-  };
-}
 
 const days = daily({ start: "2024-01-01" });
 const list = [
@@ -26,48 +17,20 @@ const list = [
   ds("lifetime", { kind: "unpartitioned" }, [["events", { kind: "all" }]]),
   ds("newest_snapshot", days, [["events", { kind: "latest" }]]),
 ];
-const project = { datasets: new Map(list.map((d) => [d.name, d])), order: list.map((d) => d.name) };
+const project = projectOf(list);
 
-/** State as if every partition had been built once, reading exactly what its mapping says. */
-function builtState(): StateSnapshot {
-  const keys = effectivePartitionKeys(project.datasets, project.order, asOf);
-  const partitions = new Map<string, Map<string, PartitionState>>();
-  let version = 1;
-  for (const name of project.order) {
-    const d = project.datasets.get(name)!;
-    const byKey = new Map<string, PartitionState>();
-    for (const key of keys.get(name)!) {
-      const inputs: Record<string, Record<string, number>> = {};
-      for (const input of d.inputs) {
-        const read = mappedInputKeys(input.mapping, key, { input: project.datasets.get(input.dataset)!.partitions, output: d.partitions }, keys.get(input.dataset)!);
-        inputs[input.dataset] = Object.fromEntries(read.map((k) => [k, partitions.get(input.dataset)!.get(k)!.liveVersion!]));
-      }
-      byKey.set(key, { status: "built", liveVersion: version++, fingerprint: d.fingerprint, inputs });
-    }
-    partitions.set(name, byKey);
-  }
-  const datasets = new Map(project.order.map((name) => [name, { name, kind: project.datasets.get(name)!.kind, fingerprint: project.datasets.get(name)!.fingerprint }]));
-  return { datasets, partitions };
-}
-
-/** The plan after rebuilding one events partition, as `dataset: keys` (tasks are planned in key order within a dataset). */
-function invalidatedBy(day: string): Record<string, string[]> {
-  const plan = createPlan({ ...project, state: builtState(), asOf, restate: new Map([["events", new Set([day])]]) });
-  const byDataset: Record<string, string[]> = {};
-  for (const task of plan.tasks) (byDataset[task.dataset] ??= []).push(`${task.partition} ${task.reason}`);
-  return byDataset;
-}
+const invalidatedByDay = (day: string) => invalidatedBy(project, asOf, "events", [day]);
 
 const range = (month: string, from: number, to: number, reason = "upstream-changed") =>
   Array.from({ length: to - from + 1 }, (_, i) => `2024-${month}-${String(from + i).padStart(2, "0")} ${reason}`);
 
 describe("invalidation through partition mappings", () => {
   it("the built state is up to date: nothing to plan", () => {
-    expect(createPlan({ ...project, state: builtState(), asOf }).tasks).toEqual([]);
+    expect(createPlan({ ...project, state: builtState(project, asOf), asOf }).tasks).toEqual([]);
   });
 
   it("rebuilding day 2024-01-17 invalidates exactly its week, its month, the 7 windows holding it, the next day, and what reads the month", () => {
-    expect(invalidatedBy("2024-01-17")).toEqual({
+    expect(invalidatedByDay("2024-01-17")).toEqual({
       events: ["2024-01-17 restated"],
       weekly_users: ["2024-W03 upstream-changed"],
       monthly_users: ["2024-01 upstream-changed"],
@@ -81,7 +44,7 @@ describe("invalidation through partition mappings", () => {
   });
 
   it("rebuilding the newest day invalidates every partition that reads the latest one, and no incomplete week", () => {
-    expect(invalidatedBy("2024-02-29")).toEqual({
+    expect(invalidatedByDay("2024-02-29")).toEqual({
       events: ["2024-02-29 restated"],
       // 2024-02-29 is in 2024-W09 (Feb 26 … Mar 3), which is not complete yet: no weekly partition reads it.
       monthly_users: ["2024-02 upstream-changed"],
@@ -93,7 +56,7 @@ describe("invalidation through partition mappings", () => {
   });
 
   it("rebuilding the first day leaves the offset's first partition alone (it reads nothing) and invalidates the second", () => {
-    const plan = invalidatedBy("2024-01-01");
+    const plan = invalidatedByDay("2024-01-01");
     expect(plan.day_over_day).toEqual(["2024-01-02 upstream-changed"]);
     expect(plan.weekly_users).toEqual(["2024-W01 upstream-changed"]);
     expect(plan.rolling_users).toEqual(range("01", 1, 7));
