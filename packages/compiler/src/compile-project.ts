@@ -60,7 +60,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
           { subject: name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
         );
       }
-      const problem = input.mapping && mappingProblem(mapping, upstream.partitions, declaration.partitions);
+      // Defaults are checked too: identity between days of two time zones is refused, not assumed.
+      const problem = mappingProblem(mapping, upstream.partitions, declaration.partitions);
       if (problem) {
         throw new ReflowError(
           "REFLOW_PARTITION_MISMATCH",
