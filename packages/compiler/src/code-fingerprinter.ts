@@ -57,7 +57,8 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-const ANALYZER_VERSION = `1 ts-morph@${tsMorphVersion()}`;
+// 2: call sites also record a file source's `path`.
+const ANALYZER_VERSION = `2 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)

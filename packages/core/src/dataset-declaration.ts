@@ -47,6 +47,8 @@ export interface TransformContext<I extends InputDeclarations> {
 
 export interface ReadContext {
   readonly partition: PartitionInfo;
+  /** The project's directory, where relative paths (file sources) start; absent outside a reflow run. */
+  readonly projectDir?: string;
 }
 
 /** One declared input of a dataset: which dataset, under which name, through which mapping. */
@@ -83,9 +85,9 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   /** Sources: false if `plan` must not observe it for changes. */
   readonly observe?: boolean;
   /** The user's function: `transform` for datasets, `read` for sources. */
-  readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>> }) => RowsResult<unknown>;
-  /** The property of the declaration object that holds `run` (`transform` or `read`). */
-  readonly runProperty: "transform" | "read";
+  readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>>; projectDir?: string }) => RowsResult<unknown>;
+  /** The property of the declaration object that holds what `run` does (`transform`, `read`, or a file source's `path`). */
+  readonly runProperty: "transform" | "read" | "path";
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
   readonly definedAt?: SourceLocation;
   /** Phantom for type inference of rows; never set. */

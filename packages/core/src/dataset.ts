@@ -84,10 +84,22 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
  * dataset: `read` is its transform, and its partitions are planned, stored and versioned.
  */
 export function source<Name extends string, S extends RowSchema>(name: Name, options: SourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
-  const definedAt = callerLocation();
+  return declareSource(name, options, "read", callerLocation());
+}
+
+/**
+ * A source whose code sits in the options property `runProperty`: `read`, or
+ * `path` for the file source helpers, whose reading code is reflow's own.
+ */
+export function declareSource<Name extends string, S extends RowSchema>(
+  name: Name,
+  options: SourceOptions<S>,
+  runProperty: "read" | "path",
+  definedAt: SourceLocation | undefined,
+): DatasetDeclaration<Name, z.output<S>> {
   if (options.sourceVersion !== undefined && typeof options.sourceVersion !== "function") fail(name, definedAt, "sourceVersion must be a function ({ partition }) => string");
   if (options.observe !== undefined && typeof options.observe !== "boolean") fail(name, definedAt, "observe must be true or false");
-  return declare(name, "source", options, [], options.read, "read", definedAt, {
+  return declare(name, "source", options, [], options.read, runProperty, definedAt, {
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
     ...(options.observe === false ? { observe: false } : {}),
   });
@@ -99,7 +111,7 @@ function declare<Name extends string, S extends RowSchema>(
   options: CommonOptions<S>,
   inputs: InputBinding[],
   run: unknown,
-  runProperty: "transform" | "read",
+  runProperty: DatasetDeclaration["runProperty"],
   definedAt: SourceLocation | undefined,
   sourceOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {

@@ -33,3 +33,7 @@ export * from "./time-zone.js";
 export * from "./multi-partitions.js";
 export * from "./dimension.js";
 export * from "./partition-range.js";
+export * from "./schema-issue.js";
+export * from "./file-source.js";
+export * from "./json-lines-source.js";
+export * from "./csv-source.js";

@@ -339,14 +339,14 @@ async function buildPartition(
     if (dataset.declaration.sourceVersion) {
       // Observed before reading: if the data changes in between, the next plan sees a change and reads again.
       try {
-        sourceVersion = `v:${String(await dataset.declaration.sourceVersion({ partition }))}`;
+        sourceVersion = `v:${String(await dataset.declaration.sourceVersion({ partition, projectDir }))}`;
       } catch (error) {
         throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
       }
     }
     let output: unknown;
     try {
-      output = await dataset.declaration.run({ partition, inputs: Object.freeze(readers) });
+      output = await dataset.declaration.run({ partition, inputs: Object.freeze(readers), projectDir });
     } catch (error) {
       throw TaskError.fromUserCode(error, dataset, projectDir);
     }

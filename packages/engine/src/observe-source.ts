@@ -15,7 +15,7 @@ export async function observeSourcePartition(dataset: ExecutableDataset, key: st
   try {
     if (declaration.sourceVersion) {
       try {
-        return `v:${String(await declaration.sourceVersion({ partition }))}`;
+        return `v:${String(await declaration.sourceVersion({ partition, projectDir }))}`;
       } catch (error) {
         throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
       }
@@ -23,7 +23,7 @@ export async function observeSourcePartition(dataset: ExecutableDataset, key: st
     const hasher = new ContentHasher(dataset.columns);
     let output: unknown;
     try {
-      output = await declaration.run({ partition, inputs: {} });
+      output = await declaration.run({ partition, inputs: {}, projectDir });
     } catch (error) {
       throw TaskError.fromUserCode(error, dataset, projectDir);
     }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { displayPath, isPermanentError, isReflowError, stackFrames, type ReflowErrorCode } from "@reflow/core";
+import { describeSchemaIssue, displayPath, isPermanentError, isReflowError, stackFrames, type ReflowErrorCode } from "@reflow/core";
 import type { PlannedTask } from "@reflow/planner";
 import type { z } from "zod";
 
@@ -23,6 +23,8 @@ export class TaskError extends Error {
   /** Wraps an error thrown by a transform, pointing at the line of user code that threw. */
   static fromUserCode(error: unknown, dataset: { declaration: { runProperty: string } }, projectDir: string): TaskError {
     if (error instanceof TaskError) return error;
+    // reflow's own helpers (file sources) already say what and where: keep their code and message.
+    if (isReflowError(error)) return new TaskError(error.code, error.message);
     const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
     const at = userFrame(error, projectDir);
     return new TaskError("REFLOW_TRANSFORM_FAILED", `${dataset.declaration.runProperty} threw${at ? ` at ${at}` : ""}: ${message}`, !isPermanentError(error));
@@ -31,10 +33,7 @@ export class TaskError extends Error {
 
 /** `row 18 (index 17): field "active_users": Invalid input: expected number, received string` */
 export function schemaViolation(index: number, error: z.ZodError): TaskError {
-  const issue = error.issues[0]!;
-  const field = issue.path.length === 0 ? "" : `field "${issue.path.map(String).join(".")}": `;
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? "s" : ""} in this row)` : "";
-  return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index + 1} (index ${index}): ${field}${issue.message}${more}`);
+  return new TaskError("REFLOW_SCHEMA_VIOLATION", `row ${index + 1} (index ${index}): ${describeSchemaIssue(error)}`);
 }
 
 /** Whether another attempt could succeed: errors of reflow's own machinery (a busy disk) are retried too. */

@@ -3,8 +3,8 @@ import { canonicalUnit, type FileScope } from "./canonical-unit.js";
 import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
 
-/** The options properties that hold a declaration's code: `transform` for datasets, `read` for sources. */
-const RUN_PROPERTIES: readonly string[] = ["transform", "read"];
+/** The options properties that hold a declaration's code: `transform` for datasets, `read` for sources, `path` for file sources. */
+const RUN_PROPERTIES: readonly string[] = ["transform", "read", "path"];
 
 /**
  * The summary of one parsed file: its top-level declarations as canonical
