@@ -80,10 +80,11 @@ describe("the README walkthrough on the bundled pipelines/", () => {
   afterAll(() => project.dispose());
   const firstDays = "select day, active_users from active_users order by day limit 3";
 
-  it("builds, ignores a formatting edit, repairs exactly active_users and its summary after the bot fix", () => {
+  it("builds, ignores a formatting edit, repairs exactly the datasets that call isBot() and the summary after the bot fix", () => {
     const first = project.reflow("apply", "--yes");
     expect(first.stderr).toBe("");
-    expect(first.stdout).toMatch(/\nApply complete: 271 partitions built, 18,083 rows written \(run #1, \d+\.\ds\)\.\n$/);
+    expect(first.stdout).toContain("  rolling_active_users: 2024-01-01 … 2024-03-30 (90 partitions) missing\n  weekly_revenue: 2024-W01 … 2024-W12 (12 partitions) missing\n");
+    expect(first.stdout).toMatch(/\nApply complete: 373 partitions built, 18,185 rows written \(run #1, \d+\.\ds\)\.\n$/);
     expect(project.query(firstDays)).toEqual([
       { day: "2024-01-01", active_users: 78 },
       { day: "2024-01-02", active_users: 83 },
@@ -91,21 +92,42 @@ describe("the README walkthrough on the bundled pipelines/", () => {
     ]);
 
     project.edit("pipelines/lib/bots.ts", '  return userAgent.includes("bot");', '  // TODO: a real list\n  return userAgent.includes(\n    "bot",\n  );');
-    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 4 datasets up to date as of /);
+    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 6 datasets up to date as of /);
 
     project.edit("pipelines/lib/bots.ts", '  // TODO: a real list\n  return userAgent.includes(\n    "bot",\n  );', "  return /bot|crawler|spider|headless/i.test(userAgent);");
     const tasks = planTasks(project);
-    expect(countBy(tasks)).toEqual({ "active_users code-changed": 90, "active_users_summary upstream-changed": 1 });
+    expect(countBy(tasks)).toEqual({ "active_users code-changed": 90, "active_users_summary upstream-changed": 1, "rolling_active_users code-changed": 90 });
     expect(tasks[0]).toEqual({ dataset: "active_users", partition: "2024-01-01", reason: "code-changed" });
     expect(tasks[89]).toEqual({ dataset: "active_users", partition: "2024-03-30", reason: "code-changed" });
 
     const repair = project.reflow("apply", "--yes");
-    expect(repair.stdout).toMatch(/\nApply complete: 91 partitions built, 91 rows written \(run #2, \d+\.\ds\)\.\n$/);
+    expect(repair.stdout).toMatch(/\nApply complete: 181 partitions built, 181 rows written \(run #2, \d+\.\ds\)\.\n$/);
     expect(project.query(firstDays)).toEqual([
       { day: "2024-01-01", active_users: 69 },
       { day: "2024-01-02", active_users: 73 },
       { day: "2024-01-03", active_users: 70 },
     ]);
-    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 4 datasets up to date as of /);
+    expect(project.reflow("plan").stdout).toMatch(/^No changes\. 6 datasets up to date as of /);
+  });
+
+  it("re-reading one day plans exactly that day, its week and the 7 windows that hold it", () => {
+    const result = project.reflow("backfill", "events", "--from", "2024-01-17", "--to", "2024-01-17", "--restate", "--downstream", "--yes");
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain(
+      [
+        "Partitions to build:",
+        "  events: 2024-01-17 (1 partition) restated",
+        "  active_users: 2024-01-17 (1 partition) upstream-changed",
+        "  active_users_summary: (unpartitioned) upstream-changed",
+        "  daily_revenue: 2024-01-17 (1 partition) upstream-changed",
+        "  rolling_active_users: 2024-01-17 … 2024-01-23 (7 partitions) upstream-changed",
+        "  weekly_revenue: 2024-W03 (1 partition) upstream-changed",
+        "",
+        "Plan: 12 partitions to build in 6 datasets (11 upstream-changed, 1 restated); 0 changed directly.",
+      ].join("\n"),
+    );
+    // The day came back identical, so nothing that reads it had to change.
+    expect(result.stdout).toMatch(/\nApply complete: 1 partition built, 232 rows written; 11 left as they were: what they read came out unchanged \(run #3, \d+\.\ds\)\.\n$/);
+    expect(project.query("select week, days, payments, revenue_cents from weekly_revenue where week = '2024-W03'")).toEqual([{ week: "2024-W03", days: 7, payments: 94, revenue_cents: 518406 }]);
   });
 });
