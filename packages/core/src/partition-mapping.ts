@@ -90,8 +90,11 @@ export function mappingProblem(mapping: PartitionMapping, input: PartitionScheme
     const problem = mappingProblem(mapping.of, sides.input, sides.output);
     return problem && `dimension "${mapping.dimension}": ${problem}`;
   }
+  if (mapping.kind === "latest") {
+    // Every partition reads the newest one: fine into a multi dataset, ambiguous out of one.
+    return input.kind === "multi" ? `latest needs an input of one dimension (a multi input has one newest partition per ${otherNames(input)})` : undefined;
+  }
   if (input.kind === "multi" || output.kind === "multi") {
-    if (mapping.kind === "latest") return `latest needs an input of one dimension (a multi input has one newest partition per ${otherNames(input)})`;
     if (input.kind !== "multi" || output.kind !== "multi") {
       const multiSide = (input.kind === "multi" ? input : output) as MultiPartitions;
       return `${mapping.kind} connects datasets of the same dimensions: say which dimension of the multi side this reads, e.g. dimension(input, "${multiSide.dimensions[0]!.name}")`;
@@ -104,7 +107,6 @@ export function mappingProblem(mapping: PartitionMapping, input: PartitionScheme
     }
     return undefined;
   }
-  if (mapping.kind === "latest") return undefined;
   if (mapping.kind === "identity" && input.kind !== output.kind) return `identity needs the same grain on both sides`;
   if (mapping.kind !== "identity" && (!isTimePartitions(input) || !isTimePartitions(output))) return `${mapping.kind} needs time partitions on both sides`;
   if (isTimePartitions(input) && isTimePartitions(output) && input.timezone !== output.timezone) {
@@ -205,7 +207,6 @@ function selection(mapping: PartitionMapping, key: string, input: PartitionSchem
     return { where: (inputKey) => wanted.has(splitMultiKey(input, inputKey)?.[index] ?? "") };
   }
   if (input.kind === "multi" && output.kind === "multi") {
-    if (mapping.kind === "latest") return { latest: true };
     // The mapping applies to the time dimension; static dimensions match by key.
     const values = splitMultiKey(output, key);
     if (!values) return { exact: [] };

@@ -102,6 +102,7 @@ describe("mappings with multi partitions", () => {
       'no default mapping between dimension "date" and the other side: wrap the input, e.g. dimension(rollup(input), "date")',
     );
     expect(mappingProblem({ kind: "latest" }, byRegion, byRegion)).toBe("latest needs an input of one dimension (a multi input has one newest partition per region)");
+    expect(mappingProblem({ kind: "latest" }, days, byRegion)).toBeUndefined();
     expect(mappingProblem({ kind: "rollup" }, byRegion, multi({ date: weekly({ start: "2024-W01" }), region: staticPartitions(["eu"]) }))).toBeUndefined();
     expect(mappingProblem({ kind: "dimension", dimension: "date" }, byRegion, byRegion)).toBe("dimension() connects a multi dataset with a dataset of one dimension");
   });
