@@ -51,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   withRunOptions(withGlobals(program.command("backfill")))
     .description("(re)build a range of one dataset: by default only its missing or failed partitions")
     .argument("<dataset>", "the dataset to backfill")
-    .option("--from <key>", "first partition of the range (default: the first)")
+    .option("--from <key>", "first partition of the range (default: the first); for multi partitions a key or a first-dimension value alone, e.g. a date for every region")
     .option("--to <key>", "last partition of the range (default: the last)")
     .option("--restate", "recompute every partition in the range, even those up to date")
     .option("--downstream", "also rebuild everything that reads them")
