@@ -34,13 +34,33 @@ export function canonicalTimeZone(timezone: string): string | undefined {
   }
 }
 
+const QUARTER_HOUR_MS = 900_000;
+const offsets = new Map<string, Map<number, number>>();
+
+/**
+ * The zone's offset from UTC at instant `ms`. Modern offsets are whole quarter
+ * hours and change on quarter-hour instants (local mean times before ~1900 do
+ * not), so one lookup serves a quarter hour: planning years of hours asks
+ * `Intl` once per distinct quarter.
+ */
+function offsetAt(ms: number, timezone: string): number {
+  let cache = offsets.get(timezone);
+  if (!cache || cache.size > 100_000) offsets.set(timezone, (cache = new Map()));
+  const bucket = Math.floor(ms / QUARTER_HOUR_MS);
+  let offset = cache.get(bucket);
+  if (offset === undefined) {
+    const start = bucket * QUARTER_HOUR_MS;
+    const parts: Record<string, number> = {};
+    for (const part of formatter(timezone).formatToParts(new Date(start))) parts[part.type] = Number(part.value);
+    offset = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - start;
+    cache.set(bucket, offset);
+  }
+  return offset;
+}
+
 /** The wall clock of instant `ms` in a zone, as wall milliseconds. */
 export function toWallClock(ms: number, timezone: string | undefined): number {
-  if (timezone === undefined) return ms;
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timezone).formatToParts(new Date(ms))) parts[part.type] = Number(part.value);
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return wall + (((ms % 1000) + 1000) % 1000);
+  return timezone === undefined ? ms : ms + offsetAt(ms, timezone);
 }
 
 /**
