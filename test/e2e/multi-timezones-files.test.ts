@@ -140,4 +140,14 @@ export const nyWeeks = dataset("ny_weeks", {
     );
     expect(project.storageDigest()).toBe(before);
   });
+
+  it("asks for dimension() when a daily dataset reads a multi input without it", () => {
+    project.remove("pipelines/ny-weeks.ts");
+    project.edit("pipelines/orders.ts", 'inputs: { orders: dimension(orders, "date") }', "inputs: { orders }");
+    const result = project.reflow("plan", "--as-of", AS_OF);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      'error REFLOW_PARTITION_MISMATCH: pipelines/orders.ts:19:28: dataset "daily_orders" (daily from 2024-01-01) cannot read input "orders" = "orders" (multi date: daily 2024-01-01 … 2024-01-04 × region: static eu, us): no partition mapping between these grains; say which dimension: dimension(orders, "date") or dimension(orders, "region")\n',
+    );
+  });
 });
