@@ -125,5 +125,7 @@ function reasonColor(reason: TaskReason): (text: string) => string {
       return colors.magenta;
     case "source-changed":
       return colors.blue;
+    case "incomplete":
+      return colors.yellow;
   }
 }

@@ -29,3 +29,4 @@ export * from "./offset.js";
 export * from "./all-partitions.js";
 export * from "./latest.js";
 export * from "./static-partitions.js";
+export * from "./previous.js";

@@ -4,15 +4,18 @@ import { UNPARTITIONED_KEY, type PartitionScheme } from "./partition-scheme.js";
 import { grainKeyAt, grainKeyStart, nextGrainStart } from "./time-grain.js";
 import { timePartitionKeys, timeWindow } from "./time-partitions.js";
 
-/** Every partition key a scheme defines as of an instant, in ascending order. */
-export function partitionKeys(scheme: PartitionScheme, asOf: Date): string[] {
+/**
+ * Every partition key a scheme defines as of an instant, in ascending order:
+ * the complete ones, or with `includeIncomplete` also those not complete yet (started, or within `lag`).
+ */
+export function partitionKeys(scheme: PartitionScheme, asOf: Date, includeIncomplete = false): string[] {
   switch (scheme.kind) {
     case "hourly":
     case "daily":
     case "weekly":
     case "monthly":
     case "yearly":
-      return timePartitionKeys(scheme, asOf);
+      return timePartitionKeys(scheme, asOf, includeIncomplete);
     case "static":
       return [...scheme.keys];
     case "unpartitioned":

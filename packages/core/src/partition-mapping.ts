@@ -22,7 +22,9 @@ export type PartitionMapping =
   /** A partition reads the input partitions overlapping its own window moved `by` earlier (day D, 1 day: D-1). */
   | { readonly kind: "offset"; readonly by: Duration }
   /** Every partition reads the newest complete partition of the input. */
-  | { readonly kind: "latest" };
+  | { readonly kind: "latest" }
+  /** A partition reads the input partition right before its own key (same scheme); the only way to read oneself. */
+  | { readonly kind: "previous" };
 
 const GRAIN_RANK: Readonly<Record<TimeGrain, number>> = { hourly: 0, daily: 1, weekly: 2, monthly: 3, yearly: 4 };
 
@@ -46,6 +48,9 @@ export function mappingProblem(mapping: PartitionMapping, input: PartitionScheme
       return undefined;
     case "identity":
       return input.kind === output.kind ? undefined : `identity needs the same grain on both sides`;
+    case "previous":
+      if (input.kind === "unpartitioned" || output.kind === "unpartitioned") return `previous needs partitions: an unpartitioned dataset has no previous partition`;
+      return input.kind === output.kind ? undefined : `previous needs the same grain on both sides`;
     default: {
       if (!isTimePartitions(input) || !isTimePartitions(output)) return `${mapping.kind} needs time partitions on both sides`;
       if (mapping.kind === "rollup" && GRAIN_RANK[input.kind] >= GRAIN_RANK[output.kind]) return `rollup reads a finer grain into a coarser one`;
@@ -75,6 +80,8 @@ function candidateKeys(mapping: PartitionMapping, key: string, inputGrain: TimeG
       const by = durationMs(mapping.by);
       return grainKeysOverlapping(inputGrain, window.start - by, window.end - by);
     }
+    case "previous":
+      return [grainKeyAt(inputGrain, window.start - 1)];
     default:
       return undefined;
   }
@@ -95,20 +102,29 @@ export function mappedInputKeys(mapping: PartitionMapping, key: string, inputKey
       return [...inputKeys];
     case "latest":
       return inputKeys.length === 0 ? [] : [inputKeys[inputKeys.length - 1]!];
-    default: {
-      const inputGrain = inputKeys.length === 0 ? undefined : grainOfKey(inputKeys[0]!);
-      if (!inputGrain) return [];
-      const has = set();
-      return (candidateKeys(mapping, key, inputGrain) ?? []).filter((k) => has.has(k));
-    }
+    case "previous":
+      // Static keys have no time: the previous one is the one declared before.
+      if (grainOfKey(key) === undefined) {
+        const at = inputKeys.indexOf(key);
+        return at > 0 ? [inputKeys[at - 1]!] : [];
+      }
+      return timeKeys(mapping, key, inputKeys, set());
+    default:
+      return timeKeys(mapping, key, inputKeys, set());
   }
+}
+
+function timeKeys(mapping: PartitionMapping, key: string, inputKeys: readonly string[], has: ReadonlySet<string>): string[] {
+  const inputGrain = inputKeys.length === 0 ? undefined : grainOfKey(inputKeys[0]!);
+  if (!inputGrain) return [];
+  return (candidateKeys(mapping, key, inputGrain) ?? []).filter((k) => has.has(k));
 }
 
 /**
  * Whether every input partition that `key` should read is complete, so the
  * partition can be computed now: a month waits for its last day, a 7-day
  * window for its newest day. Keys outside the input's start/end are not
- * waited for (the first partition of an offset reads nothing).
+ * waited for (the first partition of an offset or previous reads nothing).
  */
 export function inputPartitionsReady(mapping: PartitionMapping, key: string, input: PartitionScheme, inputKeySet: ReadonlySet<string>): boolean {
   switch (mapping.kind) {
@@ -121,7 +137,7 @@ export function inputPartitionsReady(mapping: PartitionMapping, key: string, inp
     default: {
       if (!isTimePartitions(input)) return true;
       const expected = (candidateKeys(mapping, key, input.kind) ?? []).filter((k) => k >= input.start && (input.end === undefined || k <= input.end));
-      if (mapping.kind !== "offset" && expected.length === 0) return false;
+      if (mapping.kind !== "offset" && mapping.kind !== "previous" && expected.length === 0) return false;
       return expected.every((k) => inputKeySet.has(k));
     }
   }
