@@ -1,7 +1,7 @@
 import { ContentHasher, partitionInfo, ReflowError, type Row } from "@reflow/core";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { schemaViolation, TaskError } from "./task-error.js";
-import { asRows } from "./transform-output.js";
+import { asRows, batchOutput } from "./transform-output.js";
 
 /**
  * The current version of one source partition, as `plan` compares it with
@@ -23,7 +23,11 @@ export async function observeSourcePartition(dataset: ExecutableDataset, key: st
     const hasher = new ContentHasher(dataset.columns);
     let output: unknown;
     try {
-      output = await declaration.run({ partition, inputs: {} });
+      // A batched source is observed one partition per call (declare sourceVersion() to make plans cheap).
+      output =
+        declaration.batch === undefined
+          ? await declaration.run({ partition, inputs: {} })
+          : batchOutput(await declaration.run({ partitions: [partition], inputs: {} }), [key], dataset).get(key);
     } catch (error) {
       throw TaskError.fromUserCode(error, dataset, projectDir);
     }
