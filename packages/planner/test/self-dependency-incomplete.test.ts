@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { daily, monthly, type PartitionMapping, type PartitionScheme } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
-import { createPlan, selectBackfill, type PlannableDataset } from "../src/index.js";
+import { createPlan, parseSavedPlan, planDigest, selectBackfill, toSavedPlan, type PlannableDataset } from "../src/index.js";
 
 const asOf = new Date("2024-01-06T10:00:00Z"); // last complete day: 2024-01-05; 2024-01-06 has started
 
@@ -106,5 +106,12 @@ describe("--include-incomplete", () => {
     const early = new Date("2024-01-05T12:00:00Z"); // 2024-01-05 still open
     expect(tasksOf(createPlan({ ...runningTotal, state, asOf: early }))).toEqual([]);
     expect(tasksOf(createPlan({ ...runningTotal, state, asOf: early, includeIncomplete: true }))).toEqual(["total 2024-01-05 incomplete (incomplete)"]);
+  });
+
+  it("a saved plan keeps which tasks are incomplete, and its digest tells the two plans apart", () => {
+    const plan = createPlan({ ...rollup, state: empty, asOf, includeIncomplete: true });
+    const saved = parseSavedPlan(JSON.stringify(toSavedPlan(plan, asOf)), "plan.json");
+    expect(saved.tasks.filter((t) => t.incomplete).map((t) => `${t.dataset} ${t.partition}`)).toEqual(["events 2024-01-06", "monthly_events 2024-01"]);
+    expect(planDigest(plan)).not.toBe(planDigest(createPlan({ ...rollup, state: empty, asOf })));
   });
 });
