@@ -46,6 +46,10 @@ describe("previous(): a running total reads its own previous day", () => {
   afterAll(() => project.dispose());
   const days = januaryDays(1, 10);
 
+  it("lineage accepts the self-read and says so", () => {
+    expect(ok(project.reflow("lineage"))).toBe("sales  [source, daily from 2024-01-01]\n└── running_total  [daily from 2024-01-01, reads its previous partition]\n");
+  });
+
   it("apply builds every day, each from the day before", () => {
     ok(project.reflow("apply", "--yes", "--as-of", AS_OF));
     expect(totals(project)).toEqual(days.map((d, i) => [d, cumulative([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])[i]]));
