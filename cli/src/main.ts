@@ -30,25 +30,28 @@ export async function main(argv: readonly string[]): Promise<number> {
       .addOption(new Option("-p, --project <dir>", "project folder").default(process.cwd(), "current directory"))
       .addOption(new Option("--as-of <time>", "plan as of this instant: YYYY-MM-DD (UTC midnight) or an ISO timestamp (default: now)").argParser(parseAsOf));
 
+  // What every command that plans partitions to build takes (plan, apply, backfill).
+  const withPlanOptions = (command: Command) =>
+    withGlobals(command).option("--include-incomplete", "also plan partitions whose window has not closed (or closed less than `lag` ago); they are built again once complete");
   // What every command that builds partitions takes (apply, backfill).
   const withRunOptions = (command: Command) =>
-    command
+    withPlanOptions(command)
       .option("-y, --yes", "do not ask for confirmation")
       .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
       .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
       .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v));
 
-  withGlobals(program.command("plan"))
+  withPlanOptions(program.command("plan"))
     .description("show which partitions must be (re)built, and why")
     .option("--json", "print the plan as JSON")
     .option("-o, --out <file>", "also save the plan, for `reflow apply FILE`")
     .action(async (options) => planCommand(options));
-  withRunOptions(withGlobals(program.command("apply")))
+  withRunOptions(program.command("apply"))
     .description("build what the plan lists (or a plan saved with `plan --out`), in dependency order")
     .argument("[plan-file]", "a plan saved by `reflow plan --out`: applied exactly, without asking, or refused if stale")
     .option("--max-tasks <n>", "build only the first N partitions of the plan; the rest is left for the next apply", (v) => parsePositiveInt(v, "--max-tasks"))
     .action(async (planFile, options) => applyCommand(planFile, options));
-  withRunOptions(withGlobals(program.command("backfill")))
+  withRunOptions(program.command("backfill"))
     .description("(re)build a range of one dataset: by default only its missing or failed partitions")
     .argument("<dataset>", "the dataset to backfill")
     .option("--from <key>", "first partition of the range (default: the first); for multi partitions a key or a first-dimension value alone, e.g. a date for every region")

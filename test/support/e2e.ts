@@ -32,13 +32,13 @@ export function projectFrom(saved: Checkpoint): TempProject {
   return project;
 }
 
-export type Reason = "missing" | "failed" | "code-changed" | "source-changed" | "upstream-changed" | "restated";
+export type Reason = "missing" | "failed" | "code-changed" | "incomplete" | "source-changed" | "upstream-changed" | "restated";
 
 /** `reflow plan --json`, as documented. */
 export interface PlanJson {
   readonly asOf: string;
   readonly datasets: { readonly name: string; readonly change: "added" | "modified" | "unchanged" | "removed" }[];
-  readonly tasks: { readonly dataset: string; readonly partition: string; readonly reason: Reason }[];
+  readonly tasks: { readonly dataset: string; readonly partition: string; readonly reason: Reason; readonly incomplete?: true }[];
   readonly summary: { readonly tasks: number; readonly datasets: number };
 }
 

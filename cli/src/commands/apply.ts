@@ -22,6 +22,7 @@ export interface ApplyCommandOptions extends GlobalOptions {
   readonly order?: TaskOrder;
   /** `--wait` alone: true (wait for ever); `--wait=SECONDS`: a number. */
   readonly wait?: boolean | number;
+  readonly includeIncomplete?: boolean;
 }
 
 export interface BackfillCommandOptions extends ApplyCommandOptions {
@@ -52,10 +53,16 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
   if (planFile && options.asOf) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", "--as-of cannot be used with a saved plan: it is applied as of the time it was made");
   }
+  if (planFile && options.includeIncomplete) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", "--include-incomplete cannot be used with a saved plan: it is applied as it was made");
+  }
   const started = Date.now();
   const progress = isInteractive() && !json ? new ProgressDisplay() : undefined;
   const stop = stopOnInterrupt();
-  const printPlan = (plan: Plan, project: CompiledProject) => process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+  const printPlan = (plan: Plan, project: CompiledProject) => {
+    process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+    if (options.order === "newest-first") process.stdout.write(newestFirstNote(plan, project));
+  };
   try {
     const outcome = await applyProject({
       projectDir: options.project,
@@ -63,6 +70,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
       ...(options.order ? { order: options.order } : {}),
+      ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
       ...(planFile ? { planFile } : {}),
       ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
       ...(backfill ? { backfill } : {}),
@@ -219,4 +227,14 @@ class ProgressDisplay {
   stop(): void {
     this.bar?.stop();
   }
+}
+
+/**
+ * A dataset that reads its previous partition can only be built oldest-first:
+ * each partition waits for the one before. --order newest-first still applies to the rest.
+ */
+function newestFirstNote(plan: Plan, project: CompiledProject): string {
+  const selfReading = [...new Set(plan.tasks.map((t) => t.dataset))].filter((name) => project.datasets.get(name)!.inputs.some((input) => input.dataset === name));
+  if (selfReading.length === 0) return "";
+  return `\nNote: ${selfReading.join(", ")} ${selfReading.length === 1 ? "reads its" : "read their"} previous partition, so ${selfReading.length === 1 ? "it is" : "they are"} built oldest-first whatever --order says.\n`;
 }

@@ -29,7 +29,13 @@ export function formatLineage(lineage: Lineage, format: "text" | "mermaid" | "do
 function textTree(lineage: Lineage): string {
   const children = new Map<string, string[]>();
   const hasInputs = new Set<string>();
+  // previous(): a dataset reading its own previous partition is said on its line, not drawn as its own child.
+  const selfReading = new Set<string>();
   for (const edge of lineage.edges) {
+    if (edge.from === edge.to) {
+      selfReading.add(edge.from);
+      continue;
+    }
     children.set(edge.from, [...(children.get(edge.from) ?? []), edge.to]);
     hasInputs.add(edge.to);
   }
@@ -43,7 +49,7 @@ function textTree(lineage: Lineage): string {
       return;
     }
     printed.add(name);
-    lines.push(`${prefix}${connector}${name}  [${node.kind === "source" ? "source, " : ""}${node.partitions}]`);
+    lines.push(`${prefix}${connector}${name}  [${node.kind === "source" ? "source, " : ""}${node.partitions}${selfReading.has(name) ? ", reads its previous partition" : ""}]`);
     const next = children.get(name) ?? [];
     next.forEach((child, i) => {
       const last = i === next.length - 1;

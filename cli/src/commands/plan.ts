@@ -3,8 +3,12 @@ import { planProject, planToJson, toSavedPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { formatPlan } from "../format/plan-report.js";
 
-export async function planCommand(options: GlobalOptions & { json?: boolean; out?: string }): Promise<void> {
-  const { project, plan } = await planProject({ projectDir: options.project, ...(options.asOf ? { asOf: options.asOf } : {}) });
+export async function planCommand(options: GlobalOptions & { json?: boolean; out?: string; includeIncomplete?: boolean }): Promise<void> {
+  const { project, plan } = await planProject({
+    projectDir: options.project,
+    ...(options.asOf ? { asOf: options.asOf } : {}),
+    ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
+  });
   if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date()), null, 2)}\n`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(planToJson(plan), null, 2)}\n`);

@@ -9,24 +9,27 @@ export interface PartitionRange {
   readonly last: string;
   readonly count: number;
   readonly reason: TaskReason;
+  /** Not complete yet (`--include-incomplete`). */
+  readonly incomplete?: boolean;
 }
 
 /** Collapses a plan's tasks into ranges of consecutive keys with one reason, in plan order. */
 export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset: string) => PartitionScheme): PartitionRange[] {
   const ranges: PartitionRange[] = [];
-  let current: { dataset: string; first: string; last: string; count: number; reason: TaskReason } | undefined;
+  let current: { dataset: string; first: string; last: string; count: number; reason: TaskReason; incomplete?: boolean } | undefined;
   for (const task of tasks) {
     const continues =
       current !== undefined &&
       current.dataset === task.dataset &&
       current.reason === task.reason &&
+      current.incomplete === task.incomplete &&
       nextPartitionKey(schemeOf(task.dataset), current.last) === task.partition;
     if (continues) {
       current!.last = task.partition;
       current!.count += 1;
     } else {
       if (current) ranges.push(current);
-      current = { dataset: task.dataset, first: task.partition, last: task.partition, count: 1, reason: task.reason };
+      current = { dataset: task.dataset, first: task.partition, last: task.partition, count: 1, reason: task.reason, ...(task.incomplete ? { incomplete: true } : {}) };
     }
   }
   if (current) ranges.push(current);
@@ -86,7 +89,7 @@ export function formatRange(range: PartitionRange): string {
       : range.count === 1
         ? `${range.first} (1 partition)`
         : `${range.first} … ${range.last} (${plural(range.count, "partition")})`;
-  return `${colors.bold(range.dataset)}: ${keys} ${reasonColor(range.reason)(range.reason)}`;
+  return `${colors.bold(range.dataset)}: ${keys} ${reasonColor(range.reason)(range.reason)}${range.incomplete ? colors.yellow(", not complete yet") : ""}`;
 }
 
 /** Terraform-style one-line summary. */
@@ -125,5 +128,7 @@ function reasonColor(reason: TaskReason): (text: string) => string {
       return colors.magenta;
     case "source-changed":
       return colors.blue;
+    case "incomplete":
+      return colors.yellow;
   }
 }

@@ -64,6 +64,8 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   const saved = options.planFile ? readSavedPlan(options.planFile) : undefined;
   const asOf = saved ? new Date(saved.asOf) : (options.asOf ?? new Date());
   const command = options.command ?? "apply";
+  // A saved plan is re-planned as it was made: with incomplete partitions if it has any.
+  const includeIncomplete = saved ? saved.tasks.some((t) => t.incomplete) : (options.includeIncomplete ?? false);
 
   // Everything that can refuse is decided on a read-only view first, so that a
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
@@ -72,7 +74,9 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   const observed = new Map<string, Promise<string>>();
   const planOf = async (snapshot: StateSnapshot) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
-    return options.backfill ? backfillPlan(project, snapshot, asOf, options.backfill, sources) : planFor(project, snapshot, asOf, sources);
+    return options.backfill
+      ? backfillPlan(project, snapshot, asOf, { ...options.backfill, includeIncomplete }, sources)
+      : planFor(project, snapshot, asOf, sources, includeIncomplete);
   };
   const preview = await readOnlyPreview(project, planOf);
   if (saved) {

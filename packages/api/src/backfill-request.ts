@@ -16,12 +16,14 @@ export interface BackfillRequest {
   readonly restate?: boolean;
   /** Also rebuild everything that reads the backfilled partitions. */
   readonly downstream?: boolean;
+  /** The range may include partitions not complete yet (`--include-incomplete`). */
+  readonly includeIncomplete?: boolean;
 }
 
 /** The partition keys a backfill covers as of an instant; refuses unknown datasets and bad ranges. */
 export function backfillKeys(project: CompiledProject, request: BackfillRequest, asOf: Date): string[] {
   const dataset = declaredDataset(project, request.dataset);
-  const keys = effectivePartitionKeys(project.datasets, project.order, asOf).get(request.dataset)!;
+  const keys = effectivePartitionKeys(project.datasets, project.order, asOf, request.includeIncomplete).get(request.dataset)!;
   if (dataset.partitions.kind === "unpartitioned") {
     if (request.from !== undefined || request.to !== undefined) {
       throw new ReflowError("REFLOW_INVALID_ARGUMENT", `dataset "${request.dataset}" is unpartitioned: --from and --to do not apply`);
@@ -50,6 +52,7 @@ export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, 
     asOf,
     ...(observedSources ? { observedSources } : {}),
     ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
+    ...(request.includeIncomplete ? { includeIncomplete: true } : {}),
   });
   return selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
 }

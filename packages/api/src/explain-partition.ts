@@ -63,6 +63,7 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
         const failure = store ? (await store.reader.datasetStatus()).get(name)?.failures.find((f) => f.partition === key)?.error : undefined;
         chain.push({ dataset: name, partition: key, reason: task.reason, detail: failure ?? "its last attempt failed" });
       } else if (task.reason === "restated") chain.push({ dataset: name, partition: key, reason: task.reason });
+      else if (task.reason === "incomplete") chain.push({ dataset: name, partition: key, reason: task.reason, detail: "built before it was complete (--include-incomplete)" });
       else if (task.reason === "code-changed" && built?.rollback) {
         chain.push({ dataset: name, partition: key, reason: task.reason, detail: `rolled back by run #${built.rollback.runId}: the live version is not what this code builds` });
       } else if (task.reason === "code-changed") {

@@ -17,12 +17,20 @@ export async function planProject(options: ReflowOptions = {}): Promise<ProjectP
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();
-    return { project, snapshot, plan: planFor(project, snapshot, asOf, await observeSources(project, snapshot, asOf)) };
+    const observed = await observeSources(project, snapshot, asOf);
+    return { project, snapshot, plan: planFor(project, snapshot, asOf, observed, options.includeIncomplete) };
   } finally {
     await store?.close();
   }
 }
 
-export function planFor(project: CompiledProject, snapshot: StateSnapshot, asOf: Date = new Date(), observedSources?: ObservedSources): Plan {
-  return createPlan({ datasets: project.datasets, order: project.order, state: snapshot, asOf, ...(observedSources ? { observedSources } : {}) });
+export function planFor(project: CompiledProject, snapshot: StateSnapshot, asOf: Date = new Date(), observedSources?: ObservedSources, includeIncomplete = false): Plan {
+  return createPlan({
+    datasets: project.datasets,
+    order: project.order,
+    state: snapshot,
+    asOf,
+    ...(observedSources ? { observedSources } : {}),
+    ...(includeIncomplete ? { includeIncomplete } : {}),
+  });
 }

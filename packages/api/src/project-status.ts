@@ -10,7 +10,7 @@ export interface DatasetStatus {
   readonly partitions: number;
   /** Partitions with live data (including outdated ones). */
   readonly built: number;
-  /** Built partitions the current plan would rebuild (code or upstream changed). */
+  /** Built partitions the current plan would rebuild (code or upstream changed, or built before complete). */
   readonly outdated: number;
   readonly failed: number;
   readonly missing: number;
@@ -44,7 +44,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
   const keysOf = effectivePartitionKeys(project.datasets, project.order, plan.asOf);
   const outdated = new Map<string, number>();
   for (const task of plan.tasks) {
-    if (task.reason === "code-changed" || task.reason === "upstream-changed") outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
+    if (task.reason === "code-changed" || task.reason === "upstream-changed" || task.reason === "incomplete") outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
   }
   return project.order.map((name) => {
     const keys = keysOf.get(name)!;

@@ -4,4 +4,9 @@ export interface ReflowOptions {
   readonly projectDir?: string;
   /** The instant partitions are computed for (default: now). */
   readonly asOf?: Date;
+  /**
+   * Also plan partitions that are not complete yet (`--include-incomplete`):
+   * started but not closed, or closed less than `lag` ago. They are built again once complete.
+   */
+  readonly includeIncomplete?: boolean;
 }

@@ -1,7 +1,7 @@
 import { alg, Graph } from "@dagrejs/graphlib";
 import { formatLocation, ReflowError, type DatasetDeclaration } from "@reflow/core";
 
-/** The lineage DAG: a node per dataset, an edge from each input to its reader. */
+/** The lineage DAG: a node per dataset, an edge from each input to its reader (but not a dataset's previous() of itself). */
 export function buildLineageGraph(declarations: readonly DatasetDeclaration[]): Graph {
   const graph = new Graph({ directed: true });
   const byName = new Map<string, DatasetDeclaration>();
@@ -28,6 +28,9 @@ export function buildLineageGraph(declarations: readonly DatasetDeclaration[]): 
           { subject: declaration.name, ...(declaration.definedAt ? { location: declaration.definedAt } : {}) },
         );
       }
+      // previous() reads strictly earlier partitions of the dataset itself: no cycle, and
+      // no edge, so the DAG stays acyclic; any other self-read is a cycle like any other.
+      if (input.dataset === declaration.name && input.mapping?.kind === "previous") continue;
       graph.setEdge(input.dataset, declaration.name);
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { daily, dataset, ref, source, type DatasetDeclaration } from "@reflow/core";
+import { daily, dataset, previous, ref, source, type DatasetDeclaration } from "@reflow/core";
 import { buildLineageGraph, topologicalOrder } from "../src/index.js";
 
 const schema = z.object({ n: z.number() });
@@ -33,6 +33,20 @@ describe("buildLineageGraph", () => {
       "  b (packages/compiler/test/lineage-graph.test.ts)",
       "  c (packages/compiler/test/lineage-graph.test.ts)",
     ]);
+  });
+
+  it("accepts a dataset reading its own previous partition, and still refuses real cycles through it", () => {
+    const total = dataset("total", { partitions: days, schema, inputs: { events: ref("events"), prior: previous() }, transform: () => [] });
+    expect(total.inputs).toEqual([{ alias: "events", dataset: "events" }, { alias: "prior", dataset: "total", mapping: { kind: "previous" } }]);
+    expect(topologicalOrder(buildLineageGraph([src("events"), total, ds("report", ["total"])]))).toEqual(["events", "total", "report"]);
+    const loop = dataset("total", { partitions: days, schema, inputs: { prior: previous(), report: ref("report") }, transform: () => [] });
+    expect(errorOf([loop, ds("report", ["total"])]).message).toMatch(/datasets form a cycle: report → total → report\n/);
+  });
+
+  it("refuses a dataset reading itself other than through previous()", () => {
+    const error = errorOf([ds("total", ["total"])]);
+    expect(error.code).toBe("REFLOW_CYCLE");
+    expect(error.message).toMatch(/: datasets form a cycle: total → total\n/);
   });
 
   it("names an unknown input and suggests the closest name", () => {

@@ -51,6 +51,23 @@ export interface ReadContext {
   readonly projectDir?: string;
 }
 
+/** What a transform with `batch: N` gets: up to N consecutive partitions, ascending, and inputs covering all of them. */
+export interface BatchTransformContext<I extends InputDeclarations> {
+  readonly partitions: readonly PartitionInfo[];
+  readonly inputs: InputReaders<I>;
+}
+
+export interface BatchReadContext {
+  readonly partitions: readonly PartitionInfo[];
+}
+
+/**
+ * What a batched transform returns: the rows of each partition, by key (a Map
+ * or a plain object). A key of the batch that is absent has no rows.
+ */
+export type BatchRowsResult<R> = BatchRows<R> | Promise<BatchRows<R>>;
+export type BatchRows<R> = ReadonlyMap<string, Iterable<R> | AsyncIterable<R>> | Readonly<Record<string, Iterable<R> | AsyncIterable<R>>>;
+
 /** One declared input of a dataset: which dataset, under which name, through which mapping. */
 export interface InputBinding {
   readonly alias: string;
@@ -84,8 +101,18 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly sourceVersion?: (context: ReadContext) => string | Promise<string>;
   /** Sources: false if `plan` must not observe it for changes. */
   readonly observe?: boolean;
+  /**
+   * Consecutive planned partitions handed to one call of `run` (`batch: 31`):
+   * it then gets `partitions` instead of `partition` and returns rows by key.
+   */
+  readonly batch?: number;
   /** The user's function: `transform` for datasets, `read` for sources. */
-  readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>>; projectDir?: string }) => RowsResult<unknown>;
+  readonly run: (context: {
+    partition?: PartitionInfo;
+    partitions?: readonly PartitionInfo[];
+    inputs: Readonly<Record<string, InputReader<Row>>>;
+    projectDir?: string;
+  }) => RowsResult<unknown> | BatchRowsResult<unknown>;
   /** The property of the declaration object that holds what `run` does (`transform`, `read`, or a file source's `path`). */
   readonly runProperty: "transform" | "read" | "path";
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */

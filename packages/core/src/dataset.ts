@@ -5,6 +5,9 @@ import {
   isDatasetRef,
   isDeclaration,
   type DatasetDeclaration,
+  type BatchReadContext,
+  type BatchRowsResult,
+  type BatchTransformContext,
   type InputBinding,
   type InputDeclarations,
   type ReadContext,
@@ -14,6 +17,7 @@ import {
 import { check, isDatasetCheck, type CustomCheckFunction, type DatasetCheck } from "./dataset-check.js";
 import { registerDeclaration } from "./declaration-registry.js";
 import { isMappedInput } from "./mapped-input.js";
+import { SELF } from "./previous.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
 import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
@@ -45,13 +49,27 @@ interface CommonOptions<S extends RowSchema> {
   readonly pool?: string;
 }
 
-export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
-  readonly inputs?: I;
-  readonly transform: (context: TransformContext<I>) => RowsResult<z.input<S>>;
+/** One partition per call (the default). */
+interface Unbatched {
+  readonly batch?: undefined;
 }
 
-export interface SourceOptions<S extends RowSchema> extends CommonOptions<S> {
-  readonly read: (context: ReadContext) => RowsResult<z.input<S>>;
+/** Up to `batch` consecutive planned partitions per call, for sources and sinks that are efficient in bulk. */
+interface Batched {
+  readonly batch: number;
+}
+
+export type DatasetOptions<I extends InputDeclarations, S extends RowSchema> =
+  | (CommonOptions<S> & Unbatched & { readonly inputs?: I; readonly transform: (context: TransformContext<I>) => RowsResult<z.input<S>> })
+  | (CommonOptions<S> & Batched & { readonly inputs?: I; readonly transform: (context: BatchTransformContext<I>) => BatchRowsResult<z.input<S>> });
+
+export type SourceOptions<S extends RowSchema> = SourceCommonOptions &
+  (
+    | (CommonOptions<S> & Unbatched & { readonly read: (context: ReadContext) => RowsResult<z.input<S>> })
+    | (CommonOptions<S> & Batched & { readonly read: (context: BatchReadContext) => BatchRowsResult<z.input<S>> })
+  );
+
+interface SourceCommonOptions {
   /**
    * A cheap version of one partition's raw data (a file's size and mtime, an
    * ETag). `plan` compares it with the version the partition was built from,
@@ -74,8 +92,13 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
     if (!isDeclaration(input) && !isDatasetRef(input)) {
       fail(name, definedAt, `input "${alias}" is not a dataset or source declared with reflow (got ${describe(input)})`, "REFLOW_UNKNOWN_INPUT");
     }
-    return Object.freeze(isMappedInput(declared) ? { alias, dataset: input.name, mapping: declared.mapping } : { alias, dataset: input.name });
+    const dataset = input === SELF ? name : input.name;
+    return Object.freeze(isMappedInput(declared) ? { alias, dataset, mapping: declared.mapping } : { alias, dataset });
   });
+  // A batch would have to read partitions it is itself computing.
+  if (options.batch !== undefined && inputs.some((input) => input.dataset === name)) {
+    fail(name, definedAt, "batch cannot be combined with previous(): each partition reads the one before it, so they are built one at a time");
+  }
   return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
 }
 
@@ -142,6 +165,8 @@ function declare<Name extends string, S extends RowSchema>(
     fail(name, definedAt, `maxConcurrency must be a whole number of at least 1, got ${JSON.stringify(options.maxConcurrency)}`);
   }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
+  const batch = (options as { batch?: unknown }).batch;
+  if (batch !== undefined && (!Number.isInteger(batch) || (batch as number) < 1)) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
   const declaration = {
     [DECLARATION]: true as const,
     name,
@@ -156,6 +181,7 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
+    ...(batch === undefined ? {} : { batch: batch as number }),
     ...(options.description === undefined ? {} : { description: options.description }),
     ...sourceOnly,
     ...(definedAt === undefined ? {} : { definedAt }),

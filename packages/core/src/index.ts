@@ -37,3 +37,4 @@ export * from "./schema-issue.js";
 export * from "./file-source.js";
 export * from "./json-lines-source.js";
 export * from "./csv-source.js";
+export * from "./previous.js";

@@ -5,19 +5,22 @@ import { isTimePartitions, UNPARTITIONED_KEY, type PartitionDimension, type Part
 import { grainKeyAt, grainKeyStart, nextGrainStart } from "./time-grain.js";
 import { timePartitionKeys, timeWindow } from "./time-partitions.js";
 
-/** Every partition key a scheme defines as of an instant, in ascending order. */
-export function partitionKeys(scheme: PartitionScheme, asOf: Date): string[] {
+/**
+ * Every partition key a scheme defines as of an instant, in ascending order:
+ * the complete ones, or with `includeIncomplete` also those not complete yet (started, or within `lag`).
+ */
+export function partitionKeys(scheme: PartitionScheme, asOf: Date, includeIncomplete = false): string[] {
   switch (scheme.kind) {
     case "hourly":
     case "daily":
     case "weekly":
     case "monthly":
     case "yearly":
-      return timePartitionKeys(scheme, asOf);
+      return timePartitionKeys(scheme, asOf, includeIncomplete);
     case "static":
       return [...scheme.keys];
     case "multi":
-      return crossKeys(scheme.dimensions.map((d) => partitionKeys(d.scheme, asOf)));
+      return crossKeys(scheme.dimensions.map((d) => partitionKeys(d.scheme, asOf, includeIncomplete)));
     case "unpartitioned":
       return [UNPARTITIONED_KEY];
   }

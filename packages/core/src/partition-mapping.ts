@@ -29,7 +29,9 @@ export type PartitionMapping =
    * and its other dimension is read whole (a day reads every region of that day) or fed whole
    * (a day feeds every region of that day). `of` is filled in by the compiler when not given.
    */
-  | { readonly kind: "dimension"; readonly dimension: string; readonly of?: PartitionMapping };
+  | { readonly kind: "dimension"; readonly dimension: string; readonly of?: PartitionMapping }
+  /** A partition reads the input partition right before its own key (same scheme); the only way to read oneself. */
+  | { readonly kind: "previous" };
 
 const GRAIN_RANK: Readonly<Record<TimeGrain, number>> = { hourly: 0, daily: 1, weekly: 2, monthly: 3, yearly: 4 };
 
@@ -93,6 +95,12 @@ export function mappingProblem(mapping: PartitionMapping, input: PartitionScheme
   if (mapping.kind === "latest") {
     // Every partition reads the newest one: fine into a multi dataset, ambiguous out of one.
     return input.kind === "multi" ? `latest needs an input of one dimension (a multi input has one newest partition per ${otherNames(input)})` : undefined;
+  }
+  if (mapping.kind === "previous") {
+    if (input.kind === "unpartitioned" || output.kind === "unpartitioned") return `previous needs partitions: an unpartitioned dataset has no previous partition`;
+    if (input.kind === "multi" || output.kind === "multi") return `previous needs partitions of one dimension`;
+    if (input.kind !== output.kind) return `previous needs the same grain on both sides`;
+    if (input.kind === "static") return undefined;
   }
   if (input.kind === "multi" || output.kind === "multi") {
     if (input.kind !== "multi" || output.kind !== "multi") {
@@ -159,12 +167,22 @@ function simpleSelection(mapping: PartitionMapping, key: string, input: Partitio
       return { latest: true };
     case "dimension":
       throw new Error(`internal: a dimension mapping between schemes of one dimension`);
-    default: {
-      if (!isTimePartitions(input) || !isTimePartitions(output)) return { exact: [] };
-      const window = grainWindow(output.kind, key);
-      return { exact: window ? timeCandidates(mapping, window, input.kind) : [] };
-    }
+    case "previous":
+      // Static keys have no time: the previous one is the one declared before.
+      if (input.kind === "static") {
+        const at = input.keys.indexOf(key);
+        return { exact: at > 0 ? [input.keys[at - 1]!] : [] };
+      }
+      return timeSelection(mapping, key, input, output);
+    default:
+      return timeSelection(mapping, key, input, output);
   }
+}
+
+function timeSelection(mapping: PartitionMapping, key: string, input: PartitionScheme, output: PartitionScheme): Selection {
+  if (!isTimePartitions(input) || !isTimePartitions(output)) return { exact: [] };
+  const window = grainWindow(output.kind, key);
+  return { exact: window ? timeCandidates(mapping, window, input.kind) : [] };
 }
 
 /** The input keys a time mapping reads for a window (wall milliseconds: both sides share a zone). */
@@ -181,6 +199,8 @@ function timeCandidates(mapping: PartitionMapping, window: { start: number; end:
       const by = durationMs(mapping.by);
       return grainKeysOverlapping(inputGrain, window.start - by, window.end - by);
     }
+    case "previous":
+      return [grainKeyAt(inputGrain, window.start - 1)];
     default:
       return [];
   }
@@ -255,7 +275,7 @@ export function mappedInputKeys(mapping: PartitionMapping, key: string, schemes:
  * partition can be computed now: a month waits for its last day, a 7-day
  * window for its newest day, a day of every region for that day in each region.
  * Keys outside the input's start/end are not waited for (the first partition
- * of an offset reads nothing).
+ * of an offset or previous reads nothing).
  */
 export function inputPartitionsReady(mapping: PartitionMapping, key: string, schemes: MappedSchemes, inputKeySet: ReadonlySet<string>): boolean {
   const selected = selection(mapping, key, schemes.input, schemes.output);
@@ -263,7 +283,7 @@ export function inputPartitionsReady(mapping: PartitionMapping, key: string, sch
   if ("where" in selected) return true;
   const expected = selected.exact.filter((k) => withinInputRange(schemes.input, k));
   const kind = mapping.kind === "dimension" ? (mapping.of?.kind ?? "identity") : mapping.kind;
-  if (kind !== "offset" && expected.length === 0) return false;
+  if (kind !== "offset" && kind !== "previous" && expected.length === 0) return false;
   return expected.every((k) => inputKeySet.has(k));
 }
 

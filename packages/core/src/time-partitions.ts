@@ -50,16 +50,18 @@ function exampleKey(grain: TimeGrain): string {
 /**
  * The keys of a time scheme as of an instant, ascending: from start to end, or
  * to the last partition that is complete at `asOf` (its window closed at least
- * `lag` ago). Windows close in the scheme's time zone.
+ * `lag` ago), or with `includeIncomplete` to the one that holds `asOf`. Windows
+ * close in the scheme's time zone.
  */
-export function timePartitionKeys(scheme: TimePartitions, asOf: Date): string[] {
-  const completeBefore = asOf.getTime() - durationMs(scheme.lag);
+export function timePartitionKeys(scheme: TimePartitions, asOf: Date, includeIncomplete = false): string[] {
+  // An incomplete partition is one that has started: its end may be up to one window past asOf.
+  const completeBefore = includeIncomplete ? Infinity : asOf.getTime() - durationMs(scheme.lag);
   const first = grainKeyStart(scheme.kind, scheme.start)!;
   const keys: string[] = [];
   // `start`/`end` are wall milliseconds: key arithmetic is the same in every zone.
   for (let start = first; ; ) {
     const end = nextGrainStart(scheme.kind, start);
-    if (fromWallClock(end, scheme.timezone) > completeBefore) break;
+    if (fromWallClock(end, scheme.timezone) > completeBefore || (includeIncomplete && fromWallClock(start, scheme.timezone) >= asOf.getTime())) break;
     const [key] = grainKeysOverlapping(scheme.kind, start, end);
     if (scheme.end !== undefined && key! > scheme.end) break;
     keys.push(key!);

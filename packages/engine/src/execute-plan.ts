@@ -7,19 +7,21 @@ import {
   type ColumnSpec,
   type DatasetDeclaration,
   type InputReader,
+  type PartitionInfo,
   type PartitionScheme,
   type Row,
   type Warehouse,
   type WarehouseTable,
 } from "@reflow/core";
 import type { Plan, PlannedTask } from "@reflow/planner";
-import type { InputVersions, StateSnapshot, StateWriter } from "@reflow/state";
+import type { InputVersions, PartitionState, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
 import { PartitionAudit } from "./partition-audit.js";
-import { asRows } from "./transform-output.js";
+import { asRows, batchOutput } from "./transform-output.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
 import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
 import { taskDependencies } from "./task-dependencies.js";
+import { taskUnits } from "./task-units.js";
 
 /** The dataset facts the engine needs; a compiled dataset satisfies it. */
 export interface ExecutableDataset {
@@ -110,7 +112,10 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       return pool === undefined || pools[pool] === undefined ? undefined : { name: pool, size: pools[pool] };
     },
   });
-  tasks.forEach((_, i) => waitingFor[i] === 0 && ready.push(i));
+  // The queue holds units, each by its first task; a unit is ready when all its tasks are.
+  const { units, unitOf } = taskUnits(tasks, (name) => datasets.get(name)!.declaration.batch);
+  const unitWaiting = units.map((members) => members.reduce((sum, i) => sum + waitingFor[i]!, 0));
+  units.forEach((members, u) => unitWaiting[u] === 0 && ready.push(members[0]!));
   const blockedBy = new Map<number, TaskFailure>();
   const failed: TaskFailure[] = [];
   const blocked: TaskFailure[] = [];
@@ -123,54 +128,78 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   let finished = 0;
   const done: boolean[] = new Array(tasks.length).fill(false);
 
-  const runOne = async (i: number): Promise<void> => {
-    const task = tasks[i]!;
-    const taskId = taskIds[i]!;
-    const dataset = datasets.get(task.dataset)!;
-    emit({ type: "task-started", task });
-    const policy = dataset.retries ?? NO_RETRIES;
-    let attempt = 1;
-    try {
+  /** Runs one unit: a task, or a batch of one batched dataset's tasks (one transform call, one publish). */
+  const runUnit = async (members: readonly number[]): Promise<void> => {
+    const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
+    const builds: Build[] = [];
+    for (const i of members) {
+      const task = tasks[i]!;
+      const taskId = taskIds[i]!;
+      emit({ type: "task-started", task });
       const previous = options.snapshot.partitions.get(task.dataset)?.get(task.partition);
-      const inputs = currentInputs(task, liveOf);
+      let inputs: InputVersions;
+      try {
+        inputs = currentInputs(task, liveOf);
+      } catch (error) {
+        await failBuilds([{ i, task, taskId, previous, inputs: {} }], error, 1);
+        continue;
+      }
       if (task.reason === "upstream-changed" && previous?.liveVersion != null && readsSameContent(previous.inputs, inputs, replacedByIdentical)) {
         await state.taskUnchanged(taskId, task.dataset, task.partition, inputs);
         unchanged += 1;
         emit({ type: "task-finished", task, outcome: "unchanged" });
-        return;
+        continue;
       }
-      const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
-      let result: Awaited<ReturnType<typeof buildPartition>>;
+      builds.push({ i, task, taskId, previous, inputs });
+    }
+    if (builds.length === 0) return;
+    const policy = dataset.retries ?? NO_RETRIES;
+    let attempt = 1;
+    try {
+      let results: BuiltVersion[];
       for (;;) {
         const startedAt = new Date();
         try {
-          result = await buildPartition(task, taskId, dataset, inputs, tables, warehouse, options.projectDir, previousRows);
+          results = await buildVersions(builds, dataset, tables, warehouse, options.projectDir);
           break;
         } catch (error) {
           if (attempt >= policy.attempts || !isRetryable(error) || signal?.aborted) throw error;
-          const message = describeTaskError(error, task);
           const delayMs = retryDelayMs(policy, attempt + 1);
-          await state.attemptFailed(taskId, attempt, startedAt, message);
-          emit({ type: "task-retrying", task, attempt, attempts: policy.attempts, delayMs, error: message });
+          for (const { task, taskId } of builds) {
+            const message = describeTaskError(error, task);
+            await state.attemptFailed(taskId, attempt, startedAt, message);
+            emit({ type: "task-retrying", task, attempt, attempts: policy.attempts, delayMs, error: message });
+          }
           attempt += 1;
           // Ctrl-C during the wait: give up the retry, the task fails with the last error.
           if (!(await sleep(delayMs, signal))) throw error;
         }
       }
       // Record, publish, confirm: a crash between any two steps is settled by reconcile.
-      await state.taskBuilt(taskId, { ...result, attempts: attempt });
-      await warehouse.publish(task.dataset, [{ partition: task.partition, version: taskId }]);
-      await state.taskSucceeded(taskId, task.dataset, task.partition);
-      liveOf(task.dataset).set(task.partition, taskId);
-      if (previous?.liveVersion != null && previous.contentHash === result.contentHash) {
-        replacedByIdentical.set(partitionId(task.dataset, task.partition), previous.liveVersion);
+      // A batch is published in one atomic step, like a single partition.
+      for (const [k, { taskId }] of builds.entries()) await state.taskBuilt(taskId, { ...results[k]!, attempts: attempt });
+      await warehouse.publish(dataset.name, builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })));
+      for (const [k, { task, taskId, previous }] of builds.entries()) {
+        const result = results[k]!;
+        await state.taskSucceeded(taskId, task.dataset, task.partition);
+        liveOf(task.dataset).set(task.partition, taskId);
+        if (previous?.liveVersion != null && previous.contentHash === result.contentHash) {
+          replacedByIdentical.set(partitionId(task.dataset, task.partition), previous.liveVersion);
+        }
+        succeeded += 1;
+        rowsWritten += result.rowCount;
+        for (const warning of result.warnings) warnings.push({ dataset: task.dataset, partition: task.partition, error: warning });
+        emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount, warnings: result.warnings });
       }
-      succeeded += 1;
-      rowsWritten += result.rowCount;
-      for (const warning of result.warnings) warnings.push({ dataset: task.dataset, partition: task.partition, error: warning });
-      emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount, warnings: result.warnings });
     } catch (error) {
-      const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+      await failBuilds(builds, error, attempt);
+    }
+  };
+
+  /** A failure fails every task of the unit (a batch fails as a whole) and blocks their readers. */
+  const failBuilds = async (builds: readonly Build[], error: unknown, attempt: number): Promise<void> => {
+    const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+    for (const { i, task, taskId } of builds) {
       const message = `${describeTaskError(error, task)}${tries}`;
       await state.taskFailed(taskId, task.dataset, task.partition, message, attempt);
       const failure = { dataset: task.dataset, partition: task.partition, error: message };
@@ -214,21 +243,26 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     };
     const pump = () => {
       while (!signal?.aborted && running < options.concurrency) {
-        const i = ready.take();
-        if (i === undefined) break;
-        if (blockedBy.has(i)) {
-          ready.release(i);
+        const first = ready.take();
+        if (first === undefined) break;
+        // Tasks blocked by a failed input were counted as finished when they were blocked.
+        const members = units[unitOf[first]!]!.filter((i) => !blockedBy.has(i));
+        if (members.length === 0) {
+          ready.release(first);
           continue;
         }
         running += 1;
-        runOne(i).then(
+        runUnit(members).then(
           () => {
             running -= 1;
-            ready.release(i);
-            finished += 1;
-            done[i] = true;
-            for (const dependent of dependents[i]!) {
-              if (--waitingFor[dependent]! === 0 && !blockedBy.has(dependent)) ready.push(dependent);
+            ready.release(first);
+            finished += members.length;
+            for (const i of members) {
+              done[i] = true;
+              for (const dependent of dependents[i]!) {
+                const unit = unitOf[dependent]!;
+                if (--unitWaiting[unit]! === 0 && units[unit]!.some((d) => !blockedBy.has(d))) ready.push(units[unit]![0]!);
+              }
             }
             if (!settle()) pump();
           },
@@ -305,51 +339,108 @@ function partitionId(dataset: string, partition: string): string {
   return `${dataset}\u0000${partition}`;
 }
 
-/** Runs the user's function on the task's inputs, validates and checks the rows, and writes them as a new version. */
-async function buildPartition(
-  task: PlannedTask,
-  version: number,
+/** A task about to be built: its live version before, and the input versions it will read. */
+interface Build {
+  readonly i: number;
+  readonly task: PlannedTask;
+  readonly taskId: number;
+  readonly previous: PartitionState | undefined;
+  readonly inputs: InputVersions;
+}
+
+interface BuiltVersion {
+  readonly inputs: InputVersions;
+  readonly rowCount: number;
+  readonly contentHash: string;
+  readonly warnings: string[];
+  readonly sourceVersion?: string;
+}
+
+/**
+ * Runs the user's function once for the builds (one partition, or a batch:
+ * `partitions` and inputs covering all of them), then validates, checks and
+ * writes each partition's rows as its own new version. If any partition
+ * fails, the versions already written for the others are deleted.
+ */
+async function buildVersions(
+  builds: readonly Build[],
   dataset: ExecutableDataset,
-  inputVersions: InputVersions,
   tables: ReadonlyMap<string, WarehouseTable>,
   warehouse: Warehouse,
   projectDir: string,
-  previousRows: number | undefined,
-) {
+): Promise<BuiltVersion[]> {
   const readers: Record<string, InputReader<Row>> = {};
   for (const input of dataset.inputs) {
-    const versions = inputVersions[input.dataset] ?? {};
-    const refs = Object.keys(versions).sort().map((partition) => ({ partition, version: versions[partition]! }));
-    readers[input.alias] = inputReader(warehouse, tables.get(input.dataset)!, refs);
+    const refs = new Map<string, number>();
+    for (const build of builds) for (const [partition, version] of Object.entries(build.inputs[input.dataset] ?? {})) refs.set(partition, version);
+    readers[input.alias] = inputReader(warehouse, tables.get(input.dataset)!, [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([partition, version]) => ({ partition, version })));
   }
+  const partitions = builds.map(({ task }) => partitionInfo(dataset.partitions, task.partition));
+  const declaration = dataset.declaration;
+  const sourceVersions: (string | undefined)[] = [];
+  if (declaration.sourceVersion) {
+    // Observed before reading: if the data changes in between, the next plan sees a change and reads again.
+    for (const partition of partitions) {
+      try {
+        sourceVersions.push(`v:${String(await declaration.sourceVersion({ partition, projectDir }))}`);
+      } catch (error) {
+        throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
+      }
+    }
+  }
+  const inputs = Object.freeze(readers);
+  let outputs: readonly unknown[];
+  try {
+    if (declaration.batch === undefined) outputs = [await declaration.run({ partition: partitions[0]!, inputs, projectDir })];
+    else {
+      const keys = builds.map(({ task }) => task.partition);
+      const byKey = batchOutput(await declaration.run({ partitions: Object.freeze(partitions), inputs, projectDir }), keys, dataset);
+      outputs = keys.map((key) => byKey.get(key));
+    }
+  } catch (error) {
+    throw TaskError.fromUserCode(error, dataset, projectDir);
+  }
+  const written: number[] = [];
+  try {
+    const results: BuiltVersion[] = [];
+    for (const [k, build] of builds.entries()) {
+      const { rowCount, contentHash, warnings } = await writeVersion(build, partitions[k]!, outputs[k], dataset, tables.get(dataset.name)!, warehouse, projectDir);
+      written.push(build.taskId);
+      const sourceVersion = sourceVersions[k];
+      results.push({ inputs: build.inputs, rowCount, contentHash, warnings, ...(sourceVersion ? { sourceVersion } : {}) });
+    }
+    return results;
+  } catch (error) {
+    if (written.length > 0) await warehouse.dropVersions(dataset.name, written);
+    // Every task of the batch records this message: say which partition broke it.
+    if (builds.length > 1 && error instanceof TaskError) {
+      throw new TaskError(error.code, `in partition ${builds[written.length]!.task.partition} of the batch ${builds[0]!.task.partition} … ${builds.at(-1)!.task.partition}: ${error.message}`, error.retryable);
+    }
+    throw error;
+  }
+}
 
-  const table = tables.get(task.dataset)!;
-  const writer = await warehouse.openVersion(table, { partition: task.partition, version });
+/** Validates and checks one partition's rows while writing them as a new, not yet live, version. */
+async function writeVersion(
+  build: Build,
+  partition: PartitionInfo,
+  output: unknown,
+  dataset: ExecutableDataset,
+  table: WarehouseTable,
+  warehouse: Warehouse,
+  projectDir: string,
+): Promise<{ rowCount: number; contentHash: string; warnings: string[] }> {
+  const { task, taskId, previous } = build;
+  const writer = await warehouse.openVersion(table, { partition: task.partition, version: taskId });
   const hasher = new ContentHasher(table.columns);
   const schema = dataset.declaration.schema;
-  const partition = partitionInfo(dataset.partitions, task.partition);
+  const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
   const audit = new PartitionAudit(dataset.declaration.checks, {
     dataset: task.dataset,
     partition,
     ...(previousRows === undefined ? {} : { previous: { rowCount: previousRows } }),
   });
-  let warnings: string[];
-  let sourceVersion: string | undefined;
   try {
-    if (dataset.declaration.sourceVersion) {
-      // Observed before reading: if the data changes in between, the next plan sees a change and reads again.
-      try {
-        sourceVersion = `v:${String(await dataset.declaration.sourceVersion({ partition, projectDir }))}`;
-      } catch (error) {
-        throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
-      }
-    }
-    let output: unknown;
-    try {
-      output = await dataset.declaration.run({ partition, inputs: Object.freeze(readers), projectDir });
-    } catch (error) {
-      throw TaskError.fromUserCode(error, dataset, projectDir);
-    }
     let batch: Row[] = [];
     let index = 0;
     for await (const raw of asRows(output, dataset, projectDir)) {
@@ -366,13 +457,13 @@ async function buildPartition(
       }
     }
     if (batch.length > 0) await writer.write(batch);
-    warnings = await audit.finish();
+    const warnings = await audit.finish();
     await writer.finish();
+    return { rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
   } catch (error) {
     await writer.abort();
     throw error;
   }
-  return { inputs: inputVersions, rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings, ...(sourceVersion ? { sourceVersion } : {}) };
 }
 
 function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {

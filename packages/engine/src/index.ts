@@ -5,3 +5,4 @@ export * from "./task-dependencies.js";
 export * from "./ready-queue.js";
 export * from "./partition-audit.js";
 export * from "./observe-source.js";
+export * from "./task-units.js";

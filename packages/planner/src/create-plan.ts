@@ -1,4 +1,4 @@
-import { inputPartitionsReady, mappedInputKeys, partitionKeys } from "@reflow/core";
+import { inputPartitionsReady, isTimePartitions, mappedInputKeys, partitionKeys, type MappedSchemes, type PartitionScheme } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
 import type { DatasetChange, Plan, PlannableDataset, PlannedTask, TaskInput, TaskReason } from "./plan.js";
 
@@ -16,6 +16,8 @@ export interface PlanRequest {
   readonly observedSources?: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Partitions to recompute even if up to date (`backfill --restate`), by dataset. */
   readonly restate?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Also plan partitions that are not complete yet (`--include-incomplete`); their tasks say `incomplete`. */
+  readonly includeIncomplete?: boolean;
 }
 
 /**
@@ -24,7 +26,8 @@ export interface PlanRequest {
  */
 export function createPlan(request: PlanRequest): Plan {
   const { datasets, order, state, asOf } = request;
-  const keysOf = effectivePartitionKeys(datasets, order, asOf);
+  const keysOf = effectivePartitionKeys(datasets, order, asOf, request.includeIncomplete);
+  const completeKeys = request.includeIncomplete ? effectivePartitionKeys(datasets, order, asOf) : keysOf;
   const setOf = keySets();
   const planned = new Map<string, Set<string>>();
   const tasks: PlannedTask[] = [];
@@ -36,6 +39,9 @@ export function createPlan(request: PlanRequest): Plan {
     const built = state.partitions.get(name);
     const plannedHere = new Set<string>();
     planned.set(name, plannedHere);
+    const complete = setOf(completeKeys.get(name)!);
+    // previous(): the dataset reads its own earlier partitions; keys are visited in
+    // ascending order, so `planned` already holds the earlier ones planned here.
     const inputKeys = dataset.inputs.map((input) => ({
       input,
       schemes: { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions },
@@ -62,6 +68,7 @@ export function createPlan(request: PlanRequest): Plan {
           reason,
           fingerprint: dataset.fingerprint,
           inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: Object.freeze([...partitions].sort()) }))),
+          ...(complete.has(key) ? {} : { incomplete: true as const }),
         }),
       );
     }
@@ -95,8 +102,15 @@ export function createPlan(request: PlanRequest): Plan {
  * The partitions each dataset has as of an instant: those of its own scheme
  * whose mapped input partitions all exist too (a daily dataset cannot compute
  * a day its daily input does not have yet, nor a month before its last day).
+ * With `includeIncomplete`, also the partitions not complete yet, reading
+ * whatever their inputs have so far (a month reads the days up to today).
  */
-export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDataset>, order: readonly string[], asOf: Date): Map<string, readonly string[]> {
+export function effectivePartitionKeys(
+  datasets: ReadonlyMap<string, PlannableDataset>,
+  order: readonly string[],
+  asOf: Date,
+  includeIncomplete = false,
+): Map<string, readonly string[]> {
   const keysOf = new Map<string, readonly string[]>();
   // Most datasets share a scheme and their inputs' keys: compute each distinct
   // key list, and each lookup set, once (1,000 daily datasets made 365,000 dates each plan).
@@ -106,12 +120,16 @@ export function effectivePartitionKeys(datasets: ReadonlyMap<string, PlannableDa
     const dataset = datasets.get(name)!;
     const scheme = JSON.stringify(dataset.partitions);
     let keys = schemeKeys.get(scheme);
-    if (!keys) schemeKeys.set(scheme, (keys = Object.freeze(partitionKeys(dataset.partitions, asOf))));
+    if (!keys) schemeKeys.set(scheme, (keys = Object.freeze(partitionKeys(dataset.partitions, asOf, includeIncomplete))));
     for (const input of dataset.inputs) {
+      if (input.dataset === name) continue; // previous() of itself: its earlier partitions are its own keys
       const upstream = keysOf.get(input.dataset)!;
       if (input.mapping.kind === "identity" && upstream === keys) continue; // the same list: every key is available
       const available = setOf(upstream);
-      const schemes = { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions };
+      const declared = datasets.get(input.dataset)!.partitions;
+      // Incomplete partitions read what exists so far: nothing past the input's newest key is waited for.
+      const readable: PartitionScheme = includeIncomplete && isTimePartitions(declared) ? { ...declared, end: upstream[upstream.length - 1] ?? declared.start } : declared;
+      const schemes: MappedSchemes = { input: readable, output: dataset.partitions };
       keys = Object.freeze(keys.filter((key) => inputPartitionsReady(input.mapping, key, schemes, available)));
     }
     keysOf.set(name, keys);
@@ -146,6 +164,8 @@ function reasonFor(
   // Once the code changes, the rollback says nothing and the usual rules decide.
   if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : "code-changed";
   if (partition.fingerprint !== dataset.fingerprint) return "code-changed";
+  // Built before it was complete: build it again now that it is (or, with --include-incomplete, while it still grows).
+  if (partition.incomplete) return "incomplete";
   if (observed !== undefined) {
     const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;
     if (recorded !== observed) return "source-changed";

@@ -12,11 +12,13 @@ export type TaskReason =
   | "source-changed"
   /** An input partition it reads was rebuilt since, or is rebuilt by this plan. */
   | "upstream-changed"
+  /** Its live version was built before the partition was complete (`--include-incomplete`). */
+  | "incomplete"
   /** Up to date, recomputed because `reflow backfill --restate` asked for it. */
   | "restated";
 
 /** In order of precedence: a partition gets the first reason that applies. */
-export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "source-changed", "upstream-changed", "restated"];
+export const TASK_REASONS: readonly TaskReason[] = ["missing", "failed", "code-changed", "incomplete", "source-changed", "upstream-changed", "restated"];
 
 export type DatasetChangeKind = "added" | "modified" | "unchanged" | "removed";
 
@@ -43,6 +45,8 @@ export interface PlannedTask {
   readonly fingerprint: string;
   /** Exactly what the task reads, per input dataset (merged across aliases). */
   readonly inputs: readonly TaskInput[];
+  /** The partition is not complete yet (planned with `--include-incomplete`): it is built again once it is. */
+  readonly incomplete?: true;
 }
 
 export interface DatasetChange {
@@ -76,7 +80,7 @@ export interface Plan {
 export interface PlanJson {
   readonly asOf: string;
   readonly datasets: readonly { readonly name: string; readonly change: DatasetChangeKind }[];
-  readonly tasks: readonly { readonly dataset: string; readonly partition: string; readonly reason: TaskReason }[];
+  readonly tasks: readonly { readonly dataset: string; readonly partition: string; readonly reason: TaskReason; readonly incomplete?: true }[];
   readonly summary: { readonly tasks: number; readonly datasets: number };
 }
 
@@ -84,7 +88,7 @@ export function planToJson(plan: Plan): PlanJson {
   return {
     asOf: plan.asOf.toISOString(),
     datasets: plan.datasets.map((d) => ({ name: d.name, change: d.change })),
-    tasks: plan.tasks.map((t) => ({ dataset: t.dataset, partition: t.partition, reason: t.reason })),
+    tasks: plan.tasks.map((t) => ({ dataset: t.dataset, partition: t.partition, reason: t.reason, ...(t.incomplete ? { incomplete: true as const } : {}) })),
     summary: { ...plan.summary },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ReflowError } from "@reflow/core";
-import { planToJson, type Plan, type PlanJson } from "./plan.js";
+import { planToJson, TASK_REASONS, type Plan, type PlanJson } from "./plan.js";
 
 /**
  * `reflow plan --out FILE`: the plan as JSON plus what it was made from, so
@@ -38,7 +38,7 @@ const savedPlanSchema = z.object({
   createdAt: z.string(),
   asOf: z.iso.datetime(),
   datasets: z.array(z.object({ name: z.string(), change: z.enum(["added", "modified", "unchanged", "removed"]) })),
-  tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(["missing", "failed", "code-changed", "source-changed", "upstream-changed", "restated"]) })),
+  tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(TASK_REASONS), incomplete: z.literal(true).optional() })),
   summary: z.object({ tasks: z.number(), datasets: z.number() }),
   fingerprints: z.record(z.string(), z.string()),
   digest: z.string(),

@@ -13,7 +13,8 @@ export interface BackfillSelection {
 
 /**
  * Narrows a full plan to a backfill: the range's missing or failed partitions
- * (all of them with `restate`), their readers with `downstream`, and the
+ * (all of them with `restate`), the later partitions of a dataset that reads
+ * its previous one (always), their readers with `downstream`, and the
  * missing or failed partitions they read, built first. Everything else stays in the
  * plan of the next `apply`; the datasets it touches are not recorded as applied.
  */
@@ -25,13 +26,14 @@ export function selectBackfill(plan: Plan, selection: BackfillSelection): Plan {
     if (task.dataset !== selection.dataset || !selection.keys.has(task.partition)) return;
     if (selection.restate || task.reason === "missing" || task.reason === "failed") keep.add(i);
   });
-  if (selection.downstream) {
-    // Tasks are in topological order: one pass finds every transitive reader.
-    tasks.forEach((task, i) => {
-      if (keep.has(i)) return;
-      if (task.inputs.some((input) => input.partitions.some((p) => keep.has(index.get(`${input.dataset}\u0000${p}`) ?? -1)))) keep.add(i);
-    });
-  }
+  // Tasks are in topological order, then key order: one pass finds every transitive reader.
+  // A dataset reading its own previous partition always gets its later partitions rebuilt,
+  // --downstream or not: day D+1 computed from the old day D would be wrong.
+  tasks.forEach((task, i) => {
+    if (keep.has(i)) return;
+    const reads = (input: PlannedTask["inputs"][number]) => input.partitions.some((p) => keep.has(index.get(`${input.dataset}\u0000${p}`) ?? -1));
+    if (task.inputs.some((input) => (selection.downstream || input.dataset === task.dataset) && reads(input))) keep.add(i);
+  });
   // Inputs that were never built (or failed) are built first; stale but built ones are read as they are,
   // and left to the next `apply` like the rest of the plan.
   for (let i = tasks.length - 1; i >= 0; i--) {

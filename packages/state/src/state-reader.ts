@@ -53,7 +53,7 @@ export class StateReader {
       .selectFrom("partitions as p")
       .leftJoin("tasks as t", "t.id", "p.live_task_id")
       .leftJoin("tasks as i", "i.id", "p.inputs_task_id")
-      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "t.source_version", "i.inputs as checked_inputs"])
+      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "t.source_version", "t.incomplete", "i.inputs as checked_inputs"])
       .execute();
     const rollbacks = await this.activeRollbacks();
     const partitions = new Map<string, Map<string, PartitionState>>();
@@ -69,6 +69,7 @@ export class StateReader {
         rowCount: row.row_count,
         contentHash: row.content_hash,
         ...(row.source_version === null ? {} : { sourceVersion: row.source_version }),
+        ...(row.incomplete === 1 ? { incomplete: true } : {}),
         ...(rollback && rollback.version === row.live_task_id ? { rollback: rollback.mark } : {}),
       });
     }

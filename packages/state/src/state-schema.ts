@@ -43,6 +43,8 @@ export interface TasksTable {
   source_version: string | null;
   /** When `reflow gc` deleted this version's rows from the warehouse (null while kept). */
   purged_at: string | null;
+  /** 1: planned with `--include-incomplete` before its partition was complete; built again once it is. */
+  incomplete: number | null;
 }
 
 /** A failed attempt of a task that was retried. */

@@ -15,6 +15,8 @@ export interface PartitionState {
   readonly contentHash?: string | null;
   /** Sources with `sourceVersion()`: the version the live version was read at. */
   readonly sourceVersion?: string | null;
+  /** The live version was built before the partition was complete (`--include-incomplete`). */
+  readonly incomplete?: boolean;
   /** Present when the live version was put back by `reflow rollback`. */
   readonly rollback?: PartitionRollback;
 }

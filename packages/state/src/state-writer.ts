@@ -8,6 +8,8 @@ export interface PlannedTaskRecord {
   readonly partition: string;
   readonly reason: string;
   readonly fingerprint: string;
+  /** Planned before the partition was complete (`--include-incomplete`). */
+  readonly incomplete?: boolean;
 }
 
 export interface TaskResult {
@@ -126,6 +128,7 @@ export class StateWriter {
           reason: task.reason,
           status: "pending" as const,
           fingerprint: task.fingerprint,
+          incomplete: task.incomplete ? 1 : null,
         }));
         const inserted = await trx.insertInto("tasks").values(chunk).returning("id").execute();
         taskIds.push(...inserted.map((row) => row.id));
