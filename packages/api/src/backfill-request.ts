@@ -3,6 +3,7 @@ import { ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
 import { checkPartitionRange, declaredDataset, partitionPosition } from "./declared-dataset.js";
+import { planRequest, warnAboutMixedLogic } from "./plan-project.js";
 import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
@@ -47,12 +48,9 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
 export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest, observedSources?: ObservedSources): Plan {
   const keys = new Set(backfillKeys(project, request, asOf));
   const full = createPlan({
-    datasets: project.datasets,
-    order: project.order,
-    state: snapshot,
-    asOf,
-    ...(observedSources ? { observedSources } : {}),
+    ...planRequest(project, snapshot, asOf, observedSources),
     ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
   });
-  return selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
+  const selected = selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
+  return warnAboutMixedLogic(selected, project, snapshot);
 }

@@ -1,5 +1,6 @@
 import type { CompiledDataset, CompiledProject } from "@reflow/compiler";
 import { GRAIN_FORMATS, isPartitionKey, ReflowError, type PartitionScheme } from "@reflow/core";
+import { keyPosition } from "@reflow/planner";
 
 /** The dataset a command names, or REFLOW_UNKNOWN_DATASET listing those declared. */
 export function declaredDataset(project: CompiledProject, name: string): CompiledDataset {
@@ -45,6 +46,5 @@ function keyFormat(scheme: PartitionScheme): string {
 
 /** Sort position of a key: time keys sort as strings; static keys go in their declared order. */
 export function partitionPosition(dataset: CompiledDataset): (key: string) => string | number {
-  const scheme = dataset.partitions;
-  return scheme.kind === "static" ? (key) => scheme.keys.indexOf(key) : (key) => key;
+  return keyPosition(dataset.partitions);
 }

@@ -1,5 +1,5 @@
 import { openStateStore, type DatasetLastRun } from "@reflow/state";
-import { effectivePartitionKeys } from "@reflow/planner";
+import { effectivePartitionKeys, fingerprintRanges } from "@reflow/planner";
 import { planProject } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -44,7 +44,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
   const keysOf = effectivePartitionKeys(project.datasets, project.order, plan.asOf);
   const outdated = new Map<string, number>();
   for (const task of plan.tasks) {
-    if (task.reason === "code-changed" || task.reason === "upstream-changed") outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
+    if (!task.keep && (task.reason === "code-changed" || task.reason === "upstream-changed")) outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
   }
   return project.order.map((name) => {
     const keys = keysOf.get(name)!;
@@ -78,25 +78,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
 
 /** The fingerprints of a dataset's live partitions, each with its runs of consecutive keys (current code first). */
 function logicVersions(keys: readonly string[], fingerprintOf: (key: string) => string | undefined, current: string): LogicVersion[] {
-  const byFingerprint = new Map<string, { partitions: number; ranges: { first: string; last: string; count: number }[] }>();
-  let previous: string | undefined;
-  for (const key of keys) {
-    const fingerprint = fingerprintOf(key);
-    if (fingerprint === undefined) {
-      previous = undefined;
-      continue;
-    }
-    let entry = byFingerprint.get(fingerprint);
-    if (!entry) byFingerprint.set(fingerprint, (entry = { partitions: 0, ranges: [] }));
-    entry.partitions += 1;
-    const last = entry.ranges[entry.ranges.length - 1];
-    if (previous === fingerprint && last) {
-      last.last = key;
-      last.count += 1;
-    } else entry.ranges.push({ first: key, last: key, count: 1 });
-    previous = fingerprint;
-  }
-  return [...byFingerprint]
-    .map(([fingerprint, entry]) => ({ fingerprint, current: fingerprint === current, ...entry }))
+  return [...fingerprintRanges(keys, fingerprintOf)]
+    .map(([fingerprint, entry]) => ({ fingerprint, current: fingerprint === current, partitions: entry.partitions, ranges: entry.ranges }))
     .sort((a, b) => Number(b.current) - Number(a.current));
 }

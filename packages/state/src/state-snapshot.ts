@@ -15,6 +15,10 @@ export interface PartitionState {
   readonly contentHash?: string | null;
   /** Sources with `sourceVersion()`: the version the live version was read at. */
   readonly sourceVersion?: string | null;
+  /** The run that built the live version. */
+  readonly liveRun?: number;
+  /** Forward-only: the dataset fingerprint under which the live version, built with older code, is accepted as up to date. */
+  readonly acceptedFingerprint?: string;
   /** Present when the live version was put back by `reflow rollback`. */
   readonly rollback?: PartitionRollback;
 }
@@ -32,6 +36,8 @@ export interface DatasetState {
   readonly name: string;
   readonly kind: string;
   readonly fingerprint: string;
+  /** Canonical JSON of the applied metadata; absent if never recorded. */
+  readonly metadata?: string;
 }
 
 /** Everything the planner needs from state, read in one go. Plain data. */
