@@ -32,6 +32,8 @@ export interface LogicVersion {
   readonly fingerprint: string;
   /** Whether it is the fingerprint of the code as it is now. */
   readonly current: boolean;
+  /** Every partition of this older version was kept by a forward-only change: plan does not rebuild them. */
+  readonly accepted?: true;
   readonly partitions: number;
   readonly ranges: readonly { readonly first: string; readonly last: string; readonly count: number }[];
 }
@@ -59,7 +61,11 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
     const missing = keys.filter((key) => partitions?.get(key)?.liveVersion == null).length;
     const stored = counts.get(name);
     const keySet = new Set(keys);
-    const logic = logicVersions(keys, (key) => partitions?.get(key)?.fingerprint ?? undefined, project.datasets.get(name)!.fingerprint);
+    const current = project.datasets.get(name)!.fingerprint;
+    const logic = logicVersions(keys, (key) => partitions?.get(key)?.fingerprint ?? undefined, current).map((version) => {
+      const accepted = !version.current && keys.every((key) => partitions?.get(key)?.fingerprint !== version.fingerprint || partitions.get(key)!.acceptedFingerprint === current);
+      return accepted ? { ...version, accepted: true as const } : version;
+    });
     return {
       name,
       kind: project.datasets.get(name)!.kind,

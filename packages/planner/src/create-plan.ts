@@ -226,7 +226,7 @@ function metadataChanges(before: string | undefined, after: string): string {
   if (before === undefined) return "first recorded";
   const old = JSON.parse(before) as Record<string, unknown>;
   const now = JSON.parse(after) as Record<string, unknown>;
-  const fields = [...new Set([...Object.keys(old), ...Object.keys(now)])].filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]));
+  const fields = [...new Set([...Object.keys(now), ...Object.keys(old)])].filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]));
   return `${fields.join(", ")} changed`;
 }
 
