@@ -80,8 +80,14 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   const observed = new Map<string, Promise<string>>();
   const planOf = async (snapshot: StateSnapshot, reader: StateReader | undefined) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
-    if (options.backfill) return backfillPlan(project, snapshot, asOf, options.backfill, sources);
-    const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (reader ? reader.manifests(fingerprints) : new Map()));
+    const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (reader ? reader.manifests(fingerprints) : new Map())).catch(
+      (error: unknown) => {
+        // A saved plan's flags that no longer fit (its dataset was applied since): the plan is stale.
+        if (saved && error instanceof ReflowError && error.code === "REFLOW_INVALID_ARGUMENT") throw stalePlanError(options.planFile!, "the state changed since the plan was made (another apply ran)");
+        throw error;
+      },
+    );
+    if (options.backfill) return backfillPlan(project, snapshot, asOf, options.backfill, sources, resolved);
     return planFor(project, snapshot, asOf, sources, resolved);
   };
   const preview = await readOnlyPreview(project, planOf);

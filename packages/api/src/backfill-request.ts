@@ -4,6 +4,7 @@ import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@
 import type { StateSnapshot } from "@reflow/state";
 import { checkPartitionRange, declaredDataset, partitionPosition } from "./declared-dataset.js";
 import { planRequest, warnAboutMixedLogic } from "./plan-project.js";
+import type { ResolvedCategories } from "./change-categories.js";
 import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
@@ -45,10 +46,19 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
 }
 
 /** The plan of a backfill: the full plan (with the range restated if asked), narrowed to the backfill. */
-export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest, observedSources?: ObservedSources): Plan {
+export function backfillPlan(
+  project: CompiledProject,
+  snapshot: StateSnapshot,
+  asOf: Date,
+  request: BackfillRequest,
+  observedSources?: ObservedSources,
+  /** The categories of changed datasets (from their `reprocess` and auto-detection: backfill takes no flags). */
+  resolved?: ResolvedCategories,
+): Plan {
   const keys = new Set(backfillKeys(project, request, asOf));
   const full = createPlan({
     ...planRequest(project, snapshot, asOf, observedSources),
+    ...(resolved ? { categories: resolved.categories } : {}),
     ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
   });
   const selected = selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });

@@ -75,10 +75,11 @@ export function createPlan(request: PlanRequest): Plan {
         for (const k of mappedInputKeys(input.mapping, key, upstreamKeys, set)) partitions.add(k);
       }
       let verdict = reasonFor(dataset, built?.get(key), reads, planned, softPlanned, state, request.observedSources?.get(name)?.get(key));
-      if ((!verdict || verdict.keep) && request.restate?.get(name)?.has(key)) verdict = { reason: "restated" };
+      const restated = request.restate?.get(name)?.has(key) === true;
+      if ((!verdict || verdict.keep) && restated) verdict = { reason: "restated" };
       if (!verdict) continue;
-      // Forward-only: a built partition keeps its old logic, accepted as up to date (before --from).
-      if (verdict.acceptable && choice?.category === "forward-only" && (from === undefined || position(key) < from)) {
+      // Forward-only: a built partition keeps its old logic, accepted as up to date (before --from), unless restated.
+      if (verdict.acceptable && !restated && choice?.category === "forward-only" && (from === undefined || position(key) < from)) {
         acceptedHere.push(key);
         continue;
       }

@@ -156,6 +156,16 @@ describe("change categories", () => {
     ]);
     expect(p.accepted).toEqual([{ dataset: "clean", fingerprint: "clean2", partitions: ["2024-01-01"] }]);
     expect(changeOf(p, "clean").why).toBe("forward-only (--forward-only, from 2024-01-02): 1 built partition keeps its old logic");
+    // A restated partition (backfill --restate) is rebuilt, not accepted.
+    const restated = createPlan({
+      ...cleanChanged,
+      state: builtState(),
+      asOf: BUILT_AS_OF,
+      categories: new Map([["clean", { category: "forward-only", why: "--forward-only" }]]),
+      restate: new Map([["clean", new Set(["2024-01-01"])]]),
+    });
+    expect(tasksOf(restated).filter((t) => t.startsWith("clean"))).toEqual(["clean 2024-01-01 code-changed"]);
+    expect(restated.accepted).toEqual([{ dataset: "clean", fingerprint: "clean2", partitions: ["2024-01-02", "2024-01-03"] }]);
   });
 
   it("a partition accepted under the current fingerprint is up to date, and code-changed again once the code changes again", () => {
