@@ -81,7 +81,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   }
 
   const manifests = new Map<string, string>();
-  for (const name of new Set(tasks.map((t) => t.dataset))) {
+  // Also for definitions recorded without a build (forward-only with nothing new): the next change is compared with it.
+  const defined = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").map((d) => d.name);
+  for (const name of new Set([...tasks.map((t) => t.dataset), ...defined])) {
     const dataset = datasets.get(name)!;
     if (dataset.manifest !== undefined) manifests.set(dataset.fingerprint, JSON.stringify(dataset.manifest));
   }
