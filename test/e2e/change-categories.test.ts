@@ -153,4 +153,13 @@ describe("non-breaking and metadata-only changes", () => {
     project.edit("pipelines/revenue.ts", "rowCount({ min: 1 })", "rowCount({ min: 2 })");
     expect(planJson(project, "--as-of", AS_OF).datasets.find((d) => d.name === "revenue")!.why).toBe("metadata only: recorded, nothing rebuilt (checks changed)");
   });
+
+  it('reprocess: "forward-only" on the dataset makes a code change forward-only without a flag', () => {
+    project.edit("pipelines/revenue.ts", '  tags: ["kpi"],', '  tags: ["kpi"],\n  reprocess: "forward-only",');
+    project.edit("pipelines/revenue.ts", "total: applyRate(total)", "total: applyRate(total) + 1");
+    const plan = planJson(project, "--as-of", AS_OF);
+    expect(plan.datasets.find((d) => d.name === "revenue")!.why).toBe('forward-only (reprocess: "forward-only"): 5 built partitions keep their old logic');
+    expect(plan.tasks).toEqual([]);
+    expect(plan.accepted).toEqual([{ dataset: "revenue", partitions: 5 }]);
+  });
 });
