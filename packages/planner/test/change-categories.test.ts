@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { daily } from "@reflow/core";
 import type { DatasetState, PartitionState, StateSnapshot } from "@reflow/state";
-import { createPlan, limitPlan, planToJson, withMixedLogicWarnings, type CategoryChoice, type Plan, type PlannableDataset } from "../src/index.js";
+import { createPlan, limitPlan, parseSavedPlan, planDigest, planToJson, toSavedPlan, withMixedLogicWarnings, type CategoryChoice, type Plan, type PlannableDataset } from "../src/index.js";
 
 // Three days built (2024-01-01 … 03) as of 01-04; as of 01-06 two more exist.
 const BUILT_AS_OF = new Date("2024-01-04T00:00:00Z");
@@ -215,5 +215,18 @@ describe("mixed-logic warnings", () => {
     expect(withMixedLogicWarnings(full, context(project, state)).warnings).toBeUndefined();
     const cut = withMixedLogicWarnings(limitPlan(full, 2), context(project, state));
     expect(cut.warnings?.map((w) => w.message)).toEqual(["warning: clean will have 2 logic versions live: 2024-01-01…2024-01-02 (this plan), 2024-01-03… (code of run 1)"]);
+  });
+});
+
+describe("saved plans with categories", () => {
+  it("keep the flags they were made with, and their digest tells the categories apart", () => {
+    const project = projectWith({ clean: "clean2" });
+    const forward = plan(project, builtState(), { categories: { clean: { category: "forward-only", why: "--forward-only" } } });
+    const saved = toSavedPlan(forward, new Date("2024-01-04T00:00:00Z"), { forwardOnly: ["clean"] });
+    const parsed = parseSavedPlan(JSON.stringify(saved), "plan.json");
+    expect(parsed.categoryFlags).toEqual({ forwardOnly: ["clean"] });
+    expect(parsed.digest).toBe(planDigest(forward));
+    expect(planDigest(plan(project, builtState()))).not.toBe(parsed.digest);
+    expect(toSavedPlan(forward, new Date(), {})).not.toHaveProperty("categoryFlags");
   });
 });
