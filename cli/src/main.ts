@@ -41,12 +41,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
       .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v));
 
-  withPlanOptions(program.command("plan"))
+  // How changed datasets are applied (plan and apply).
+  const withCategoryOptions = (command: Command) =>
+    command
+      .option("--breaking <name>", "rebuild NAME's full history and everything downstream (the default; repeatable, or comma-separated)", collectNames, [])
+      .option("--non-breaking <name>", "rebuild NAME but not what reads it (repeatable, or comma-separated)", collectNames, [])
+      .option("--forward-only <name>", "keep NAME's built partitions as they are; only new ones use the new code (repeatable, or comma-separated)", collectNames, [])
+      .option("--from <key>", "forward-only changes rebuild their built partitions from this key on");
+
+  withCategoryOptions(withPlanOptions(program.command("plan")))
     .description("show which partitions must be (re)built, and why")
     .option("--json", "print the plan as JSON")
     .option("-o, --out <file>", "also save the plan, for `reflow apply FILE`")
     .action(async (options) => planCommand(options));
-  withRunOptions(program.command("apply"))
+  withCategoryOptions(withRunOptions(program.command("apply")))
     .description("build what the plan lists (or a plan saved with `plan --out`), in dependency order")
     .argument("[plan-file]", "a plan saved by `reflow plan --out`: applied exactly, without asking, or refused if stale")
     .option("--max-tasks <n>", "build only the first N partitions of the plan; the rest is left for the next apply", (v) => parsePositiveInt(v, "--max-tasks"))
@@ -143,6 +151,11 @@ function parseSeconds(value: string): number {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--wait: expected a number of seconds, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** `--non-breaking a --non-breaking b,c` → [a, b, c]. */
+function collectNames(value: string, previous: readonly string[]): string[] {
+  return [...previous, ...value.split(",").map((name) => name.trim()).filter((name) => name !== "")];
 }
 
 function parsePositiveInt(value: string, option: string): number {

@@ -80,3 +80,37 @@ describe("formatPlan", () => {
     );
   });
 });
+
+describe("formatPlan with change categories", () => {
+  it("shows each modified dataset's category, the readers a non-breaking change does not rebuild, and mixed-logic warnings", () => {
+    const builds = [task("clean", "2024-01-01", "code-changed", ["raw"]), task("clean", "2024-01-02", "code-changed", ["raw"])];
+    const kept = ["2024-01-01", "2024-01-02"].map((day) => ({ ...task("report", day, "upstream-changed", ["clean"]), keep: true as const }));
+    const plan: Plan = {
+      ...planOf([...builds, ...kept], { raw: "unchanged", report: "unchanged" }),
+      datasets: [
+        { name: "clean", change: "modified", partitionCount: 5, category: "non-breaking", why: "non-breaking (--non-breaking)" },
+        { name: "report", change: "unchanged", partitionCount: 5 },
+      ],
+      summary: { tasks: 2, datasets: 1, kept: 2 },
+      warnings: [{ dataset: "clean", message: "warning: clean will have 2 logic versions live: 2024-01-01…2024-01-02 (this plan), 2024-01-03… (code of run 1)", versions: [] }],
+    };
+    expect(formatPlan(plan, schemeOf)).toBe(
+      [
+        "Plan as of 2024-01-06T00:00:00.000Z",
+        "",
+        "Changed directly:",
+        "  ~ clean (modified): non-breaking (--non-breaking)",
+        "Not rebuilt (what they read changes only by a non-breaking change; apply records the new input versions):",
+        "  = report (reads clean): 2 partitions",
+        "",
+        "Partitions to build:",
+        "  clean: 2024-01-01 … 2024-01-02 (2 partitions) code-changed",
+        "",
+        "Plan: 2 partitions to build in 1 dataset (2 code-changed); 1 changed directly; 2 partitions not rebuilt (non-breaking change upstream).",
+        "",
+        "warning: clean will have 2 logic versions live: 2024-01-01…2024-01-02 (this plan), 2024-01-03… (code of run 1)",
+        "",
+      ].join("\n"),
+    );
+  });
+});

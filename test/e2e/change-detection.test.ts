@@ -31,7 +31,7 @@ const REVENUE_CHANGED: PlanJson = {
   datasets: [
     { name: "events", change: "unchanged" },
     { name: "active_users", change: "unchanged" },
-    { name: "revenue", change: "modified" },
+    { name: "revenue", change: "modified", category: "breaking", why: "breaking (default)" },
     { name: "revenue_total", change: "unchanged" },
   ],
   tasks: [...tasks("revenue", "code-changed", DAYS), ...tasks("revenue_total", "upstream-changed", ["*"])],
@@ -148,7 +148,7 @@ describe("editing a helper used by one transform", () => {
       asOf: AS_OF_ISO,
       datasets: [
         { name: "events", change: "unchanged" },
-        { name: "active_users", change: "modified" },
+        { name: "active_users", change: "modified", category: "breaking", why: "breaking (default)" },
         { name: "revenue", change: "unchanged" },
         { name: "revenue_total", change: "unchanged" },
       ],

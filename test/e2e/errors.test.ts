@@ -154,7 +154,7 @@ describe("a schema violation in a transform's output", () => {
       datasets: [
         { name: "events", change: "unchanged" },
         { name: "active_users", change: "unchanged" },
-        { name: "revenue", change: "modified" },
+        { name: "revenue", change: "modified", category: "breaking", why: "breaking (default)" },
         { name: "revenue_total", change: "unchanged" },
       ],
       tasks: [...tasks("revenue", "failed", ["2024-01-03"]), ...tasks("revenue_total", "upstream-changed", ["*"])],

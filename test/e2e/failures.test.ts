@@ -87,7 +87,7 @@ describe("a transform that throws on one partition", () => {
       datasets: [
         { name: "events", change: "unchanged" },
         { name: "active_users", change: "unchanged" },
-        { name: "revenue", change: "modified" },
+        { name: "revenue", change: "modified", category: "breaking", why: "breaking (default)" },
         { name: "revenue_total", change: "unchanged" },
       ],
       tasks: [...tasks("revenue", "failed", ["2024-01-03"]), ...tasks("revenue_total", "upstream-changed", ["*"])],
@@ -103,7 +103,7 @@ describe("a transform that throws on one partition", () => {
         `Plan as of ${LATER_ISO}`,
         "",
         "Changed directly:",
-        "  ~ revenue (modified)",
+        "  ~ revenue (modified): breaking (default)",
         "Affected downstream (rebuilt unless what they read comes out unchanged):",
         "  ↳ revenue_total (reads revenue)",
         "",

@@ -112,7 +112,7 @@ describe("time grains and mappings through the CLI", () => {
     project.edit("pipelines/revenue.ts", 'weekly({ start: "2021-W53" })', 'weekly({ start: "2024-W01" })');
     project.edit("pipelines/rolling-users.ts", "window(events, { days: 7 })", "window(events, { days: 14 })");
     const plan = planJson(project, "--as-of", AS_OF);
-    expect(plan.datasets.filter((d) => d.change !== "unchanged")).toEqual([{ name: "rolling_users", change: "modified" }]);
+    expect(plan.datasets.filter((d) => d.change !== "unchanged")).toEqual([{ name: "rolling_users", change: "modified", category: "breaking", why: "breaking (default)" }]);
     expect(plan.tasks).toEqual(tasks("rolling_users", "code-changed", januaryDays(1, 31)));
 
     project.edit("pipelines/rolling-users.ts", "window(events, { days: 14 })", "fanOut(events)");

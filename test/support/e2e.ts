@@ -37,9 +37,18 @@ export type Reason = "missing" | "failed" | "code-changed" | "incomplete" | "sou
 /** `reflow plan --json`, as documented. */
 export interface PlanJson {
   readonly asOf: string;
-  readonly datasets: { readonly name: string; readonly change: "added" | "modified" | "unchanged" | "removed" }[];
+  readonly datasets: {
+    readonly name: string;
+    readonly change: "added" | "modified" | "unchanged" | "removed";
+    readonly category?: "breaking" | "non-breaking" | "forward-only" | "metadata";
+    readonly why?: string;
+  }[];
   readonly tasks: { readonly dataset: string; readonly partition: string; readonly reason: Reason; readonly incomplete?: true }[];
-  readonly summary: { readonly tasks: number; readonly datasets: number };
+  /** Partitions not rebuilt: they record the new versions of inputs a non-breaking change rebuilds. */
+  readonly kept?: { readonly dataset: string; readonly partition: string }[];
+  readonly accepted?: { readonly dataset: string; readonly partitions: number }[];
+  readonly warnings?: { readonly dataset: string; readonly message: string; readonly versions: unknown[] }[];
+  readonly summary: { readonly tasks: number; readonly datasets: number; readonly kept?: number };
 }
 
 /** Runs `reflow plan --json …`, asserts it succeeded quietly, and parses it. */

@@ -12,10 +12,11 @@ import {
 } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
+import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatPlan } from "../format/plan-report.js";
 import { askYesNo, colors, isInteractive, plural } from "../terminal.js";
 
-export interface ApplyCommandOptions extends GlobalOptions {
+export interface ApplyCommandOptions extends GlobalOptions, CategoryOptions {
   readonly yes?: boolean;
   readonly concurrency?: number;
   readonly maxTasks?: number;
@@ -73,7 +74,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
       ...(planFile ? { planFile } : {}),
       ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
-      ...(backfill ? { backfill } : {}),
+      ...(backfill ? { backfill } : { categoryFlags: categoryFlagsOf(options) }),
       command: process.argv.slice(2).join(" "),
       signal: stop.signal,
       confirm: async (plan, project) => {
@@ -179,8 +180,9 @@ function report(result: ApplyResult, elapsedMs: number): void {
 
 /** `; 3 left as they were: what they read came out unchanged` (early cutoff), or nothing. */
 function cutoff(result: ApplyResult): string {
-  if (result.unchanged === 0) return "";
-  return `; ${result.unchanged.toLocaleString("en-US")} left as ${result.unchanged === 1 ? "it was" : "they were"}: what ${result.unchanged === 1 ? "it reads" : "they read"} came out unchanged`;
+  const kept = result.kept > 0 ? `; ${result.kept.toLocaleString("en-US")} not rebuilt: what ${result.kept === 1 ? "it reads" : "they read"} changed only by a non-breaking change` : "";
+  if (result.unchanged === 0) return kept;
+  return `; ${result.unchanged.toLocaleString("en-US")} left as ${result.unchanged === 1 ? "it was" : "they were"}: what ${result.unchanged === 1 ? "it reads" : "they read"} came out unchanged${kept}`;
 }
 
 function unchangedCount(result: ApplyResult): string {

@@ -1,15 +1,18 @@
 import { writeFileSync } from "node:fs";
 import { planProject, planToJson, toSavedPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
+import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatPlan } from "../format/plan-report.js";
 
-export async function planCommand(options: GlobalOptions & { json?: boolean; out?: string; includeIncomplete?: boolean }): Promise<void> {
+export async function planCommand(options: GlobalOptions & CategoryOptions & { json?: boolean; out?: string; includeIncomplete?: boolean }): Promise<void> {
+  const categoryFlags = categoryFlagsOf(options);
   const { project, plan } = await planProject({
     projectDir: options.project,
     ...(options.asOf ? { asOf: options.asOf } : {}),
+    categoryFlags,
     ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
   });
-  if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date()), null, 2)}\n`);
+  if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date(), categoryFlags), null, 2)}\n`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
     return;

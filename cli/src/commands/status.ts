@@ -38,7 +38,7 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
       lines.push(`  ${s.name}:`);
       for (const version of s.mixedLogic!) {
         const ranges = version.ranges.map((r) => (r.count === 1 ? r.first : `${r.first} … ${r.last}`)).join(", ");
-        lines.push(`    ${version.fingerprint.slice(0, 8)}${version.current ? " (current code)" : ""}: ${plural(version.partitions, "partition")} (${ranges})`);
+        lines.push(`    ${version.fingerprint.slice(0, 8)}${version.current ? " (current code)" : version.accepted ? " (kept by a forward-only change)" : ""}: ${plural(version.partitions, "partition")} (${ranges})`);
       }
     }
   }

@@ -43,11 +43,12 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   }
   const lines: string[] = [`Plan as of ${plan.asOf.toISOString()}`, ""];
   const direct = plan.datasets.filter((d) => d.change === "added" || d.change === "modified");
-  const rebuilt = new Set(plan.tasks.map((t) => t.dataset));
+  const builds = plan.tasks.filter((t) => !t.keep);
+  const rebuilt = new Set(builds.map((t) => t.dataset));
   // Downstream means "rebuilt because something it reads is rebuilt", named with
   // what it reads; datasets with only new or failed partitions are not affected by a change.
   const readsChanged = new Map<string, Set<string>>();
-  for (const task of plan.tasks) {
+  for (const task of builds) {
     if (task.reason !== "upstream-changed") continue;
     const via = readsChanged.get(task.dataset) ?? new Set<string>();
     let inPlan = false;
@@ -64,22 +65,42 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   const removed = plan.datasets.filter((d) => d.change === "removed");
   if (direct.length > 0) {
     lines.push("Changed directly:");
-    for (const d of direct) lines.push(`  ${d.change === "added" ? colors.green("+") : colors.yellow("~")} ${d.name} (${d.change})`);
+    for (const d of direct) lines.push(`  ${d.change === "added" ? colors.green("+") : colors.yellow("~")} ${d.name} (${d.change})${d.why ? `: ${d.why}` : ""}`);
   }
   if (downstream.length > 0) {
     lines.push("Affected downstream (rebuilt unless what they read comes out unchanged):");
     for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name} (reads ${[...readsChanged.get(d.name)!].join(", ")})`);
   }
+  const kept = keptByDataset(plan);
+  if (kept.size > 0) {
+    lines.push("Not rebuilt (what they read changes only by a non-breaking change; apply records the new input versions):");
+    for (const [name, { partitions, reads }] of kept) lines.push(`  ${colors.cyan("=")} ${name} (reads ${[...reads].join(", ")}): ${plural(partitions, "partition")}`);
+  }
   if (removed.length > 0) {
     lines.push("Removed from code (data and state are kept; declare it again to bring it back):");
     for (const d of removed) lines.push(`  ${colors.red("-")} ${d.name}`);
   }
-  if (plan.tasks.length > 0) {
+  if (builds.length > 0) {
     lines.push("", "Partitions to build:");
-    for (const range of collapseRanges(plan.tasks, schemeOf)) lines.push(`  ${formatRange(range)}`);
+    for (const range of collapseRanges(builds, schemeOf)) lines.push(`  ${formatRange(range)}`);
   }
   lines.push("", summaryLine(plan));
+  if (plan.warnings?.length) lines.push("", ...plan.warnings.map((w) => colors.yellow(w.message)));
   return `${lines.join("\n")}\n`;
+}
+
+/** Datasets with `keep` tasks: how many partitions, and which rebuilt inputs they read. */
+function keptByDataset(plan: Plan): Map<string, { partitions: number; reads: Set<string> }> {
+  const rebuilt = new Set(plan.tasks.filter((t) => !t.keep).map((t) => t.dataset));
+  const kept = new Map<string, { partitions: number; reads: Set<string> }>();
+  for (const task of plan.tasks) {
+    if (!task.keep) continue;
+    let entry = kept.get(task.dataset);
+    if (!entry) kept.set(task.dataset, (entry = { partitions: 0, reads: new Set() }));
+    entry.partitions += 1;
+    for (const input of task.inputs) if (rebuilt.has(input.dataset)) entry.reads.add(input.dataset);
+  }
+  return kept;
 }
 
 export function formatRange(range: PartitionRange): string {
@@ -94,7 +115,8 @@ export function formatRange(range: PartitionRange): string {
 
 /** Terraform-style one-line summary. */
 export function summaryLine(plan: Plan): string {
-  const byReason = TASK_REASONS.map((reason) => [reason, plan.tasks.filter((t) => t.reason === reason).length] as const)
+  const builds = plan.tasks.filter((t) => !t.keep);
+  const byReason = TASK_REASONS.map((reason) => [reason, builds.filter((t) => t.reason === reason).length] as const)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n.toLocaleString("en-US")} ${reason}`);
   const changed = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").length;
@@ -102,6 +124,7 @@ export function summaryLine(plan: Plan): string {
   const parts = [
     `${plural(plan.summary.tasks, "partition")} to build in ${plural(plan.summary.datasets, "dataset")}${byReason.length ? ` (${byReason.join(", ")})` : ""}`,
     `${changed} changed directly`,
+    ...(plan.summary.kept ? [`${plural(plan.summary.kept, "partition")} not rebuilt (non-breaking change upstream)`] : []),
     ...(removed > 0 ? [`${removed} removed`] : []),
     ...(plan.deferred
       ? [

@@ -2,14 +2,15 @@ import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { displayPath, ReflowError } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
-import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
-import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
+import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type CategoryFlags, type Plan, type SavedPlan } from "@reflow/planner";
+import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateReader, type StateSnapshot } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
+import { checkCategoryFlags, resolveCategories } from "./change-categories.js";
 import { liveVersionLookup } from "./live-version-lookup.js";
 import { observeSources } from "./observe-sources.js";
 import { openStateForReading } from "./open-state-for-reading.js";
-import { planFor } from "./plan-project.js";
+import { planFor, warnAboutMixedLogic } from "./plan-project.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -39,6 +40,8 @@ export interface ApplyOptions extends ReflowOptions {
   readonly backfill?: BackfillRequest;
   /** Recorded with the run and the lock, for `status` and for whoever finds the state locked. */
   readonly command?: string;
+  /** `--breaking`, `--non-breaking`, `--forward-only NAME`, `--from KEY`; a saved plan brings its own. */
+  readonly categoryFlags?: CategoryFlags;
 }
 
 export interface ApplyOutcome {
@@ -62,6 +65,11 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `concurrency must be a whole number of at least 1, got ${concurrency}`);
   }
   const saved = options.planFile ? readSavedPlan(options.planFile) : undefined;
+  if (saved && options.categoryFlags && Object.keys(options.categoryFlags).length > 0) {
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", "category flags cannot be used with a saved plan: it is applied with the categories it was made with");
+  }
+  const flags = saved?.categoryFlags ?? options.categoryFlags ?? {};
+  checkCategoryFlags(project, flags);
   const asOf = saved ? new Date(saved.asOf) : (options.asOf ?? new Date());
   const command = options.command ?? "apply";
   // A saved plan is re-planned as it was made: with incomplete partitions if it has any.
@@ -72,11 +80,17 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // byte for byte as it was, and a new project without even a state file.
   await waitUntilUnlocked(project.config.statePath, options.waitMs ?? 0);
   const observed = new Map<string, Promise<string>>();
-  const planOf = async (snapshot: StateSnapshot) => {
+  const planOf = async (snapshot: StateSnapshot, reader: StateReader | undefined) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
-    return options.backfill
-      ? backfillPlan(project, snapshot, asOf, { ...options.backfill, includeIncomplete }, sources)
-      : planFor(project, snapshot, asOf, sources, includeIncomplete);
+    const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (reader ? reader.manifests(fingerprints) : new Map())).catch(
+      (error: unknown) => {
+        // A saved plan's flags that no longer fit (its dataset was applied since): the plan is stale.
+        if (saved && error instanceof ReflowError && error.code === "REFLOW_INVALID_ARGUMENT") throw stalePlanError(options.planFile!, "the state changed since the plan was made (another apply ran)");
+        throw error;
+      },
+    );
+    if (options.backfill) return backfillPlan(project, snapshot, asOf, { ...options.backfill, includeIncomplete }, sources, resolved);
+    return planFor(project, snapshot, asOf, sources, resolved, includeIncomplete);
   };
   const preview = await readOnlyPreview(project, planOf);
   if (saved) {
@@ -85,7 +99,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   }
   let confirmed: Plan | undefined;
   if (!saved) {
-    confirmed = limitPlan(preview.plan, options.maxTasks);
+    confirmed = limited(preview.plan, options.maxTasks, project, preview.snapshot);
     if (!hasWork(confirmed) && !preview.unfinishedRuns) return { project, plan: confirmed };
     if (hasWork(confirmed) && options.confirm && !(await options.confirm(confirmed, project))) {
       return { project, plan: confirmed, declined: true };
@@ -100,12 +114,12 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     try {
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
       const snapshot = await store.reader.snapshot();
-      let plan = await planOf(snapshot);
+      let plan = await planOf(snapshot, store.reader);
       if (saved) {
         const stale = stalePlanReason(saved, plan);
         if (stale) throw stalePlanError(options.planFile!, stale);
       }
-      plan = limitPlan(plan, options.maxTasks);
+      plan = limited(plan, options.maxTasks, project, snapshot);
       if (confirmed && planDigest(plan) !== planDigest(confirmed)) {
         // Settling a crashed run legitimately changes the plan: show it and ask again.
         if (reconciled.runs.length === 0) {
@@ -148,18 +162,25 @@ export function hasWork(plan: Plan): boolean {
   return plan.tasks.length > 0 || plan.datasets.some((d) => d.change !== "unchanged");
 }
 
+/** The first `maxTasks` tasks, with the mixed-logic warnings of what that leaves. */
+function limited(plan: Plan, maxTasks: number | undefined, project: CompiledProject, snapshot: StateSnapshot): Plan {
+  const cut = limitPlan(plan, maxTasks);
+  return cut === plan ? plan : warnAboutMixedLogic(cut, project, snapshot);
+}
+
 interface Preview {
   readonly plan: Plan;
+  readonly snapshot: StateSnapshot;
   /** A run was left `running` by a process that stopped: apply settles it even if there is nothing to plan. */
   readonly unfinishedRuns: boolean;
 }
 
-async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Promise<Plan>): Promise<Preview> {
+async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot, reader: StateReader | undefined) => Promise<Plan>): Promise<Preview> {
   const store = await openStateForReading(project.config.statePath);
   try {
-    if (!store) return { plan: await planOf(EMPTY_STATE), unfinishedRuns: false };
+    if (!store) return { plan: await planOf(EMPTY_STATE, undefined), snapshot: EMPTY_STATE, unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);
-    return { plan: await planOf(snapshot), unfinishedRuns: runs[0]?.status === "running" };
+    return { plan: await planOf(snapshot, store.reader), snapshot, unfinishedRuns: runs[0]?.status === "running" };
   } finally {
     await store?.close();
   }

@@ -2,7 +2,9 @@ import type { CompiledProject } from "@reflow/compiler";
 import { partitionRange, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import { createPlan, effectivePartitionKeys, selectBackfill, type Plan } from "@reflow/planner";
 import type { StateSnapshot } from "@reflow/state";
-import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
+import { checkPartitionRange, declaredDataset, partitionPosition } from "./declared-dataset.js";
+import { planRequest, warnAboutMixedLogic } from "./plan-project.js";
+import type { ResolvedCategories } from "./change-categories.js";
 import type { ObservedSources } from "./observe-sources.js";
 
 /** `reflow backfill DATASET [--from KEY] [--to KEY] [--restate] [--downstream]`. */
@@ -43,16 +45,22 @@ export function backfillKeys(project: CompiledProject, request: BackfillRequest,
 }
 
 /** The plan of a backfill: the full plan (with the range restated if asked), narrowed to the backfill. */
-export function backfillPlan(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, request: BackfillRequest, observedSources?: ObservedSources): Plan {
+export function backfillPlan(
+  project: CompiledProject,
+  snapshot: StateSnapshot,
+  asOf: Date,
+  request: BackfillRequest,
+  observedSources?: ObservedSources,
+  /** The categories of changed datasets (from their `reprocess` and auto-detection: backfill takes no flags). */
+  resolved?: ResolvedCategories,
+): Plan {
   const keys = new Set(backfillKeys(project, request, asOf));
   const full = createPlan({
-    datasets: project.datasets,
-    order: project.order,
-    state: snapshot,
-    asOf,
-    ...(observedSources ? { observedSources } : {}),
+    ...planRequest(project, snapshot, asOf, observedSources),
+    ...(resolved ? { categories: resolved.categories } : {}),
     ...(request.restate ? { restate: new Map([[request.dataset, keys]]) } : {}),
     ...(request.includeIncomplete ? { includeIncomplete: true } : {}),
   });
-  return selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
+  const selected = selectBackfill(full, { dataset: request.dataset, keys, restate: request.restate ?? false, downstream: request.downstream ?? false });
+  return warnAboutMixedLogic(selected, project, snapshot);
 }

@@ -1,5 +1,6 @@
 import type { CompiledDataset, CompiledProject } from "@reflow/compiler";
 import { GRAIN_FORMATS, isEmptyPartitionRange, isPartitionKey, isPartitionRangeBound, ReflowError, type PartitionScheme } from "@reflow/core";
+import { keyPosition } from "@reflow/planner";
 
 /** The dataset a command names, or REFLOW_UNKNOWN_DATASET listing those declared. */
 export function declaredDataset(project: CompiledProject, name: string): CompiledDataset {
@@ -48,4 +49,9 @@ function keyFormat(scheme: PartitionScheme): string {
 
 function exampleMultiKey(scheme: Extract<PartitionScheme, { kind: "multi" }>): string {
   return scheme.dimensions.map((d) => (d.scheme.kind === "static" ? d.scheme.keys[0]! : d.scheme.start)).join("|");
+}
+
+/** Sort position of a key: time keys sort as strings; static keys go in their declared order. */
+export function partitionPosition(dataset: CompiledDataset): (key: string) => string | number {
+  return keyPosition(dataset.partitions);
 }

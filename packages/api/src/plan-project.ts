@@ -1,6 +1,7 @@
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { createPlan, type Plan } from "@reflow/planner";
+import { createPlan, withMixedLogicWarnings, type CategoryFlags, type Plan, type PlanRequest } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type StateSnapshot } from "@reflow/state";
+import { checkCategoryFlags, resolveCategories, type ResolvedCategories } from "./change-categories.js";
 import { observeSources, type ObservedSources } from "./observe-sources.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -10,27 +11,58 @@ export interface ProjectPlan {
   readonly plan: Plan;
 }
 
+export interface PlanOptions extends ReflowOptions {
+  /** `--breaking`, `--non-breaking`, `--forward-only NAME` and `--from KEY`. */
+  readonly categoryFlags?: CategoryFlags;
+}
+
 /** Compiles a project and plans it against its state, without writing state or warehouse. */
-export async function planProject(options: ReflowOptions = {}): Promise<ProjectPlan> {
+export async function planProject(options: PlanOptions = {}): Promise<ProjectPlan> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
+  const flags = options.categoryFlags ?? {};
+  checkCategoryFlags(project, flags);
   const store = await openStateStore(project.config.statePath, "read");
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();
+    const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (store ? store.reader.manifests(fingerprints) : new Map()));
     const observed = await observeSources(project, snapshot, asOf);
-    return { project, snapshot, plan: planFor(project, snapshot, asOf, observed, options.includeIncomplete) };
+    return { project, snapshot, plan: planFor(project, snapshot, asOf, observed, resolved, options.includeIncomplete) };
   } finally {
     await store?.close();
   }
 }
 
-export function planFor(project: CompiledProject, snapshot: StateSnapshot, asOf: Date = new Date(), observedSources?: ObservedSources, includeIncomplete = false): Plan {
-  return createPlan({
+/** The plan of the whole project, with its change categories and mixed-logic warnings. */
+export function planFor(
+  project: CompiledProject,
+  snapshot: StateSnapshot,
+  asOf: Date = new Date(),
+  observedSources?: ObservedSources,
+  resolved?: ResolvedCategories,
+  includeIncomplete = false,
+): Plan {
+  const plan = createPlan({
+    ...planRequest(project, snapshot, asOf, observedSources, includeIncomplete),
+    ...(resolved ? { categories: resolved.categories } : {}),
+    ...(resolved?.forwardFrom !== undefined ? { forwardFrom: resolved.forwardFrom } : {}),
+  });
+  return warnAboutMixedLogic(plan, project, snapshot);
+}
+
+/** What every plan of the project is made from. */
+export function planRequest(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, observedSources?: ObservedSources, includeIncomplete = false): PlanRequest {
+  return {
     datasets: project.datasets,
     order: project.order,
     state: snapshot,
     asOf,
     ...(observedSources ? { observedSources } : {}),
     ...(includeIncomplete ? { includeIncomplete } : {}),
-  });
+  };
+}
+
+/** Recomputes a plan's mixed-logic warnings, after narrowing it (`--max-tasks`, a backfill). */
+export function warnAboutMixedLogic(plan: Plan, project: CompiledProject, snapshot: StateSnapshot): Plan {
+  return withMixedLogicWarnings(plan, { datasets: project.datasets, order: project.order, state: snapshot });
 }

@@ -1,5 +1,5 @@
 import { openStateStore, type DatasetLastRun } from "@reflow/state";
-import { effectivePartitionKeys } from "@reflow/planner";
+import { effectivePartitionKeys, fingerprintRanges } from "@reflow/planner";
 import { planProject } from "./plan-project.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -32,6 +32,8 @@ export interface LogicVersion {
   readonly fingerprint: string;
   /** Whether it is the fingerprint of the code as it is now. */
   readonly current: boolean;
+  /** Every partition of this older version was kept by a forward-only change: plan does not rebuild them. */
+  readonly accepted?: true;
   readonly partitions: number;
   readonly ranges: readonly { readonly first: string; readonly last: string; readonly count: number }[];
 }
@@ -44,7 +46,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
   const keysOf = effectivePartitionKeys(project.datasets, project.order, plan.asOf);
   const outdated = new Map<string, number>();
   for (const task of plan.tasks) {
-    if (task.reason === "code-changed" || task.reason === "upstream-changed" || task.reason === "incomplete") outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
+    if (!task.keep && (task.reason === "code-changed" || task.reason === "upstream-changed" || task.reason === "incomplete")) outdated.set(task.dataset, (outdated.get(task.dataset) ?? 0) + 1);
   }
   return project.order.map((name) => {
     const keys = keysOf.get(name)!;
@@ -59,7 +61,11 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
     const missing = keys.filter((key) => partitions?.get(key)?.liveVersion == null).length;
     const stored = counts.get(name);
     const keySet = new Set(keys);
-    const logic = logicVersions(keys, (key) => partitions?.get(key)?.fingerprint ?? undefined, project.datasets.get(name)!.fingerprint);
+    const current = project.datasets.get(name)!.fingerprint;
+    const logic = logicVersions(keys, (key) => partitions?.get(key)?.fingerprint ?? undefined, current).map((version) => {
+      const accepted = !version.current && keys.every((key) => partitions?.get(key)?.fingerprint !== version.fingerprint || partitions.get(key)!.acceptedFingerprint === current);
+      return accepted ? { ...version, accepted: true as const } : version;
+    });
     return {
       name,
       kind: project.datasets.get(name)!.kind,
@@ -78,25 +84,7 @@ export async function projectStatus(options: ReflowOptions = {}): Promise<Datase
 
 /** The fingerprints of a dataset's live partitions, each with its runs of consecutive keys (current code first). */
 function logicVersions(keys: readonly string[], fingerprintOf: (key: string) => string | undefined, current: string): LogicVersion[] {
-  const byFingerprint = new Map<string, { partitions: number; ranges: { first: string; last: string; count: number }[] }>();
-  let previous: string | undefined;
-  for (const key of keys) {
-    const fingerprint = fingerprintOf(key);
-    if (fingerprint === undefined) {
-      previous = undefined;
-      continue;
-    }
-    let entry = byFingerprint.get(fingerprint);
-    if (!entry) byFingerprint.set(fingerprint, (entry = { partitions: 0, ranges: [] }));
-    entry.partitions += 1;
-    const last = entry.ranges[entry.ranges.length - 1];
-    if (previous === fingerprint && last) {
-      last.last = key;
-      last.count += 1;
-    } else entry.ranges.push({ first: key, last: key, count: 1 });
-    previous = fingerprint;
-  }
-  return [...byFingerprint]
-    .map(([fingerprint, entry]) => ({ fingerprint, current: fingerprint === current, ...entry }))
+  return [...fingerprintRanges(keys, fingerprintOf)]
+    .map(([fingerprint, entry]) => ({ fingerprint, current: fingerprint === current, partitions: entry.partitions, ranges: entry.ranges }))
     .sort((a, b) => Number(b.current) - Number(a.current));
 }

@@ -43,6 +43,8 @@ export interface CodeFingerprint {
   readonly unitHash: string;
   /** Hash of each declaration in `declarations`, by `file#name`: to tell which one changed. */
   readonly declarationHashes: Readonly<Record<string, string>>;
+  /** Identifiers and literal texts of the code and its closure (not part of the hash): which row fields it may read. */
+  readonly words: ReadonlySet<string>;
 }
 
 export interface FingerprinterStats {
@@ -57,8 +59,8 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-// 2: call sites also record a file source's `path`.
-const ANALYZER_VERSION = `2 ts-morph@${tsMorphVersion()}`;
+// 2: call sites also record a file source's `path`; 3: code units record their words.
+const ANALYZER_VERSION = `3 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)
@@ -172,6 +174,7 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment):
     packages: Object.freeze(packages.map(({ name, version }) => Object.freeze({ name, version }))),
     unitHash: unit.hash,
     declarationHashes: Object.freeze(Object.fromEntries(declarations.map((d) => [`${d.file}#${d.name}`, d.hash]))),
+    words: closure.words,
   });
 }
 

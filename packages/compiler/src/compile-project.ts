@@ -15,6 +15,7 @@ import {
 } from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
 import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
+import { datasetMetadata } from "./dataset-metadata.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
@@ -91,6 +92,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         version: declaration.version,
         fingerprint: datasetFingerprint(declaration, inputs, code),
         manifest: fingerprintManifest(declaration, inputs, code),
+        metadata: datasetMetadata(declaration),
         code,
         retries: Object.freeze({ ...config.retries, ...declaration.retries }),
         ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),

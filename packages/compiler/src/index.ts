@@ -6,3 +6,5 @@ export * from "./compile-project.js";
 
 export * from "./code-fingerprinter.js";
 export * from "./fingerprint-manifest.js";
+export * from "./dataset-metadata.js";
+export * from "./non-breaking-change.js";

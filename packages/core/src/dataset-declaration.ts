@@ -76,6 +76,9 @@ export interface InputBinding {
   readonly mapping?: PartitionMapping;
 }
 
+/** The default change category of a dataset whose code changes (`reflow plan --forward-only` overrides per plan). */
+export type ReprocessPolicy = "breaking" | "forward-only";
+
 /**
  * A declared dataset or source, as the authoring API returns it. Sources and
  * datasets are the same noun: a source's `read` is its transform and it has no inputs.
@@ -88,7 +91,12 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly inputs: readonly InputBinding[];
   readonly schema: z.ZodType<R>;
   readonly version: number;
+  /** Metadata: changing it (or checks, retries, maxConcurrency, pool) rebuilds nothing; `apply` records it. */
   readonly description?: string;
+  readonly owner?: string;
+  readonly tags?: readonly string[];
+  /** How a change of its code is applied by default: `breaking` (rebuild the full history) or `forward-only`. */
+  readonly reprocess?: ReprocessPolicy;
   /** Audits of each partition version before it is published, in declaration order. */
   readonly checks: readonly DatasetCheck[];
   /** Overrides of the project's retry policy (reflow.yaml `retries`). */

@@ -11,6 +11,7 @@ import {
   type InputBinding,
   type InputDeclarations,
   type ReadContext,
+  type ReprocessPolicy,
   type RowsResult,
   type TransformContext,
 } from "./dataset-declaration.js";
@@ -33,7 +34,18 @@ interface CommonOptions<S extends RowSchema> {
   readonly schema: S;
   /** Bump to force a rebuild when something the code analysis cannot see changed. */
   readonly version?: number;
+  /** Metadata: not part of the fingerprint; editing it rebuilds nothing (`plan` says "metadata only"). */
   readonly description?: string;
+  /** Who answers for the data (a team or a person); metadata. */
+  readonly owner?: string;
+  /** Free labels; metadata. */
+  readonly tags?: readonly string[];
+  /**
+   * How a change of the code is applied unless the plan says otherwise:
+   * `breaking` (default) rebuilds the full history and everything downstream,
+   * `forward-only` keeps the built partitions and builds only new ones with the new code.
+   */
+  readonly reprocess?: ReprocessPolicy;
   /**
    * Run on every new partition version before it is published: built-in checks
    * (`rowCount`, `unique`, `notNull`, `maxChangeFromPrevious`), `check(name, fn)`,
@@ -164,6 +176,14 @@ function declare<Name extends string, S extends RowSchema>(
   if (options.maxConcurrency !== undefined && (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1)) {
     fail(name, definedAt, `maxConcurrency must be a whole number of at least 1, got ${JSON.stringify(options.maxConcurrency)}`);
   }
+  if (options.description !== undefined && typeof options.description !== "string") fail(name, definedAt, `description must be a string, got ${describe(options.description)}`);
+  if (options.owner !== undefined && (typeof options.owner !== "string" || options.owner === "")) fail(name, definedAt, `owner must be a non-empty string, got ${JSON.stringify(options.owner)}`);
+  if (options.tags !== undefined && (!Array.isArray(options.tags) || options.tags.some((tag) => typeof tag !== "string" || tag === ""))) {
+    fail(name, definedAt, `tags must be an array of non-empty strings, got ${JSON.stringify(options.tags)}`);
+  }
+  if (options.reprocess !== undefined && options.reprocess !== "breaking" && options.reprocess !== "forward-only") {
+    fail(name, definedAt, `reprocess must be "breaking" or "forward-only", got ${JSON.stringify(options.reprocess)}`);
+  }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
   const batch = (options as { batch?: unknown }).batch;
   if (batch !== undefined && (!Number.isInteger(batch) || (batch as number) < 1)) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
@@ -183,6 +203,9 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(batch === undefined ? {} : { batch: batch as number }),
     ...(options.description === undefined ? {} : { description: options.description }),
+    ...(options.owner === undefined ? {} : { owner: options.owner }),
+    ...(options.tags === undefined ? {} : { tags: Object.freeze([...options.tags]) }),
+    ...(options.reprocess === undefined ? {} : { reprocess: options.reprocess }),
     ...sourceOnly,
     ...(definedAt === undefined ? {} : { definedAt }),
   };

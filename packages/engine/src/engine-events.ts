@@ -25,6 +25,8 @@ export interface ApplyResult {
   readonly succeeded: number;
   /** Not rebuilt: everything they read was rebuilt with identical content (early cutoff). */
   readonly unchanged: number;
+  /** Not rebuilt: what they read changed only by a non-breaking change; the new input versions were recorded. */
+  readonly kept: number;
   readonly failed: readonly TaskFailure[];
   /** Tasks not run because an input partition failed; `error` names it. */
   readonly blocked: readonly TaskFailure[];

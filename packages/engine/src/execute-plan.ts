@@ -83,11 +83,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   }
 
   const manifests = new Map<string, string>();
-  for (const name of new Set(tasks.map((t) => t.dataset))) {
+  // Also for definitions recorded without a build (forward-only with nothing new): the next change is compared with it.
+  const defined = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").map((d) => d.name);
+  for (const name of new Set([...tasks.map((t) => t.dataset), ...defined])) {
     const dataset = datasets.get(name)!;
     if (dataset.manifest !== undefined) manifests.set(dataset.fingerprint, JSON.stringify(dataset.manifest));
   }
-  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests);
+  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, plan.accepted ?? []);
   emit({ type: "run-started", runId, total: tasks.length });
 
   const live = new Map<string, Map<string, number>>();
@@ -122,6 +124,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   const warnings: TaskFailure[] = [];
   let succeeded = 0;
   let unchanged = 0;
+  let kept = 0;
   // Early cutoff: input partitions rebuilt in this run with the content of the version they replaced, to that version's id.
   const replacedByIdentical = new Map<string, number>();
   let rowsWritten = 0;
@@ -142,6 +145,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         inputs = currentInputs(task, liveOf);
       } catch (error) {
         await failBuilds([{ i, task, taskId, previous, inputs: {} }], error, 1);
+        continue;
+      }
+      // Non-breaking change upstream: the live version stays, valid for the new input versions.
+      if (task.keep) {
+        await state.taskUnchanged(taskId, task.dataset, task.partition, inputs);
+        kept += 1;
+        emit({ type: "task-finished", task, outcome: "unchanged" });
         continue;
       }
       if (task.reason === "upstream-changed" && previous?.liveVersion != null && readsSameContent(previous.inputs, inputs, replacedByIdentical)) {
@@ -291,10 +301,10 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   );
   const applied = plan.datasets
     .filter((d) => d.change !== "removed" && d.change !== "unchanged" && !incomplete.has(d.name))
-    .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint! }));
+    .map((d) => ({ name: d.name, kind: d.kind!, fingerprint: d.fingerprint!, ...(d.metadata !== undefined ? { metadata: d.metadata } : {}) }));
   await state.finishRun(runId, status, applied, plan.datasets.filter((d) => d.change === "removed").map((d) => d.name));
   warnings.sort(inPlanOrder);
-  return { runId, status, succeeded, unchanged, failed, blocked, warnings, notStarted: notStarted.length, rowsWritten };
+  return { runId, status, succeeded, unchanged, kept, failed, blocked, warnings, notStarted: notStarted.length, rowsWritten };
 }
 
 /** The live version of every input partition the task reads; fails if one was never built. */

@@ -1,6 +1,16 @@
 import { inputPartitionsReady, isTimePartitions, mappedInputKeys, partitionKeys, type MappedSchemes, type PartitionScheme } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
-import type { DatasetChange, Plan, PlannableDataset, PlannedTask, TaskInput, TaskReason } from "./plan.js";
+import {
+  planSummary,
+  type AcceptedPartitions,
+  type CategoryChoice,
+  type DatasetChange,
+  type Plan,
+  type PlannableDataset,
+  type PlannedTask,
+  type TaskInput,
+  type TaskReason,
+} from "./plan.js";
 
 export interface PlanRequest {
   readonly datasets: ReadonlyMap<string, PlannableDataset>;
@@ -18,7 +28,15 @@ export interface PlanRequest {
   readonly restate?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Also plan partitions that are not complete yet (`--include-incomplete`); their tasks say `incomplete`. */
   readonly includeIncomplete?: boolean;
+  /** How each dataset whose code changed is applied; absent: breaking. */
+  readonly categories?: ReadonlyMap<string, CategoryChoice>;
+  /** Forward-only changes rebuild their built partitions from this key on (`--from`); the caller checks it fits. */
+  readonly forwardFrom?: string;
 }
+
+const DEFAULT_CHOICE: CategoryChoice = Object.freeze({ category: "breaking", why: "default" });
+/** Metadata of a dataset that declares none (the compiler's canonical JSON of an empty object). */
+const NO_METADATA = "{}";
 
 /**
  * Compares a compiled project with what was built and lists every partition
@@ -33,12 +51,18 @@ export function createPlan(request: PlanRequest): Plan {
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
 
+  // Tasks of non-breaking changes that rebuild a built partition: their readers only record the new version.
+  const softPlanned = new Map<string, Set<string>>();
+  const accepted: AcceptedPartitions[] = [];
+
   for (const name of order) {
     const dataset = datasets.get(name)!;
     const keys = keysOf.get(name)!;
     const built = state.partitions.get(name);
     const plannedHere = new Set<string>();
+    const softHere = new Set<string>();
     planned.set(name, plannedHere);
+    softPlanned.set(name, softHere);
     const complete = setOf(completeKeys.get(name)!);
     // previous(): the dataset reads its own earlier partitions; keys are visited in
     // ascending order, so `planned` already holds the earlier ones planned here.
@@ -48,6 +72,11 @@ export function createPlan(request: PlanRequest): Plan {
       keys: keysOf.get(input.dataset)!,
       set: setOf(keysOf.get(input.dataset)!),
     }));
+    const previous = state.datasets.get(name);
+    const choice = previous && previous.fingerprint !== dataset.fingerprint ? (request.categories?.get(name) ?? DEFAULT_CHOICE) : undefined;
+    const position = keyPosition(dataset.partitions);
+    const from = choice?.category === "forward-only" && request.forwardFrom !== undefined ? position(request.forwardFrom) : undefined;
+    const acceptedHere: string[] = [];
 
     for (const key of keys) {
       const reads = new Map<string, Set<string>>();
@@ -56,32 +85,46 @@ export function createPlan(request: PlanRequest): Plan {
         if (!partitions) reads.set(input.dataset, (partitions = new Set()));
         for (const k of mappedInputKeys(input.mapping, key, schemes, upstreamKeys, set)) partitions.add(k);
       }
-      const reason =
-        reasonFor(dataset, built?.get(key), reads, planned, state, request.observedSources?.get(name)?.get(key)) ??
-        (request.restate?.get(name)?.has(key) ? "restated" : undefined);
-      if (!reason) continue;
-      plannedHere.add(key);
+      let verdict = reasonFor(dataset, built?.get(key), reads, planned, softPlanned, state, request.observedSources?.get(name)?.get(key));
+      const restated = request.restate?.get(name)?.has(key) === true;
+      if ((!verdict || verdict.keep) && restated) verdict = { reason: "restated" };
+      if (!verdict) continue;
+      // Forward-only: a built partition keeps its old logic, accepted as up to date (before --from), unless restated.
+      if (verdict.acceptable && !restated && choice?.category === "forward-only" && (from === undefined || position(key) < from)) {
+        acceptedHere.push(key);
+        continue;
+      }
+      if (!verdict.keep) plannedHere.add(key);
+      if (choice?.category === "non-breaking" && (verdict.reason === "code-changed" || verdict.reason === "failed") && built?.get(key)?.liveVersion != null) {
+        softHere.add(key);
+      }
       tasks.push(
         Object.freeze({
           dataset: name,
           partition: key,
-          reason,
+          reason: verdict.reason,
           fingerprint: dataset.fingerprint,
           inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: Object.freeze([...partitions].sort()) }))),
           ...(complete.has(key) ? {} : { incomplete: true as const }),
+          ...(verdict.keep ? { keep: true as const } : {}),
         }),
       );
     }
+    if (acceptedHere.length > 0) accepted.push(Object.freeze({ dataset: name, fingerprint: dataset.fingerprint, partitions: Object.freeze(acceptedHere) }));
 
-    const previous = state.datasets.get(name);
+    const metadata = dataset.metadata ?? NO_METADATA;
+    const metadataChanged = previous !== undefined && !choice && (previous.metadata ?? NO_METADATA) !== metadata;
     changes.push(
       Object.freeze({
         name,
-        change: !previous ? "added" : previous.fingerprint === dataset.fingerprint ? "unchanged" : "modified",
+        change: !previous ? "added" : choice || metadataChanged ? "modified" : "unchanged",
         kind: dataset.kind,
         partitionCount: keys.length,
         fingerprint: dataset.fingerprint,
         ...(previous ? { previousFingerprint: previous.fingerprint } : {}),
+        ...(choice ? { category: choice.category, why: describeChoice(choice, request.forwardFrom, acceptedHere.length) } : {}),
+        ...(metadataChanged ? { category: "metadata" as const, why: `metadata only: recorded, nothing rebuilt (${metadataChanges(previous.metadata, metadata)})` } : {}),
+        ...(dataset.metadata !== undefined ? { metadata: dataset.metadata } : {}),
       }),
     );
   }
@@ -89,12 +132,12 @@ export function createPlan(request: PlanRequest): Plan {
     if (!datasets.has(name)) changes.push(Object.freeze({ name, change: "removed", partitionCount: 0, previousFingerprint: previous.fingerprint }));
   }
 
-  const touched = new Set(tasks.map((t) => t.dataset));
   return Object.freeze({
     asOf,
     datasets: Object.freeze(changes),
     tasks: Object.freeze(tasks),
-    summary: Object.freeze({ tasks: tasks.length, datasets: touched.size }),
+    summary: planSummary(tasks),
+    ...(accepted.length > 0 ? { accepted: Object.freeze(accepted) } : {}),
   });
 }
 
@@ -147,38 +190,73 @@ function keySets(): (keys: readonly string[]) => ReadonlySet<string> {
   };
 }
 
+interface Verdict {
+  readonly reason: TaskReason;
+  /** code-changed only because the live version was built with other code: forward-only may accept it. */
+  readonly acceptable?: true;
+  /** upstream-changed only through non-breaking rebuilds: record the new input versions, do not rebuild. */
+  readonly keep?: true;
+}
+
 function reasonFor(
   dataset: PlannableDataset,
   partition: PartitionState | undefined,
   reads: ReadonlyMap<string, ReadonlySet<string>>,
   planned: ReadonlyMap<string, ReadonlySet<string>>,
+  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
   state: StateSnapshot,
   observed: string | undefined,
-): TaskReason | undefined {
-  if (!partition) return "missing";
+): Verdict | undefined {
+  if (!partition) return { reason: "missing" };
   // Failed wins over code-changed: the user needs to see the partition that is still broken.
-  if (partition.status === "failed") return "failed";
-  if (partition.liveVersion === null) return "missing";
+  if (partition.status === "failed") return { reason: "failed" };
+  if (partition.liveVersion === null) return { reason: "missing" };
   // Rolled back while the code is the same as then: the live version is not what
   // this code builds, so apply would redo it (code-changed), unless it is pinned.
   // Once the code changes, the rollback says nothing and the usual rules decide.
-  if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : "code-changed";
-  if (partition.fingerprint !== dataset.fingerprint) return "code-changed";
+  if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : { reason: "code-changed" };
+  // A forward-only apply accepted the old code's version under this fingerprint.
+  if (partition.fingerprint !== dataset.fingerprint && partition.acceptedFingerprint !== dataset.fingerprint) return { reason: "code-changed", acceptable: true };
   // Built before it was complete: build it again now that it is (or, with --include-incomplete, while it still grows).
-  if (partition.incomplete) return "incomplete";
+  if (partition.incomplete) return { reason: "incomplete" };
   if (observed !== undefined) {
     const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;
-    if (recorded !== observed) return "source-changed";
+    if (recorded !== observed) return { reason: "source-changed" };
   }
+  let soft = false;
   for (const [input, keys] of reads) {
     const plannedUpstream = planned.get(input);
+    const softUpstream = softPlanned.get(input);
     const recorded = partition.inputs[input] ?? {};
     const live = state.partitions.get(input);
-    if (Object.keys(recorded).length !== keys.size) return "upstream-changed";
+    if (Object.keys(recorded).length !== keys.size) return { reason: "upstream-changed" };
     for (const key of keys) {
-      if (plannedUpstream?.has(key)) return "upstream-changed";
-      if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return "upstream-changed";
+      if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return { reason: "upstream-changed" };
+      if (softUpstream?.has(key)) soft = true;
+      else if (plannedUpstream?.has(key)) return { reason: "upstream-changed" };
     }
   }
-  return undefined;
+  return soft ? { reason: "upstream-changed", keep: true } : undefined;
+}
+
+/** `forward-only (--forward-only, from 2024-01-04): 3 built partitions keep their old logic` */
+function describeChoice(choice: CategoryChoice, forwardFrom: string | undefined, acceptedCount: number): string {
+  if (choice.category !== "forward-only") return `${choice.category} (${choice.why})`;
+  const head = `forward-only (${choice.why}${forwardFrom !== undefined ? `, from ${forwardFrom}` : ""})`;
+  if (acceptedCount === 0) return head;
+  return `${head}: ${acceptedCount} built partition${acceptedCount === 1 ? " keeps its" : "s keep their"} old logic`;
+}
+
+/** The metadata fields that differ (`description, owner`), or that it is recorded for the first time. */
+function metadataChanges(before: string | undefined, after: string): string {
+  if (before === undefined) return "first recorded";
+  const old = JSON.parse(before) as Record<string, unknown>;
+  const now = JSON.parse(after) as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(now), ...Object.keys(old)])].filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]));
+  return `${fields.join(", ")} changed`;
+}
+
+/** Sort position of a partition key: time keys sort as strings; static keys go in their declared order. */
+export function keyPosition(scheme: PartitionScheme): (key: string) => string | number {
+  return scheme.kind === "static" ? (key) => scheme.keys.indexOf(key) : (key) => key;
 }

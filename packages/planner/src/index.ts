@@ -3,3 +3,5 @@ export * from "./create-plan.js";
 export * from "./saved-plan.js";
 export * from "./limit-plan.js";
 export * from "./select-backfill.js";
+export * from "./mixed-logic-warnings.js";
+export * from "./fingerprint-ranges.js";

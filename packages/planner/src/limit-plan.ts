@@ -1,4 +1,4 @@
-import type { Plan } from "./plan.js";
+import { planSummary, type Plan } from "./plan.js";
 
 /**
  * The first `maxTasks` tasks of a plan (`apply --max-tasks`). Tasks are in
@@ -12,9 +12,9 @@ export function limitPlan(plan: Plan, maxTasks: number | undefined): Plan {
   return Object.freeze({
     ...plan,
     tasks,
-    summary: Object.freeze({ tasks: tasks.length, datasets: new Set(tasks.map((t) => t.dataset)).size }),
+    summary: planSummary(tasks),
     deferred: Object.freeze({
-      tasks: left.length + (plan.deferred?.tasks ?? 0),
+      tasks: left.filter((t) => !t.keep).length + (plan.deferred?.tasks ?? 0),
       datasets: Object.freeze([...new Set([...left.map((t) => t.dataset), ...(plan.deferred?.datasets ?? [])])]),
       by: "max-tasks" as const,
     }),

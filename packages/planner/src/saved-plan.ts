@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ReflowError } from "@reflow/core";
-import { planToJson, TASK_REASONS, type Plan, type PlanJson } from "./plan.js";
+import { CHANGE_CATEGORIES, planToJson, TASK_REASONS, type CategoryFlags, type Plan, type PlanJson } from "./plan.js";
 
 /**
  * `reflow plan --out FILE`: the plan as JSON plus what it was made from, so
@@ -14,6 +14,8 @@ export interface SavedPlan extends PlanJson {
   readonly fingerprints: Readonly<Record<string, string>>;
   /** Digest of the whole plan, fingerprints and exact input partitions included. */
   readonly digest: string;
+  /** The category flags the plan was made with: `apply FILE` plans with them again. */
+  readonly categoryFlags?: CategoryFlags;
 }
 
 export const SAVED_PLAN_FORMAT = "reflow-plan/1";
@@ -21,27 +23,45 @@ export const SAVED_PLAN_FORMAT = "reflow-plan/1";
 export function planDigest(plan: Plan): string {
   const canonical = {
     asOf: plan.asOf.toISOString(),
-    datasets: plan.datasets.map((d) => [d.name, d.change, d.fingerprint ?? null, d.previousFingerprint ?? null]),
-    tasks: plan.tasks.map((t) => [t.dataset, t.partition, t.reason, t.fingerprint, t.inputs.map((i) => [i.dataset, i.partitions])]),
+    datasets: plan.datasets.map((d) => [d.name, d.change, d.fingerprint ?? null, d.previousFingerprint ?? null, d.category ?? null, d.why ?? null, d.metadata ?? null]),
+    tasks: plan.tasks.map((t) => [t.dataset, t.partition, t.reason, t.fingerprint, t.inputs.map((i) => [i.dataset, i.partitions]), t.keep ?? false]),
+    accepted: (plan.accepted ?? []).map((a) => [a.dataset, a.fingerprint, a.partitions]),
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex");
 }
 
-export function toSavedPlan(plan: Plan, createdAt: Date): SavedPlan {
+export function toSavedPlan(plan: Plan, createdAt: Date, categoryFlags?: CategoryFlags): SavedPlan {
   const fingerprints: Record<string, string> = {};
   for (const d of plan.datasets) if (d.fingerprint) fingerprints[d.name] = d.fingerprint;
-  return { format: SAVED_PLAN_FORMAT, createdAt: createdAt.toISOString(), ...planToJson(plan), fingerprints, digest: planDigest(plan) };
+  return {
+    format: SAVED_PLAN_FORMAT,
+    createdAt: createdAt.toISOString(),
+    ...planToJson(plan),
+    fingerprints,
+    digest: planDigest(plan),
+    ...(categoryFlags && Object.keys(categoryFlags).length > 0 ? { categoryFlags } : {}),
+  };
 }
 
 const savedPlanSchema = z.object({
   format: z.literal(SAVED_PLAN_FORMAT),
   createdAt: z.string(),
   asOf: z.iso.datetime(),
-  datasets: z.array(z.object({ name: z.string(), change: z.enum(["added", "modified", "unchanged", "removed"]) })),
+  datasets: z.array(
+    z.object({ name: z.string(), change: z.enum(["added", "modified", "unchanged", "removed"]), category: z.enum(CHANGE_CATEGORIES).optional(), why: z.string().optional() }),
+  ),
   tasks: z.array(z.object({ dataset: z.string(), partition: z.string(), reason: z.enum(TASK_REASONS), incomplete: z.literal(true).optional() })),
-  summary: z.object({ tasks: z.number(), datasets: z.number() }),
+  summary: z.object({ tasks: z.number(), datasets: z.number(), kept: z.number().optional() }),
   fingerprints: z.record(z.string(), z.string()),
   digest: z.string(),
+  categoryFlags: z
+    .object({
+      breaking: z.array(z.string()).optional(),
+      nonBreaking: z.array(z.string()).optional(),
+      forwardOnly: z.array(z.string()).optional(),
+      from: z.string().optional(),
+    })
+    .optional(),
 });
 
 /** Parses a saved plan file's text; `file` is only for messages. */

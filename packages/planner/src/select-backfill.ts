@@ -1,4 +1,4 @@
-import type { Plan, PlannedTask } from "./plan.js";
+import { planSummary, type Plan, type PlannedTask } from "./plan.js";
 
 /** What `reflow backfill DATASET --from KEY --to KEY [--downstream]` asks for. */
 export interface BackfillSelection {
@@ -47,12 +47,14 @@ export function selectBackfill(plan: Plan, selection: BackfillSelection): Plan {
   }
   const selected = tasks.filter((_, i) => keep.has(i));
   const left = tasks.filter((_, i) => !keep.has(i));
+  // A backfill records no forward-only acceptance: it takes no category flags, and the rest is the next apply's.
+  const { accepted: _accepted, ...rest } = plan;
   return Object.freeze({
-    ...plan,
+    ...rest,
     tasks: Object.freeze(selected),
-    summary: Object.freeze({ tasks: selected.length, datasets: new Set(selected.map((t: PlannedTask) => t.dataset)).size }),
+    summary: planSummary(selected),
     ...(left.length > 0
-      ? { deferred: Object.freeze({ tasks: left.length, datasets: Object.freeze([...new Set(left.map((t) => t.dataset))]), by: "backfill" as const }) }
+      ? { deferred: Object.freeze({ tasks: left.filter((t) => !t.keep).length, datasets: Object.freeze([...new Set(left.map((t) => t.dataset))]), by: "backfill" as const }) }
       : {}),
   });
 }

@@ -47,13 +47,29 @@ export class StateReader {
   constructor(private readonly db: Kysely<StateDatabase>) {}
 
   async snapshot(): Promise<StateSnapshot> {
-    const datasetRows = await this.db.selectFrom("datasets").select(["name", "kind", "fingerprint"]).execute();
-    const datasets = new Map<string, DatasetState>(datasetRows.map((row) => [row.name, Object.freeze({ ...row })]));
+    const datasetRows = await this.db.selectFrom("datasets").select(["name", "kind", "fingerprint", "metadata"]).execute();
+    const datasets = new Map<string, DatasetState>(
+      datasetRows.map(({ metadata, ...row }) => [row.name, Object.freeze({ ...row, ...(metadata === null ? {} : { metadata }) })]),
+    );
     const rows = await this.db
       .selectFrom("partitions as p")
       .leftJoin("tasks as t", "t.id", "p.live_task_id")
       .leftJoin("tasks as i", "i.id", "p.inputs_task_id")
-      .select(["p.dataset", "p.partition", "p.status", "p.live_task_id", "t.fingerprint", "t.inputs", "t.row_count", "t.content_hash", "t.source_version", "t.incomplete", "i.inputs as checked_inputs"])
+      .select([
+        "p.dataset",
+        "p.partition",
+        "p.status",
+        "p.live_task_id",
+        "p.accepted_fingerprint",
+        "t.run_id",
+        "t.fingerprint",
+        "t.inputs",
+        "t.row_count",
+        "t.content_hash",
+        "t.source_version",
+        "t.incomplete",
+        "i.inputs as checked_inputs",
+      ])
       .execute();
     const rollbacks = await this.activeRollbacks();
     const partitions = new Map<string, Map<string, PartitionState>>();
@@ -70,6 +86,8 @@ export class StateReader {
         contentHash: row.content_hash,
         ...(row.source_version === null ? {} : { sourceVersion: row.source_version }),
         ...(row.incomplete === 1 ? { incomplete: true } : {}),
+        ...(row.run_id === null ? {} : { liveRun: row.run_id }),
+        ...(row.accepted_fingerprint === null ? {} : { acceptedFingerprint: row.accepted_fingerprint }),
         ...(rollback && rollback.version === row.live_task_id ? { rollback: rollback.mark } : {}),
       });
     }

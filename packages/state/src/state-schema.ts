@@ -79,6 +79,11 @@ export interface PartitionsTable {
    * rebuilding. The planner reads the live version's inputs from it. Null: from the live task.
    */
   inputs_task_id: number | null;
+  /**
+   * Forward-only: the dataset fingerprint under which the live version (built
+   * with older code) is accepted as up to date. Cleared when another version goes live.
+   */
+  accepted_fingerprint: string | null;
   updated_at: string;
 }
 
@@ -87,6 +92,8 @@ export interface DatasetsTable {
   name: string;
   kind: string;
   fingerprint: string;
+  /** Canonical JSON of the applied metadata (description, owner, tags, checks, retries…); null before it was recorded. */
+  metadata: string | null;
   updated_at: string;
   last_run_id: number;
 }

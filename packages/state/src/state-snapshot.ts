@@ -17,6 +17,10 @@ export interface PartitionState {
   readonly sourceVersion?: string | null;
   /** The live version was built before the partition was complete (`--include-incomplete`). */
   readonly incomplete?: boolean;
+  /** The run that built the live version. */
+  readonly liveRun?: number;
+  /** Forward-only: the dataset fingerprint under which the live version, built with older code, is accepted as up to date. */
+  readonly acceptedFingerprint?: string;
   /** Present when the live version was put back by `reflow rollback`. */
   readonly rollback?: PartitionRollback;
 }
@@ -34,6 +38,8 @@ export interface DatasetState {
   readonly name: string;
   readonly kind: string;
   readonly fingerprint: string;
+  /** Canonical JSON of the applied metadata; absent if never recorded. */
+  readonly metadata?: string;
 }
 
 /** Everything the planner needs from state, read in one go. Plain data. */

@@ -24,6 +24,22 @@ export interface TaskResult {
   readonly sourceVersion?: string;
 }
 
+/** Forward-only: built partitions of a dataset whose live versions are accepted as up to date under its new fingerprint. */
+export interface AcceptedPartitions {
+  readonly dataset: string;
+  readonly fingerprint: string;
+  readonly partitions: readonly string[];
+}
+
+/** A dataset definition an apply completed: recorded so the next plan compares with it. */
+export interface AppliedDataset {
+  readonly name: string;
+  readonly kind: string;
+  readonly fingerprint: string;
+  /** Canonical JSON of its metadata. */
+  readonly metadata?: string;
+}
+
 /** One partition a rollback republishes. */
 export interface RollbackRecord {
   readonly dataset: string;
@@ -113,8 +129,20 @@ export class StateWriter {
     tasks: readonly PlannedTaskRecord[],
     /** JSON manifest of each fingerprint the tasks are built with, kept for `explain`. */
     manifests: ReadonlyMap<string, string> = new Map(),
+    /** Forward-only acceptances, recorded with the run: they do not depend on how its tasks end. */
+    accepted: readonly AcceptedPartitions[] = [],
   ): Promise<{ runId: number; taskIds: number[] }> {
     return this.db.transaction().execute(async (trx) => {
+      for (const { dataset, fingerprint, partitions } of accepted) {
+        for (let i = 0; i < partitions.length; i += INSERT_CHUNK) {
+          await trx
+            .updateTable("partitions")
+            .set({ accepted_fingerprint: fingerprint })
+            .where("dataset", "=", dataset)
+            .where("partition", "in", partitions.slice(i, i + INSERT_CHUNK))
+            .execute();
+        }
+      }
       for (const [fingerprint, manifest] of manifests) {
         await trx.insertInto("fingerprints").values({ fingerprint, manifest }).onConflict((oc) => oc.column("fingerprint").doNothing()).execute();
       }
@@ -192,7 +220,7 @@ export class StateWriter {
       await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at, attempts }).where("id", "=", taskId).execute();
       await trx
         .insertInto("partitions")
-        .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, inputs_task_id: null, updated_at: at })
+        .values({ dataset, partition, status: "failed", live_task_id: null, last_task_id: taskId, inputs_task_id: null, accepted_fingerprint: null, updated_at: at })
         .onConflict((oc) => oc.columns(["dataset", "partition"]).doUpdateSet({ status: "failed", last_task_id: taskId, updated_at: at }))
         .execute();
     });
@@ -228,7 +256,7 @@ export class StateWriter {
   async finishRun(
     runId: number,
     status: RunStatus,
-    appliedDatasets: readonly { name: string; kind: string; fingerprint: string }[],
+    appliedDatasets: readonly AppliedDataset[],
     removedDatasets: readonly string[] = [],
   ): Promise<void> {
     const at = now();
@@ -238,8 +266,10 @@ export class StateWriter {
       for (const dataset of appliedDatasets) {
         await trx
           .insertInto("datasets")
-          .values({ name: dataset.name, kind: dataset.kind, fingerprint: dataset.fingerprint, updated_at: at, last_run_id: runId })
-          .onConflict((oc) => oc.column("name").doUpdateSet({ kind: dataset.kind, fingerprint: dataset.fingerprint, updated_at: at, last_run_id: runId }))
+          .values({ name: dataset.name, kind: dataset.kind, fingerprint: dataset.fingerprint, metadata: dataset.metadata ?? null, updated_at: at, last_run_id: runId })
+          .onConflict((oc) =>
+            oc.column("name").doUpdateSet({ kind: dataset.kind, fingerprint: dataset.fingerprint, metadata: dataset.metadata ?? null, updated_at: at, last_run_id: runId }),
+          )
           .execute();
       }
     });
@@ -320,9 +350,11 @@ async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset
   await trx.updateTable("tasks").set({ status: "succeeded", finished_at: at }).where("id", "=", taskId).execute();
   await trx
     .insertInto("partitions")
-    .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, updated_at: at })
+    .values({ dataset, partition, status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, accepted_fingerprint: null, updated_at: at })
     .onConflict((oc) =>
-      oc.columns(["dataset", "partition"]).doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, updated_at: at }),
+      oc
+        .columns(["dataset", "partition"])
+        .doUpdateSet({ status: "built", live_task_id: taskId, last_task_id: taskId, inputs_task_id: null, accepted_fingerprint: null, updated_at: at }),
     )
     .execute();
 }
@@ -354,7 +386,7 @@ async function markRolledBack(trx: Kysely<StateDatabase>, runId: number, at: str
   for (const r of rows) {
     await trx
       .updateTable("partitions")
-      .set({ status: "built", live_task_id: r.to_version, inputs_task_id: null, updated_at: at })
+      .set({ status: "built", live_task_id: r.to_version, inputs_task_id: null, accepted_fingerprint: null, updated_at: at })
       .where("dataset", "=", r.dataset)
       .where("partition", "=", r.partition)
       .execute();

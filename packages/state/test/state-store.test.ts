@@ -41,11 +41,11 @@ describe("state store", () => {
         [
           "events",
           new Map([
-            ["2024-01-01", { status: "built", liveVersion: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
+            ["2024-01-01", { status: "built", liveVersion: 1, liveRun: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
             ["2024-01-02", { status: "failed", liveVersion: null, fingerprint: null, inputs: {}, rowCount: null, contentHash: null }],
           ]),
         ],
-        ["daily", new Map([["2024-01-01", { status: "built", liveVersion: 3, fingerprint: "d1", inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "h2" }]])],
+        ["daily", new Map([["2024-01-01", { status: "built", liveVersion: 3, liveRun: 1, fingerprint: "d1", inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "h2" }]])],
       ]),
     );
 
@@ -54,7 +54,7 @@ describe("state store", () => {
     await writer.taskFailed(second.taskIds[0]!, "events", "2024-01-01", "boom again");
     await writer.finishRun(second.runId, "failed", []);
     const after = await store.reader.snapshot();
-    expect(after.partitions.get("events")!.get("2024-01-01")).toEqual({ status: "failed", liveVersion: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" });
+    expect(after.partitions.get("events")!.get("2024-01-01")).toEqual({ status: "failed", liveVersion: 1, liveRun: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" });
 
     const status = await store.reader.datasetStatus();
     expect(status.get("events")).toMatchObject({
@@ -143,8 +143,8 @@ describe("reconcile after a crash", () => {
     expect(await writer.reconcile(async (_dataset, partition) => warehouseLive[partition])).toEqual({ runs: [runId], published: 1, interrupted: 2 });
     const snapshot = await store.reader.snapshot();
     expect([...snapshot.partitions.get("events")!.entries()]).toEqual([
-      ["2024-01-01", { status: "built", liveVersion: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
-      ["2024-01-02", { status: "built", liveVersion: 2, fingerprint: "e1", inputs: {}, rowCount: 2, contentHash: "h2" }],
+      ["2024-01-01", { status: "built", liveVersion: 1, liveRun: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
+      ["2024-01-02", { status: "built", liveVersion: 2, liveRun: 1, fingerprint: "e1", inputs: {}, rowCount: 2, contentHash: "h2" }],
     ]);
     expect(await store.reader.runs()).toMatchObject([{ id: runId, status: "interrupted" }]);
     // Nothing left to settle.

@@ -67,6 +67,7 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
   const out: string[] = [];
   const locals = new Map<ts.Symbol, number>();
   const references = new Map<string, UnitReference>();
+  const words = new Set<string>();
 
   const reference = (target: UnitReference): void => {
     references.set(JSON.stringify(target), target);
@@ -130,12 +131,14 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
       case SK.ParenthesizedType:
         return visit((node as ts.ParenthesizedTypeNode).type);
       case SK.Identifier:
+        words.add((node as ts.Identifier).text);
         out.push(identifier(node as ts.Identifier));
         return;
       case SK.PrivateIdentifier:
         out.push(key((node as ts.PrivateIdentifier).text));
         return;
       case SK.StringLiteral:
+        words.add((node as ts.StringLiteral).text);
         out.push(isKey(node) ? key((node as ts.StringLiteral).text) : JSON.stringify((node as ts.StringLiteral).text));
         return;
       case SK.NumericLiteral: {
@@ -154,6 +157,7 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
       case SK.TemplateMiddle:
       case SK.TemplateTail: {
         const part = node as ts.TemplateLiteralLikeNode;
+        words.add(part.text);
         out.push(`t${JSON.stringify(part.rawText ?? part.text)}`);
         return;
       }
@@ -187,6 +191,9 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
         out.push(")");
         return;
       }
+      case SK.ForInStatement:
+        words.add("#for-in");
+        return generic(node, nodeData(node));
       case SK.CallExpression:
         loadedModule(node as ts.CallExpression);
         return generic(node);
@@ -243,6 +250,7 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
   return {
     hash: createHash("sha256").update(out.join(" ")).digest("hex"),
     references: [...references.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, target]) => target),
+    words: [...words].sort(),
   };
 }
 

@@ -20,6 +20,8 @@ export interface CodeClosure {
   readonly tokens: ReadonlySet<string>;
   /** npm packages by `name@version`. */
   readonly packages: ReadonlyMap<string, { readonly name: string; readonly version: string }>;
+  /** The words (identifiers, literal texts) of the unit and every declaration reached. */
+  readonly words: ReadonlySet<string>;
 }
 
 interface LinkedFile {
@@ -62,7 +64,9 @@ export function collectClosure(file: string, unit: CodeUnit, env: ClosureEnviron
   };
   const fileOf = (file: string): LinkedFile => link(env.summaryOf(file));
 
+  const words = new Set<string>();
   function visitUnit(file: string, unit: CodeUnit): void {
+    for (const word of unit.words ?? []) words.add(word);
     for (const reference of unit.references) {
       if ("module" in reference) visitImport(file, reference.module, "*");
       else visitName(file, reference.name, reference.member);
@@ -146,5 +150,5 @@ export function collectClosure(file: string, unit: CodeUnit, env: ClosureEnviron
   }
 
   visitUnit(file, unit);
-  return { declarations, tokens, packages };
+  return { declarations, tokens, packages, words };
 }

@@ -55,7 +55,7 @@ export function createFileAnalyzer(): FileAnalyzer {
 function assetSummary(source: SourceText): FileSummary {
   return {
     contentHash: source.contentHash,
-    declarations: [{ name: "default", line: 1, hash: source.contentHash, references: [] }],
+    declarations: [{ name: "default", line: 1, hash: source.contentHash, references: [], words: [] }],
     imports: [],
     exports: [{ exported: "default", local: "default" }],
     starExports: [],

@@ -27,6 +27,12 @@ export type UnitReference = { readonly name: string; readonly member?: string } 
 export interface CodeUnit {
   readonly hash: string;
   readonly references: readonly UnitReference[];
+  /**
+   * Identifier names and string/template literal texts in the code, plus
+   * `#for-in` for a for…in loop: which row fields it may read, for telling a
+   * non-breaking change (not hashed).
+   */
+  readonly words: readonly string[];
 }
 
 /** A top-level declaration (function, class, enum, interface, type, variable, `export default`). */
