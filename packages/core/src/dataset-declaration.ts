@@ -6,6 +6,7 @@ import type { PartitionMapping } from "./partition-mapping.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import type { SourceLocation } from "./reflow-error.js";
 import type { RetryPolicy } from "./retry-policy.js";
+import type { SqlFunction } from "./sql-transform.js";
 
 /** Brand that marks a value as a reflow declaration, shared across module copies. */
 export const DECLARATION = Symbol.for("reflow.declaration");
@@ -82,10 +83,12 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly sourceVersion?: (context: ReadContext) => string | Promise<string>;
   /** Sources: false if `plan` must not observe it for changes. */
   readonly observe?: boolean;
-  /** The user's function: `transform` for datasets, `read` for sources. */
+  /** The user's function: `transform` for datasets, `read` for sources; for SQL datasets the same function as `sql`. */
   readonly run: (context: { partition: PartitionInfo; inputs: Readonly<Record<string, InputReader<Row>>> }) => RowsResult<unknown>;
-  /** The property of the declaration object that holds `run` (`transform` or `read`). */
-  readonly runProperty: "transform" | "read";
+  /** The property of the declaration object that holds `run` (`transform`, `read` or `sql`). */
+  readonly runProperty: "transform" | "read" | "sql";
+  /** SQL datasets: builds the query the warehouse runs for a partition. */
+  readonly sql?: SqlFunction;
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
   readonly definedAt?: SourceLocation;
   /** Phantom for type inference of rows; never set. */

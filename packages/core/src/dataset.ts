@@ -17,6 +17,7 @@ import { isMappedInput } from "./mapped-input.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
 import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
+import type { SqlFunction } from "./sql-transform.js";
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -47,7 +48,13 @@ interface CommonOptions<S extends RowSchema> {
 
 export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
   readonly inputs?: I;
-  readonly transform: (context: TransformContext<I>) => RowsResult<z.input<S>>;
+  /** Computes the partition's rows in Node. Give exactly one of `transform` and `sql`. */
+  readonly transform?: (context: TransformContext<I>) => RowsResult<z.input<S>>;
+  /**
+   * Computes the partition's rows inside the warehouse: a kysely select (or a
+   * `sql` template) over `inputs`, run as one `INSERT … SELECT`.
+   */
+  readonly sql?: SqlFunction<I, z.output<S>>;
 }
 
 export interface SourceOptions<S extends RowSchema> extends CommonOptions<S> {
@@ -76,7 +83,13 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
     }
     return Object.freeze(isMappedInput(declared) ? { alias, dataset: input.name, mapping: declared.mapping } : { alias, dataset: input.name });
   });
-  return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
+  const given = (["transform", "sql"] as const).filter((property) => options?.[property] !== undefined);
+  if (given.length !== 1) {
+    fail(name, definedAt, given.length === 0 ? "give a transform (rows computed in Node) or sql (a query run in the warehouse)" : "give transform or sql, not both");
+  }
+  const runProperty = given[0]!;
+  if (runProperty === "sql" && typeof options.sql !== "function") fail(name, definedAt, "sql must be a function ({ db, inputs, partition, sql }) => query");
+  return declare(name, "dataset", options, inputs, options[runProperty], runProperty, definedAt, runProperty === "sql" ? { sql: options.sql as SqlFunction } : {});
 }
 
 /**
@@ -99,9 +112,9 @@ function declare<Name extends string, S extends RowSchema>(
   options: CommonOptions<S>,
   inputs: InputBinding[],
   run: unknown,
-  runProperty: "transform" | "read",
+  runProperty: DatasetDeclaration["runProperty"],
   definedAt: SourceLocation | undefined,
-  sourceOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe"> = {},
+  kindOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe" | "sql"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {
   if (typeof name !== "string" || !NAME.test(name)) {
     fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
@@ -145,7 +158,7 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(options.description === undefined ? {} : { description: options.description }),
-    ...sourceOnly,
+    ...kindOnly,
     ...(definedAt === undefined ? {} : { definedAt }),
   };
   Object.freeze(declaration);
