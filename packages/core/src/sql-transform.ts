@@ -1,4 +1,4 @@
-import { isExpression, sql as sqlTag, type AliasableExpression, type AliasedExpression, type Kysely, type RawBuilder } from "kysely";
+import { isExpression, RawNode, sql as sqlTag, type AliasableExpression, type AliasedExpression, type Kysely, type RawBuilder } from "kysely";
 import type { DatasetDeclaration, DatasetRef, InputDeclarations, Row } from "./dataset-declaration.js";
 import type { MappedInput } from "./mapped-input.js";
 import type { PartitionInfo } from "./partition-keys.js";
@@ -40,3 +40,11 @@ export function isSqlQuery(value: unknown): value is AliasableExpression<unknown
 }
 
 
+
+/**
+ * A query as a named table expression (`from (…) as alias`): kysely
+ * parenthesises a select itself but writes a `sql` template as it is.
+ */
+export function asTableExpression<R>(query: AliasableExpression<R>, alias: string): AliasedExpression<R, string> {
+  return RawNode.is(query.toOperationNode()) ? sqlTag<R>`(${query})`.as(alias) : query.as(alias);
+}

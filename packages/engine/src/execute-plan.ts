@@ -11,10 +11,12 @@ import {
   type Row,
   type Warehouse,
   type WarehouseTable,
+  type SourceLocation,
 } from "@reflow/core";
 import type { Plan, PlannedTask } from "@reflow/planner";
 import type { InputVersions, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
+import { buildSqlPartition } from "./build-sql-partition.js";
 import { PartitionAudit } from "./partition-audit.js";
 import { asRows } from "./transform-output.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
@@ -34,6 +36,8 @@ export interface ExecutableDataset {
   readonly retries?: RetryPolicy;
   /** What the fingerprint was made of; recorded with the run for `explain`. */
   readonly manifest?: unknown;
+  /** Where the `sql` (or `transform`) property was written, for errors that cannot point at a stack frame. */
+  readonly runAt?: SourceLocation;
 }
 
 export interface ExecutePlanOptions {
@@ -316,6 +320,10 @@ async function buildPartition(
   projectDir: string,
   previousRows: number | undefined,
 ) {
+  if (dataset.declaration.sql) {
+    const partition = partitionInfo(dataset.partitions, task.partition);
+    return buildSqlPartition({ version, dataset, partition, inputVersions, tables, warehouse, projectDir, previousRows });
+  }
   const readers: Record<string, InputReader<Row>> = {};
   for (const input of dataset.inputs) {
     const versions = inputVersions[input.dataset] ?? {};

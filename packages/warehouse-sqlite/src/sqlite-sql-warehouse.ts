@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
-import { DummyDriver, Kysely, sql, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, type AliasableExpression, type AliasedExpression, type CompiledQuery } from "kysely";
-import { ContentHasher, ReflowError, type ColumnSpec, type PartitionVersionRef, type Row, type SqlWarehouse, type WarehouseTable, type WrittenVersion } from "@reflow/core";
+import { sql, type AliasableExpression, type AliasedExpression, type CompiledQuery } from "kysely";
+import { asTableExpression, compileOnlyQueryBuilder, ContentHasher, ReflowError, type ColumnSpec, type PartitionVersionRef, type Row, type SqlWarehouse, type WarehouseTable, type WrittenVersion } from "@reflow/core";
 import { fromSql, quote, rowsTable } from "./sqlite-columns.js";
 
 /** What the SQL runner borrows from the warehouse that owns the connection. */
@@ -10,18 +10,6 @@ export interface SqliteSqlWarehouseParts {
   beginVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<void>;
   finishVersion(version: number, rowCount: number): void;
   abortVersion(dataset: string, version: number): void;
-}
-
-/** Builds and compiles SQLite queries; they run on the warehouse's own better-sqlite3 connection, synchronously. */
-export function sqliteQueryBuilder(): Kysely<{}> {
-  return new Kysely<{}>({
-    dialect: {
-      createAdapter: () => new SqliteAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => new SqliteIntrospector(db),
-      createQueryCompiler: () => new SqliteQueryCompiler(),
-    },
-  });
 }
 
 const RESULT = "_reflow_sql";
@@ -35,7 +23,7 @@ const RESULT = "_reflow_sql";
  * new version back once: its cost is per output row, not per input row.
  */
 export class SqliteSqlWarehouse implements SqlWarehouse {
-  readonly db = sqliteQueryBuilder();
+  readonly db = compileOnlyQueryBuilder();
 
   constructor(private readonly parts: SqliteSqlWarehouseParts) {}
 
@@ -43,11 +31,11 @@ export class SqliteSqlWarehouse implements SqlWarehouse {
     // Version ids are reflow's own integers: inlined, so many input partitions never hit SQLite's parameter limit.
     const versions = refs.map((ref) => sql.lit(ref.version));
     const columns = table.columns.map((column) => sql.ref(column.name));
-    return sql<Row>`select ${sql.join(columns)} from ${sql.table(rowsTable(table.dataset))} where _version in (${sql.join(versions)})`.as(alias);
+    return sql<Row>`(select ${sql.join(columns)} from ${sql.table(rowsTable(table.dataset))} where _version in (${sql.join(versions)}))`.as(alias);
   }
 
   async writeVersion(table: WarehouseTable, ref: PartitionVersionRef, query: AliasableExpression<unknown>): Promise<WrittenVersion> {
-    const compiled = this.db.selectFrom(query.as(RESULT)).selectAll().compile();
+    const compiled = this.db.selectFrom(asTableExpression(query, RESULT)).selectAll().compile();
     const select = this.prepare(compiled.sql, table.dataset);
     const columns = resultColumns(select, table);
     await this.parts.beginVersion(table, ref);
@@ -66,7 +54,7 @@ export class SqliteSqlWarehouse implements SqlWarehouse {
   }
 
   async select<R = Row>(query: AliasableExpression<R>): Promise<R[]> {
-    const compiled: CompiledQuery = this.db.selectFrom(query.as(RESULT)).selectAll().compile();
+    const compiled: CompiledQuery = this.db.selectFrom(asTableExpression(query, RESULT)).selectAll().compile();
     return this.prepare(compiled.sql, undefined).all(...compiled.parameters) as R[];
   }
 
