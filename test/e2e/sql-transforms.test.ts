@@ -61,4 +61,56 @@ describe("SQL transforms run inside the warehouse", () => {
     expect(rowsOf(project, "spend")).toEqual(SPEND_ROWS);
     expect(rowsOf(project, "spend_total")).toEqual(SPEND_TOTAL_ROWS);
   });
+
+  it("an edit that compiles to the same SQL is not a change", () => {
+    // (A sql template's text is its SQL, whitespace included.)
+    project.edit("pipelines/spend.ts", '.groupBy("user_id")', '.groupBy(["user_id"])');
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(3, AS_OF_ISO));
+  });
+
+  it("a SQL change whose output is the same rebuilds that dataset only: its readers are cut off early", () => {
+    project.edit("pipelines/spend.ts", '.groupBy(["user_id"])', '.where("amount", ">", 0)\n      .groupBy(["user_id"])');
+    expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([...tasks("spend", "code-changed", DAYS), ...tasks("spend_total", "upstream-changed", ["*"])]);
+    expect(withoutElapsed(ok(project.reflow(...APPLY)))).toMatch(
+      /\nApply complete: 5 partitions built, 12 rows written; 1 left as it was: what it reads came out unchanged \(run #2, <elapsed>\)\.\n$/,
+    );
+    expect(rowsOf(project, "spend")).toEqual(SPEND_ROWS);
+  });
+
+  it("a result column the schema lacks, or a value of the wrong type, fails the task naming file, line and column; nothing is kept", () => {
+    const versions = () => project.query("select dataset, partition, version, state from _reflow_versions order by version");
+    const before = versions();
+    project.edit("pipelines/spend-total.ts", "sum(cents) as cents", "sum(cents) as total");
+    const renamed = project.reflow(...APPLY);
+    expect(renamed.status).toBe(1);
+    expect(renamed.stderr).toContain(
+      '\n  REFLOW_SCHEMA_MISMATCH: dataset "spend_total" partition *: sql at pipelines/spend-total.ts:8 returned rows that do not fit the schema: column "total" is not in the schema (it has user_id, cents)\n',
+    );
+    project.edit("pipelines/spend-total.ts", "sum(cents) as total", "sum(cents) * 1.5 as cents");
+    const retyped = project.reflow(...APPLY);
+    expect(retyped.status).toBe(1);
+    expect(retyped.stderr).toContain(
+      '\n  REFLOW_SCHEMA_MISMATCH: dataset "spend_total" partition *: sql at pipelines/spend-total.ts:8 returned rows that do not fit the schema: column "cents": 2 rows hold values that are not integers (first: 232.5)\n',
+    );
+    expect(versions()).toEqual(before);
+    expect(rowsOf(project, "spend_total")).toEqual(SPEND_TOTAL_ROWS);
+  });
+
+  it("checks run as queries in the warehouse and keep the previous version live when they fail", () => {
+    project.edit("pipelines/spend-total.ts", "sum(cents) * 1.5 as cents", "sum(cents) as cents");
+    project.edit("pipelines/spend.ts", 'checks: [unique(["user_id"])]', 'checks: [unique(["user_id"]), rowCount({ max: 3 }), notNull(["day"])]');
+    project.edit("pipelines/spend.ts", "import { daily, dataset, unique }", "import { daily, dataset, notNull, rowCount, unique }");
+    project.edit("pipelines/spend.ts", '.groupBy(["user_id"])', '.groupBy(["user_id", "amount"])');
+    const result = project.reflow(...APPLY);
+    expect(result.status).toBe(1);
+    expect(result.stderr.split("\n").filter((line) => line.startsWith("  REFLOW_"))).toEqual(
+      DAYS.map((day) => {
+        const d = Number(day.slice(8, 10));
+        const rowCount = d % 2 === 0 ? "; check rowCount(max: 3) failed: 4 rows, expected at most 3" : "";
+        return `  REFLOW_CHECK_FAILED: dataset "spend" partition ${day}: check unique(user_id) failed: 1 row repeat a key already seen, first user_id="alice" (2 rows)${rowCount}`;
+      }),
+    );
+    expect(rowsOf(project, "spend")).toEqual(SPEND_ROWS);
+    expect(project.query("select count(*) as n from _reflow_versions where dataset = 'spend' and state in ('writing', 'written')")).toEqual([{ n: 0 }]);
+  });
 });

@@ -1,4 +1,4 @@
-import { asTableExpression, compileOnlyQueryBuilder, formatLocation, isSqlQuery, partitionInfo, ReflowError, UNPARTITIONED_KEY, type DatasetDeclaration, type PartitionScheme, type SourceLocation } from "@reflow/core";
+import { asTableExpression, compileOnlyQueryBuilder, formatLocation, isSqlQuery, isTimePartitions, partitionInfo, ReflowError, UNPARTITIONED_KEY, type DatasetDeclaration, type PartitionScheme, type SourceLocation } from "@reflow/core";
 import { sql } from "kysely";
 
 /** A SQL transform as the fingerprint sees it: compiled text with placeholders, and the parameter values. */
@@ -39,16 +39,6 @@ export function compileSqlText(declaration: DatasetDeclaration, at: SourceLocati
 }
 
 function placeholderKey(scheme: PartitionScheme): string {
-  switch (scheme.kind) {
-    case "hourly":
-    case "daily":
-    case "weekly":
-    case "monthly":
-    case "yearly":
-      return scheme.start;
-    case "static":
-      return scheme.keys[0]!;
-    case "unpartitioned":
-      return UNPARTITIONED_KEY;
-  }
+  if (isTimePartitions(scheme)) return scheme.start;
+  return scheme.kind === "static" ? scheme.keys[0]! : UNPARTITIONED_KEY;
 }
