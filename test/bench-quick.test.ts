@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { REPO_ROOT } from "./support/temp-project.js";
 
-const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "state-size"];
+const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "sql-transform", "state-size"];
 const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-bench-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
