@@ -46,7 +46,7 @@ export function unique(columns: readonly string[], options: CheckOptions = {}): 
     const [total] = await query((db, rows) => db.selectFrom(repeated(db, rows).as("r")).select((eb) => eb.fn.sum(eb("n", "-", 1)).as("duplicates")));
     const duplicates = Number(total?.duplicates ?? 0);
     if (duplicates === 0) return undefined;
-    const [first] = await query((db, rows) => repeated(db, rows).orderBy(columns).limit(1));
+    const [first] = await query((db, rows) => columns.reduce((q, c) => q.orderBy(c), repeated(db, rows)).limit(1));
     const key = columns.map((c) => `${c}=${JSON.stringify(first![c])}`).join(", ");
     return `${rows(duplicates)} repeat a key already seen, first ${key} (${rows(Number(first!.n))})`;
   });

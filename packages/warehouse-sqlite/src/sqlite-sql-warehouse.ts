@@ -110,6 +110,9 @@ function resultColumns(select: Database.Statement, table: WarehouseTable): Colum
   const seen = new Set<string>();
   const columns: ColumnSpec[] = [];
   for (const result of select.columns()) {
+    // SQLite names a repeated column `name:1` in the `select *` around the query.
+    const repeated = /^(.*):\d+$/.exec(result.name)?.[1];
+    if (repeated !== undefined && seen.has(repeated)) throw mismatch(`column "${repeated}" appears twice in the result`);
     const column = expected.get(result.name);
     if (!column) throw mismatch(`column "${result.name}" is not in the schema (it has ${[...expected.keys()].join(", ")})`);
     if (seen.has(result.name)) throw mismatch(`column "${result.name}" appears twice in the result`);
