@@ -96,9 +96,13 @@ describe("SQL transforms run inside the warehouse", () => {
     expect(rowsOf(project, "spend_total")).toEqual(SPEND_TOTAL_ROWS);
   });
 
-  it("checks run as queries in the warehouse and keep the previous version live when they fail", () => {
+  it("checks run as queries in the warehouse (custom ones over the rows read back) and keep the previous version live when they fail", () => {
     project.edit("pipelines/spend-total.ts", "sum(cents) * 1.5 as cents", "sum(cents) as cents");
-    project.edit("pipelines/spend.ts", 'checks: [unique(["user_id"])]', 'checks: [unique(["user_id"]), rowCount({ max: 3 }), notNull(["day"])]');
+    project.edit(
+      "pipelines/spend.ts",
+      'checks: [unique(["user_id"])]',
+      'checks: [unique(["user_id"]), rowCount({ max: 3 }), notNull(["day"]), (rows) => (rows.some((r) => r.user_id === "carol") ? "carol is here" : undefined)]',
+    );
     project.edit("pipelines/spend.ts", "import { daily, dataset, unique }", "import { daily, dataset, notNull, rowCount, unique }");
     project.edit("pipelines/spend.ts", '.groupBy(["user_id"])', '.groupBy(["user_id", "amount"])');
     const result = project.reflow(...APPLY);
@@ -106,7 +110,8 @@ describe("SQL transforms run inside the warehouse", () => {
     expect(result.stderr.split("\n").filter((line) => line.startsWith("  REFLOW_"))).toEqual(
       DAYS.map((day) => {
         const d = Number(day.slice(8, 10));
-        const rowCount = d % 2 === 0 ? "; check rowCount(max: 3) failed: 4 rows, expected at most 3" : "";
+        // The custom check (no SQL form) is fed the version's rows read back.
+        const rowCount = d % 2 === 0 ? "; check rowCount(max: 3) failed: 4 rows, expected at most 3; check checks[3] failed: carol is here" : "";
         return `  REFLOW_CHECK_FAILED: dataset "spend" partition ${day}: check unique(user_id) failed: 1 row repeat a key already seen, first user_id="alice" (2 rows)${rowCount}`;
       }),
     );
