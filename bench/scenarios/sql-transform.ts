@@ -12,8 +12,12 @@ import { rowsProject } from "./rows-project.js";
  * Rebuilding `spend` (a SQL transform: per user and day, the sum over every
  * row of `events`) with `reflow apply`, the whole process, against
  * bench/baseline-sql-transform.ts running the same `INSERT … SELECT` per
- * partition by hand on the same database. Reports reflow's overhead as a
- * fraction of the baseline's time.
+ * partition by hand on the same database. The figure is the overhead of
+ * reflow's execution (its run, from start to finish as the state records it:
+ * statements, result checks, content hash, bookkeeping) over the statements'
+ * time alone. Process start, loading and planning are fixed costs the
+ * apply-overhead and plan scenarios measure; the whole-process times are in
+ * the details.
  */
 export function sqlTransform(scale: BenchScale["sqlTransform"]): ScenarioResult {
   const { project, asOf } = rowsProject({ partitions: scale.partitions, rows: scale.rows });
@@ -27,11 +31,20 @@ export function sqlTransform(scale: BenchScale["sqlTransform"]): ScenarioResult 
       const reflow = runReflow(["apply", "--yes", "--as-of", asOf], { cwd });
       if (builtPartitions(reflow.stdout) !== scale.partitions) throw new Error(`expected ${scale.partitions} partitions rebuilt:\n${reflow.stdout}`);
       const baseline = runNode([path.join(REPO_ROOT, "bench/baseline-sql-transform.ts"), warehouse], { cwd: REPO_ROOT, nodeFlags: ["--import", "tsx"] });
-      const expected = countRows(warehouse, "select count(*) from spend");
-      if (Number(baseline.stdout) !== expected) throw new Error(`the baseline wrote ${baseline.stdout.trim()} rows, reflow ${expected}`);
-      return { reflow: reflow.seconds, baseline: baseline.seconds, reflowCpu: reflow.cpuSeconds, baselineCpu: baseline.cpuSeconds };
+      const [written, statementSeconds] = baseline.stdout.trim().split(" ").map(Number);
+      const expected = queryValue(cwd, ".reflow/warehouse.db", "select count(*) from spend");
+      if (written !== expected) throw new Error(`the baseline wrote ${baseline.stdout.trim()} rows, reflow ${expected}`);
+      const runSeconds = queryValue(cwd, ".reflow/state.db", "select (julianday(finished_at) - julianday(started_at)) * 86400 from runs order by id desc limit 1");
+      return {
+        run: runSeconds,
+        statements: statementSeconds!,
+        reflow: reflow.seconds,
+        baseline: baseline.seconds,
+        reflowCpu: reflow.cpuSeconds,
+        baselineCpu: baseline.cpuSeconds,
+      };
     });
-    const overheads = pairs.map((p) => p.reflow / p.baseline - 1);
+    const overheads = pairs.map((p) => p.run / p.statements - 1);
     return scenarioResult({
       scenario: "sql-transform",
       unit: "overhead (fraction)",
@@ -41,6 +54,9 @@ export function sqlTransform(scale: BenchScale["sqlTransform"]): ScenarioResult 
       details: {
         partitions: scale.partitions,
         inputRowsPerPartition: scale.rows,
+        runSeconds: pairs.map((p) => p.run),
+        statementSeconds: pairs.map((p) => p.statements),
+        wholeProcessOverhead: pairs.map((p) => p.reflow / p.baseline - 1),
         reflowSeconds: pairs.map((p) => p.reflow),
         baselineSeconds: pairs.map((p) => p.baseline),
         reflowCpuSeconds: pairs.map((p) => p.reflowCpu),
@@ -70,8 +86,8 @@ export const spend = dataset("spend", {
 `;
 }
 
-function countRows(file: string, query: string): number {
-  const db = new Database(file, { readonly: true });
+function queryValue(dir: string, file: string, query: string): number {
+  const db = new Database(path.join(dir, file), { readonly: true });
   try {
     return db.prepare(query).pluck().get() as number;
   } finally {

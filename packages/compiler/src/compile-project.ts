@@ -70,7 +70,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }
     const code = codes.get(name)!;
     const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
-    const sqlText = declaration.sql ? compileSqlText(declaration, runAt) : undefined;
+    const columns = Object.freeze(columnsOf(declaration.schema, name));
+    const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
     datasets.set(
       name,
       Object.freeze({
@@ -78,7 +79,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         kind: declaration.kind,
         partitions: declaration.partitions,
         inputs: Object.freeze(inputs),
-        columns: Object.freeze(columnsOf(declaration.schema, name)),
+        columns,
         version: declaration.version,
         fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash),
         manifest: fingerprintManifest(declaration, inputs, code, sqlText),

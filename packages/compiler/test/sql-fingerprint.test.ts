@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { daily, dataset, source, staticPartitions } from "@reflow/core";
+import { daily, dataset, source, staticPartitions, type SqlContext } from "@reflow/core";
 import { compileSqlText } from "../src/index.js";
 
 const payments = source("fp_payments", {
@@ -46,7 +46,7 @@ describe("the SQL a SQL transform is fingerprinted by", () => {
       partitions: staticPartitions(["eu", "us"]),
       inputs: { payments },
       schema,
-      sql: ({ sql, inputs, partition }) => sql`select ${partition.key} as day, sum(amount_cents) as revenue_cents from ${inputs.payments}`,
+      sql: ({ sql, inputs, partition }: SqlContext<any>) => sql`select ${partition.key} as day, sum(amount_cents) as revenue_cents from ${inputs.payments}`,
     } as never);
     expect(compileSqlText(d, at)).toEqual({
       sql: 'select * from (select ? as day, sum(amount_cents) as revenue_cents from "fp_payments" as "payments") as "_reflow_sql"',
@@ -59,5 +59,30 @@ describe("the SQL a SQL transform is fingerprinted by", () => {
     expect(() => compileSqlText(throws, at)).toThrow('/p/pipelines/revenue.ts:7: dataset "fp_throws": sql threw while compiling its query for partition *: boom');
     const rows = dataset("fp_rows", { schema, sql: (() => [{ day: "x", revenue_cents: 1 }]) as never });
     expect(() => compileSqlText(rows, at)).toThrow('/p/pipelines/revenue.ts:7: dataset "fp_rows": sql must return a kysely query (db.selectFrom(…)) or a sql`…` template, got object');
+  });
+});
+
+describe("a select that names its columns", () => {
+  const columns = [
+    { name: "day", type: "text", nullable: false, optional: false },
+    { name: "revenue_cents", type: "real", nullable: false, optional: false },
+    { name: "note", type: "text", nullable: false, optional: true },
+  ] as const;
+  const declare = (name: string, select: string[]) =>
+    dataset(name, { inputs: { payments }, schema, sql: ({ db, inputs }: SqlContext<any>) => db.selectFrom(inputs.payments as never).select(select as never) } as never);
+
+  it("is checked against the schema's columns at compile time (REFLOW_SCHEMA_MISMATCH)", () => {
+    expect(() => compileSqlText(declare("fp_extra", ["user_id as day", "amount_cents as revenue_cents", "user_id"]), at, columns)).toThrow(
+      '/p/pipelines/revenue.ts:7: dataset "fp_extra": sql selects column "user_id", which the schema does not have (it has day, revenue_cents, note)',
+    );
+    expect(() => compileSqlText(declare("fp_missing", ["user_id as day"]), at, columns)).toThrow(
+      '/p/pipelines/revenue.ts:7: dataset "fp_missing": sql selects no column "revenue_cents" (it selects day)',
+    );
+    expect(compileSqlText(declare("fp_fits", ["user_id as day", "amount_cents as revenue_cents"]), at, columns).parameters).toEqual([]);
+  });
+
+  it("is left to the run-time check when it selects * or is a sql template", () => {
+    const all = dataset("fp_all", { inputs: { payments }, schema, sql: ({ db, inputs }: SqlContext<any>) => db.selectFrom(inputs.payments as never).selectAll() } as never);
+    expect(compileSqlText(all, at, columns).sql).toBe('select * from (select * from "fp_payments" as "payments") as "_reflow_sql"');
   });
 });

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContentHasher, unique, notNull, type ColumnSpec, type Row, type WarehouseTable } from "@reflow/core";
+import { ContentHasher, unique, notNull, type ColumnSpec, type Row, type WarehouseCheckContext, type WarehouseTable } from "@reflow/core";
 import { SqliteWarehouse } from "../src/index.js";
 
 const payments: WarehouseTable = {
@@ -107,11 +107,11 @@ describe("SQL transforms on the embedded warehouse", () => {
 
   it("runs built-in checks as queries over a version", async () => {
     await runner().writeVersion(spend, { partition: "2024-01-01", version: 14 }, sql`select user_id, amount as cents, 0 as vip from ${runner().versionsOf(payments, [{ partition: "p", version: 1 }], "payments")}`);
-    const context = {
+    const context: WarehouseCheckContext = {
       dataset: "spend",
       partition: { key: "2024-01-01" },
       rowCount: 3,
-      query: (build: (db: any, rows: any) => any) => runner().select(build(runner().db, runner().versionsOf(spend, [{ partition: "2024-01-01", version: 14 }], "rows"))),
+      query: (build) => runner().select(build(runner().db as never, runner().versionsOf(spend, [{ partition: "2024-01-01", version: 14 }], "rows") as never)) as never,
     };
     expect(await unique(["user_id"]).inWarehouse!(context)).toBe('1 row repeat a key already seen, first user_id="alice" (2 rows)');
     expect(await unique(["user_id", "cents"]).inWarehouse!(context)).toBeUndefined();
