@@ -77,9 +77,19 @@ describe("SQL transforms run inside the warehouse", () => {
     expect(rowsOf(project, "spend")).toEqual(SPEND_ROWS);
   });
 
-  it("a result column the schema lacks, or a value of the wrong type, fails the task naming file, line and column; nothing is kept", () => {
+  it("a result column the schema lacks (at compile time when the select names it) or a value of the wrong type fails, naming file, line and column; nothing is kept", () => {
     const versions = () => project.query("select dataset, partition, version, state from _reflow_versions order by version");
     const before = versions();
+    // A select that names its columns is checked when the project compiles, before state or warehouse are opened.
+    const storage = project.storageDigest();
+    project.edit("pipelines/spend.ts", '.as("cents")', '.as("cent")');
+    const misspelt = project.reflow(...APPLY);
+    expect(misspelt.status).not.toBe(0);
+    expect(misspelt.stderr).toContain(
+      'REFLOW_SCHEMA_MISMATCH: pipelines/spend.ts:10: dataset "spend": sql selects column "cent", which the schema does not have (it has day, user_id, cents)',
+    );
+    expect(project.storageDigest()).toBe(storage);
+    project.edit("pipelines/spend.ts", '.as("cent")', '.as("cents")');
     project.edit("pipelines/spend-total.ts", "sum(cents) as cents", "sum(cents) as total");
     const renamed = project.reflow(...APPLY);
     expect(renamed.status).toBe(1);
