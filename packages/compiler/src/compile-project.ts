@@ -98,6 +98,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
 function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint, sqlText: SqlText | undefined): FingerprintManifest {
   return Object.freeze({
     code: sqlText ? sha256(JSON.stringify(sqlText)) : code.unitHash,
+    ...(sqlText ? { sql: sqlText.sql } : {}),
     declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
     packages: code.packages,
     version: declaration.version,

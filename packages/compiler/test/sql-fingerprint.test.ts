@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { daily, dataset, source, staticPartitions, type SqlContext } from "@reflow/core";
-import { compileSqlText } from "../src/index.js";
+import { compileSqlText, fingerprintChanges } from "../src/index.js";
 
 const payments = source("fp_payments", {
   partitions: daily({ start: "2024-01-01" }),
@@ -84,5 +84,24 @@ describe("a select that names its columns", () => {
   it("is left to the run-time check when it selects * or is a sql template", () => {
     const all = dataset("fp_all", { inputs: { payments }, schema, sql: ({ db, inputs }: SqlContext<any>) => db.selectFrom(inputs.payments as never).selectAll() } as never);
     expect(compileSqlText(all, at, columns).sql).toBe('select * from (select * from "fp_payments" as "payments") as "_reflow_sql"');
+  });
+});
+
+describe("explaining a change to a SQL transform", () => {
+  const manifest = (code: string, sql?: string) => ({
+    code,
+    ...(sql === undefined ? {} : { sql }),
+    declarations: [],
+    packages: [],
+    version: 0,
+    schema: "{}",
+    partitions: "{}",
+    inputs: "[]",
+  });
+
+  it("says its SQL changed, or that it became a SQL transform", () => {
+    expect(fingerprintChanges(manifest("a", "select 1"), manifest("b", "select 2"), at)).toEqual([{ what: "its SQL changed", file: at.file, line: at.line }]);
+    expect(fingerprintChanges(manifest("a"), manifest("b", "select 2"), at)).toEqual([{ what: "it is a SQL transform now", file: at.file, line: at.line }]);
+    expect(fingerprintChanges(manifest("a", "select 1"), manifest("a", "select 1"), at)).toEqual([]);
   });
 });
