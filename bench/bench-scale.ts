@@ -5,6 +5,8 @@ export interface BenchScale {
   readonly applyOverhead: { readonly datasets: number; readonly files: number; readonly partitions: number; readonly runs: number };
   readonly transformThroughput: { readonly partitions: number; readonly rows: number; readonly runs: number };
   readonly bigPartition: { readonly rows: number; readonly runs: number };
+  /** A SQL transform over `partitions` × `rows` input rows (issue #7: 10,000,000). */
+  readonly sqlTransform: { readonly partitions: number; readonly rows: number; readonly runs: number };
   readonly stateSize: { readonly datasets: number; readonly files: number; readonly partitions: number };
 }
 
@@ -15,6 +17,7 @@ export const FULL_SCALE: BenchScale = {
   applyOverhead: { datasets: 100, files: 20, partitions: 1_000, runs: 3 },
   transformThroughput: { partitions: 10, rows: 1_000_000, runs: 3 },
   bigPartition: { rows: 10_000_000, runs: 1 },
+  sqlTransform: { partitions: 10, rows: 1_000_000, runs: 3 },
   stateSize: { datasets: 50, files: 10, partitions: 200 },
 };
 
@@ -24,6 +27,7 @@ export const QUICK_SCALE: BenchScale = {
   applyOverhead: { datasets: 20, files: 4, partitions: 10, runs: 1 },
   transformThroughput: { partitions: 2, rows: 5_000, runs: 1 },
   bigPartition: { rows: 20_000, runs: 1 },
+  sqlTransform: { partitions: 2, rows: 5_000, runs: 1 },
   stateSize: { datasets: 10, files: 2, partitions: 10 },
 };
 

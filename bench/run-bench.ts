@@ -13,6 +13,7 @@ import { applyOverhead } from "./scenarios/apply-overhead.js";
 import { bigPartitionMemory } from "./scenarios/big-partition-memory.js";
 import { planAfterEdit } from "./scenarios/plan-after-edit.js";
 import { planFixture, type PlanFixture } from "./scenarios/plan-fixture.js";
+import { sqlTransform } from "./scenarios/sql-transform.js";
 import { stateSize } from "./scenarios/state-size.js";
 import { transformThroughput } from "./scenarios/transform-throughput.js";
 
@@ -28,6 +29,7 @@ const SCENARIOS: Readonly<Record<string, (context: Context) => Promise<ScenarioR
   "apply-overhead": (c) => applyOverhead(c.scale.applyOverhead),
   "transform-throughput": (c) => transformThroughput(c.scale.transformThroughput),
   "big-partition-memory": (c) => bigPartitionMemory(c.scale.bigPartition),
+  "sql-transform": (c) => sqlTransform(c.scale.sqlTransform),
   "state-size": (c) => stateSize(c.scale.stateSize),
 };
 
@@ -92,5 +94,6 @@ function withRuns(scale: BenchScale, runs: number | undefined): BenchScale {
     applyOverhead: { ...scale.applyOverhead, runs },
     transformThroughput: { ...scale.transformThroughput, runs },
     bigPartition: { ...scale.bigPartition, runs },
+    sqlTransform: { ...scale.sqlTransform, runs },
   };
 }

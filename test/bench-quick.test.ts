@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { REPO_ROOT } from "./support/temp-project.js";
 
-const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "state-size"];
+const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "sql-transform", "state-size"];
 const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-bench-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -15,7 +15,7 @@ test("npm run bench -- --quick runs every scenario and writes their results", ()
   const run = spawnSync(process.execPath, ["--import", "tsx", "bench/run-bench.ts", "--quick", "--out", out], {
     cwd: REPO_ROOT,
     encoding: "utf8",
-    timeout: 110_000,
+    timeout: 240_000,
   });
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
@@ -28,4 +28,4 @@ test("npm run bench -- --quick runs every scenario and writes their results", ()
     expect(Number.isFinite(scenario.median) && scenario.median > 0, name).toBe(true);
   }
   for (const name of SCENARIOS) expect(run.stdout).toContain(name);
-});
+}, 250_000);

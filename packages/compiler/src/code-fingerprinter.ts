@@ -41,6 +41,10 @@ export interface CodeFingerprint {
   readonly packages: readonly { readonly name: string; readonly version: string }[];
   /** Hash of the transform's own canonical code. */
   readonly unitHash: string;
+  /** Hash of everything but the unit itself (declarations, builtins, packages): what a SQL transform adds to its SQL text. */
+  readonly closureHash: string;
+  /** 1-based line of the property holding the code (`sql:`, `transform:`). */
+  readonly line: number;
   /** Hash of each declaration in `declarations`, by `file#name`: to tell which one changed. */
   readonly declarationHashes: Readonly<Record<string, string>>;
   /** Identifiers and literal texts of the code and its closure (not part of the hash): which row fields it may read. */
@@ -59,8 +63,8 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-// 2: call sites also record a file source's `path`; 3: code units record their words.
-const ANALYZER_VERSION = `3 ts-morph@${tsMorphVersion()}`;
+// 2: call sites also record a file source's `path`; 3: code units record their words; 4: `sql` is a code property.
+const ANALYZER_VERSION = `4 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)
@@ -143,12 +147,12 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
           { location: { file, line: target.line, ...(target.column ? { column: target.column } : {}) }, subject: target.name },
         );
       }
-      return { name: target.name, file, unit: site.properties[target.property]!, containers: site.containers };
+      return { name: target.name, file, unit: site.properties[target.property]!, line: site.propertyLines[target.property] ?? site.line, containers: site.containers };
     });
     // Declarations that hold a dataset are fingerprinted on their own: others count them by name only.
     const opaque = new Set(located.flatMap(({ file, containers }) => containers.map((name) => `${file}#${name}`)));
     const env: ClosureEnvironment = { summaryOf, resolve, packageVersion: version, relative, opaque };
-    const result = new Map(located.map(({ name, file, unit }) => [name, codeFingerprint(file, unit, env)]));
+    const result = new Map(located.map(({ name, file, unit, line }) => [name, codeFingerprint(file, unit, line, env)]));
     if (cacheChanged && cacheFile !== undefined) writeSummaryCache(cacheFile, ANALYZER_VERSION, summaries);
     return result;
   }
@@ -156,20 +160,21 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
 }
 
-function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment): CodeFingerprint {
+function codeFingerprint(file: string, unit: CodeUnit, line: number, env: ClosureEnvironment): CodeFingerprint {
   const closure = collectClosure(file, unit, env);
   const declarations = closure.declarations
     .map(({ file, declaration }) => ({ file: env.relative(file), name: declaration.name, line: declaration.line, hash: declaration.hash }))
     .sort((a, b) => compare(a.file, b.file) || compare(a.name, b.name));
   const packages = [...closure.packages.values()].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
-  const material = [
-    `code:${unit.hash}`,
+  const closureMaterial = [
     ...declarations.map((d) => `${d.file}#${d.name}:${d.hash}`),
     ...[...closure.tokens].sort(compare),
     ...packages.map((p) => `${p.name}@${p.version}`),
   ];
   return Object.freeze({
-    hash: sha256(material.join("\n")),
+    hash: sha256([`code:${unit.hash}`, ...closureMaterial].join("\n")),
+    closureHash: sha256(closureMaterial.join("\n")),
+    line,
     declarations: Object.freeze(declarations.map(({ file, name, line }) => Object.freeze({ file, name, line }))),
     packages: Object.freeze(packages.map(({ name, version }) => Object.freeze({ name, version }))),
     unitHash: unit.hash,

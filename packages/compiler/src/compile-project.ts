@@ -19,6 +19,7 @@ import { datasetMetadata } from "./dataset-metadata.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
+import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
 import type { ProjectConfig } from "./project-config.js";
 
 /** Bump when the dataset fingerprint recipe changes, so every dataset is seen as changed once. */
@@ -81,6 +82,9 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       );
     }
     const code = codes.get(name)!;
+    const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
+    const columns = Object.freeze(columnsOf(declaration.schema, name));
+    const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
     datasets.set(
       name,
       Object.freeze({
@@ -88,12 +92,14 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         kind: declaration.kind,
         partitions: declaration.partitions,
         inputs: Object.freeze(inputs),
-        columns: Object.freeze(columnsOf(declaration.schema, name)),
+        columns,
         version: declaration.version,
-        fingerprint: datasetFingerprint(declaration, inputs, code),
-        manifest: fingerprintManifest(declaration, inputs, code),
+        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash),
+        manifest: fingerprintManifest(declaration, inputs, code, sqlText),
         metadata: datasetMetadata(declaration),
         code,
+        ...(sqlText ? { sql: sqlText } : {}),
+        ...(runAt ? { runAt } : {}),
         retries: Object.freeze({ ...config.retries, ...declaration.retries }),
         ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),
         declaration,
@@ -110,9 +116,10 @@ function dimensionHint(alias: string, input: PartitionScheme, output: PartitionS
   return `; say which dimension: ${multi.dimensions.map((d) => `dimension(${alias}, "${d.name}")`).join(" or ")}`;
 }
 
-function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): FingerprintManifest {
+function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint, sqlText: SqlText | undefined): FingerprintManifest {
   return Object.freeze({
-    code: code.unitHash,
+    code: sqlText ? sha256(JSON.stringify(sqlText)) : code.unitHash,
+    ...(sqlText ? { sql: sqlText.sql } : {}),
     declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
     packages: code.packages,
     version: declaration.version,
@@ -122,11 +129,24 @@ function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly C
   });
 }
 
-function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): string {
+/**
+ * A SQL transform's code: its compiled SQL and parameters, plus the helpers,
+ * builtins and packages its function references; not the function's own
+ * source, so an edit that compiles to the same SQL is not a change.
+ */
+function sqlCodeHash(sqlText: SqlText, code: CodeFingerprint): string {
+  return sha256(JSON.stringify({ sql: sqlText.sql, parameters: sqlText.parameters, closure: code.closureHash }));
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], codeHash: string): string {
   const material = {
     recipe: FINGERPRINT_RECIPE,
     kind: declaration.kind,
-    code: code.hash,
+    code: codeHash,
     version: declaration.version,
     partitions: declaration.partitions,
     schema: z.toJSONSchema(declaration.schema, { io: "output", unrepresentable: "any" }),

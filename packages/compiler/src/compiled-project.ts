@@ -3,6 +3,7 @@ import type { ColumnSpec, DatasetDeclaration, PartitionMapping, PartitionScheme,
 import type { CodeFingerprint } from "./code-fingerprinter.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import type { ProjectConfig } from "./project-config.js";
+import type { SqlText } from "./sql-fingerprint.js";
 
 /** An input after compilation: its mapping is always explicit. */
 export interface CompiledInput {
@@ -32,6 +33,10 @@ export interface CompiledDataset {
   /** The project's retry policy with the dataset's own `retries` over it. */
   readonly retries: RetryPolicy;
   readonly definedAt?: SourceLocation;
+  /** Where the `transform`, `read` or `sql` property is. */
+  readonly runAt?: SourceLocation;
+  /** SQL datasets: the query compiled with a placeholder partition, as fingerprinted. */
+  readonly sql?: SqlText;
   readonly declaration: DatasetDeclaration;
 }
 

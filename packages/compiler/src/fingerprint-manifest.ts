@@ -5,8 +5,10 @@
  * schema, partitioning or inputs.
  */
 export interface FingerprintManifest {
-  /** Hash of the transform's (or read's) own canonical code. */
+  /** Hash of the transform's (or read's) own canonical code; for a SQL transform, of its compiled SQL and parameters. */
   readonly code: string;
+  /** SQL transforms: the compiled SQL the fingerprint covers (absent in manifests of other datasets). */
+  readonly sql?: string;
   readonly declarations: readonly { readonly file: string; readonly name: string; readonly line: number; readonly hash: string }[];
   readonly packages: readonly { readonly name: string; readonly version: string }[];
   readonly version: number;
@@ -28,7 +30,8 @@ export interface FingerprintChange {
 export function fingerprintChanges(before: FingerprintManifest, after: FingerprintManifest, definedAt?: { file: string; line: number }): FingerprintChange[] {
   const changes: FingerprintChange[] = [];
   if (before.code !== after.code) {
-    changes.push({ what: "its transform's code changed", ...(definedAt ? { file: definedAt.file, line: definedAt.line } : {}) });
+    const what = after.sql !== undefined ? (before.sql === undefined ? "it is a SQL transform now" : "its SQL changed") : "its transform's code changed";
+    changes.push({ what, ...(definedAt ? { file: definedAt.file, line: definedAt.line } : {}) });
   }
   const key = (d: { file: string; name: string }) => `${d.file}#${d.name}`;
   const old = new Map(before.declarations.map((d) => [key(d), d]));

@@ -8,3 +8,4 @@ export * from "./code-fingerprinter.js";
 export * from "./fingerprint-manifest.js";
 export * from "./dataset-metadata.js";
 export * from "./non-breaking-change.js";
+export * from "./sql-fingerprint.js";

@@ -1,4 +1,6 @@
-import type { CheckContext, CheckOptions, CheckRun, DatasetCheck } from "./dataset-check.js";
+import type { AliasedExpression, Kysely } from "kysely";
+import type { Row } from "./dataset-declaration.js";
+import type { CheckContext, CheckOptions, CheckRun, DatasetCheck, WarehouseCheckContext } from "./dataset-check.js";
 
 /** Fails when the partition has fewer than `min` or more than `max` rows. */
 export function rowCount(options: { readonly min?: number; readonly max?: number } & CheckOptions): DatasetCheck {
@@ -8,17 +10,12 @@ export function rowCount(options: { readonly min?: number; readonly max?: number
   }
   if (min === undefined && max === undefined) throw new TypeError("rowCount: give min, max or both");
   const limits = [...(min === undefined ? [] : [`min: ${min}`]), ...(max === undefined ? [] : [`max: ${max}`])].join(", ");
-  return builtIn(`rowCount(${limits})`, options, () => {
-    let count = 0;
-    return {
-      add: () => void (count += 1),
-      finish: () => {
-        if (min !== undefined && count < min) return `${rows(count)}, expected at least ${min}`;
-        if (max !== undefined && count > max) return `${rows(count)}, expected at most ${max}`;
-        return undefined;
-      },
-    };
-  });
+  const verdict = (count: number): string | undefined => {
+    if (min !== undefined && count < min) return `${rows(count)}, expected at least ${min}`;
+    if (max !== undefined && count > max) return `${rows(count)}, expected at most ${max}`;
+    return undefined;
+  };
+  return builtIn(`rowCount(${limits})`, options, () => counting(verdict), async ({ rowCount }) => verdict(rowCount));
 }
 
 /** Fails when two rows share the same values in `columns`. */
@@ -42,6 +39,16 @@ export function unique(columns: readonly string[], options: CheckOptions = {}): 
       },
       finish: () => (duplicates === 0 ? undefined : `${rows(duplicates)} repeat a key already seen, first ${example}`),
     };
+  }, async ({ query }) => {
+    // Rows of the warehouse have no order, so the example is the smallest repeated key, with how often it occurs.
+    const repeated = (db: Kysely<any>, rows: AliasedExpression<Row, "rows">) =>
+      db.selectFrom(rows).select(columns).select((eb) => eb.fn.countAll().as("n")).groupBy(columns).having((eb) => eb.fn.countAll(), ">", 1);
+    const [total] = await query((db, rows) => db.selectFrom(repeated(db, rows).as("r")).select((eb) => eb.fn.sum(eb("n", "-", 1)).as("duplicates")));
+    const duplicates = Number(total?.duplicates ?? 0);
+    if (duplicates === 0) return undefined;
+    const [first] = await query((db, rows) => columns.reduce((q, c) => q.orderBy(c), repeated(db, rows)).limit(1));
+    const key = columns.map((c) => `${c}=${JSON.stringify(first![c])}`).join(", ");
+    return `${rows(duplicates)} repeat a key already seen, first ${key} (${rows(Number(first!.n))})`;
   });
 }
 
@@ -62,6 +69,17 @@ export function notNull(columns: readonly string[], options: CheckOptions = {}):
       },
       finish: () => (nulls === 0 ? undefined : `${rows(nulls)} with a null value, first ${example}`),
     };
+  }, async ({ query }) => {
+    const [counts] = await query((db, rows) =>
+      db.selectFrom(rows).select((eb) => [
+        eb.fn.countAll().as("_rows"),
+        ...columns.map((c) => eb.fn.count(eb.case().when(c, "is", null).then(1).end()).as(c)),
+      ]).where((eb) => eb.or(columns.map((c) => eb(c, "is", null)))),
+    );
+    const nulls = Number(counts?._rows ?? 0);
+    if (nulls === 0) return undefined;
+    const perColumn = columns.flatMap((c) => (Number(counts![c]) > 0 ? [`${c}: ${Number(counts![c])}`] : []));
+    return `${rows(nulls)} with a null value (${perColumn.join(", ")})`;
   });
 }
 
@@ -73,27 +91,38 @@ export function notNull(columns: readonly string[], options: CheckOptions = {}):
 export function maxChangeFromPrevious(options: { readonly rows: number } & CheckOptions): DatasetCheck {
   const limit = options.rows;
   if (typeof limit !== "number" || !(limit >= 0)) throw new TypeError(`maxChangeFromPrevious: rows must be a fraction >= 0 (0.2 = ±20%), got ${JSON.stringify(limit)}`);
-  return builtIn(`maxChangeFromPrevious(rows: ${limit})`, options, (context) => {
-    let count = 0;
-    return {
-      add: () => void (count += 1),
-      finish: () => {
-        const before = context.previous?.rowCount;
-        if (before === undefined || count === before) return undefined;
-        const change = before === 0 ? Infinity : (count - before) / before;
-        if (Math.abs(change) <= limit) return undefined;
-        const shown = Number.isFinite(change) ? `${change > 0 ? "+" : ""}${formatPercent(change)}` : "from none";
-        return `${rows(count)}, the previous version had ${before} (${shown}, limit ±${formatPercent(limit)})`;
-      },
-    };
-  });
+  const verdict = (count: number, context: CheckContext): string | undefined => {
+    const before = context.previous?.rowCount;
+    if (before === undefined || count === before) return undefined;
+    const change = before === 0 ? Infinity : (count - before) / before;
+    if (Math.abs(change) <= limit) return undefined;
+    const shown = Number.isFinite(change) ? `${change > 0 ? "+" : ""}${formatPercent(change)}` : "from none";
+    return `${rows(count)}, the previous version had ${before} (${shown}, limit ±${formatPercent(limit)})`;
+  };
+  return builtIn(
+    `maxChangeFromPrevious(rows: ${limit})`,
+    options,
+    (context) => counting((count) => verdict(count, context)),
+    async (context) => verdict(context.rowCount, context),
+  );
 }
 
-function builtIn(name: string, options: CheckOptions, start: (context: CheckContext) => CheckRun): DatasetCheck {
+function builtIn(
+  name: string,
+  options: CheckOptions,
+  start: (context: CheckContext) => CheckRun,
+  inWarehouse: (context: WarehouseCheckContext) => Promise<string | undefined>,
+): DatasetCheck {
   if (options.severity !== undefined && options.severity !== "error" && options.severity !== "warn") {
     throw new TypeError(`${name}: severity must be "error" or "warn", got ${JSON.stringify(options.severity)}`);
   }
-  return Object.freeze({ name, severity: options.severity ?? "error", start });
+  return Object.freeze({ name, severity: options.severity ?? "error", start, inWarehouse });
+}
+
+/** A run that only counts rows, judged by `verdict` at the end. */
+function counting(verdict: (count: number) => string | undefined): CheckRun {
+  let count = 0;
+  return { add: () => void (count += 1), finish: () => verdict(count) };
 }
 
 function requireColumns(check: string, columns: readonly string[]): void {

@@ -25,7 +25,11 @@ export class ContentHasher {
   constructor(private readonly columns: readonly ColumnSpec[]) {}
 
   add(row: Readonly<Record<string, unknown>>): void {
-    const values = this.columns.map((column) => row[column.name] ?? null);
+    this.addValues(this.columns.map((column) => row[column.name] ?? null));
+  }
+
+  /** A row given as its values in column order (absent values as null): what a warehouse reading rows back has at hand. */
+  addValues(values: readonly unknown[]): void {
     const digest = sha256(JSON.stringify(values));
     this.low = (this.low + digest.readBigUInt64BE(0)) & MASK;
     this.high = (this.high + digest.readBigUInt64BE(8)) & MASK;

@@ -1,3 +1,4 @@
+import type { AliasableExpression, AliasedExpression, Kysely } from "kysely";
 import type { Row } from "./dataset-declaration.js";
 import type { PartitionInfo } from "./partition-keys.js";
 
@@ -22,12 +23,25 @@ export interface CheckRun {
   finish(): string | undefined | Promise<string | undefined>;
 }
 
+/** What a check run inside the warehouse (on a SQL dataset's version) is given. */
+export interface WarehouseCheckContext extends CheckContext {
+  readonly rowCount: number;
+  /** Runs a query over the new version's rows, a table expression named `rows`, and returns its result. */
+  query<R>(build: (db: Kysely<any>, rows: AliasedExpression<Row, "rows">) => AliasableExpression<R>): Promise<R[]>;
+}
+
 /** A check declared on a dataset (`checks: [rowCount({ min: 1 }), …]`). */
 export interface DatasetCheck {
   /** How reports name it: `rowCount(min: 1)`. */
   readonly name: string;
   readonly severity: CheckSeverity;
   start(context: CheckContext): CheckRun;
+  /**
+   * The same check as queries over a version already in the warehouse: used
+   * for SQL datasets, whose rows never pass through Node. Without it, a SQL
+   * dataset's version is read back once to stream its rows to `start`.
+   */
+  inWarehouse?(context: WarehouseCheckContext): Promise<string | undefined>;
 }
 
 /** A custom check over all rows of a partition: returns a message when the rows are wrong. */

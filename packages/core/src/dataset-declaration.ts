@@ -6,6 +6,7 @@ import type { PartitionMapping } from "./partition-mapping.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import type { SourceLocation } from "./reflow-error.js";
 import type { RetryPolicy } from "./retry-policy.js";
+import type { SqlFunction } from "./sql-transform.js";
 
 /** Brand that marks a value as a reflow declaration, shared across module copies. */
 export const DECLARATION = Symbol.for("reflow.declaration");
@@ -114,15 +115,17 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
    * it then gets `partitions` instead of `partition` and returns rows by key.
    */
   readonly batch?: number;
-  /** The user's function: `transform` for datasets, `read` for sources. */
+  /** The user's function: `transform` for datasets, `read` for sources; for SQL datasets the same function as `sql`. */
   readonly run: (context: {
     partition?: PartitionInfo;
     partitions?: readonly PartitionInfo[];
     inputs: Readonly<Record<string, InputReader<Row>>>;
     projectDir?: string;
   }) => RowsResult<unknown> | BatchRowsResult<unknown>;
-  /** The property of the declaration object that holds what `run` does (`transform`, `read`, or a file source's `path`). */
-  readonly runProperty: "transform" | "read" | "path";
+  /** The property of the declaration object that holds what `run` does (`transform`, `read`, `sql`, or a file source's `path`). */
+  readonly runProperty: "transform" | "read" | "path" | "sql";
+  /** SQL datasets: builds the query the warehouse runs for a partition. */
+  readonly sql?: SqlFunction;
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
   readonly definedAt?: SourceLocation;
   /** Phantom for type inference of rows; never set. */

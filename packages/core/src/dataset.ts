@@ -22,6 +22,7 @@ import { SELF } from "./previous.js";
 import type { PartitionScheme } from "./partition-scheme.js";
 import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation } from "./reflow-error.js";
 import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
+import type { SqlFunction } from "./sql-transform.js";
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -72,8 +73,19 @@ interface Batched {
 }
 
 export type DatasetOptions<I extends InputDeclarations, S extends RowSchema> =
-  | (CommonOptions<S> & Unbatched & { readonly inputs?: I; readonly transform: (context: TransformContext<I>) => RowsResult<z.input<S>> })
-  | (CommonOptions<S> & Batched & { readonly inputs?: I; readonly transform: (context: BatchTransformContext<I>) => BatchRowsResult<z.input<S>> });
+  | (CommonOptions<S> &
+      Unbatched & {
+        readonly inputs?: I;
+        /** Computes the partition's rows in Node. Give exactly one of `transform` and `sql`. */
+        readonly transform?: (context: TransformContext<I>) => RowsResult<z.input<S>>;
+        /**
+         * Computes the partition's rows inside the warehouse: a kysely select (or a
+         * `sql` template) over `inputs`, run as one `INSERT … SELECT`.
+         */
+        readonly sql?: SqlFunction<I, z.output<S>>;
+      })
+  | (CommonOptions<S> &
+      Batched & { readonly inputs?: I; readonly transform: (context: BatchTransformContext<I>) => BatchRowsResult<z.input<S>>; readonly sql?: undefined });
 
 export type SourceOptions<S extends RowSchema> = SourceCommonOptions &
   (
@@ -108,10 +120,18 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
     return Object.freeze(isMappedInput(declared) ? { alias, dataset, mapping: declared.mapping } : { alias, dataset });
   });
   // A batch would have to read partitions it is itself computing.
-  if (options.batch !== undefined && inputs.some((input) => input.dataset === name)) {
+  if ((options as { batch?: unknown }).batch !== undefined && inputs.some((input) => input.dataset === name)) {
     fail(name, definedAt, "batch cannot be combined with previous(): each partition reads the one before it, so they are built one at a time");
   }
-  return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
+  const given = (["transform", "sql"] as const).filter((property) => options?.[property] !== undefined);
+  if (given.length !== 1) {
+    fail(name, definedAt, given.length === 0 ? "give a transform (rows computed in Node) or sql (a query run in the warehouse)" : "give transform or sql, not both");
+  }
+  const runProperty = given[0]!;
+  if (runProperty === "sql" && typeof options.sql !== "function") fail(name, definedAt, "sql must be a function ({ db, inputs, partition, sql }) => query");
+  // One INSERT … SELECT per partition already runs in bulk inside the warehouse.
+  if (runProperty === "sql" && (options as { batch?: unknown }).batch !== undefined) fail(name, definedAt, "batch applies to transform, not sql");
+  return declare(name, "dataset", options, inputs, options[runProperty], runProperty, definedAt, runProperty === "sql" ? { sql: options.sql as SqlFunction } : {});
 }
 
 /**
@@ -148,7 +168,7 @@ function declare<Name extends string, S extends RowSchema>(
   run: unknown,
   runProperty: DatasetDeclaration["runProperty"],
   definedAt: SourceLocation | undefined,
-  sourceOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe"> = {},
+  kindOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe" | "sql"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {
   if (typeof name !== "string" || !NAME.test(name)) {
     fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
@@ -206,7 +226,7 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.owner === undefined ? {} : { owner: options.owner }),
     ...(options.tags === undefined ? {} : { tags: Object.freeze([...options.tags]) }),
     ...(options.reprocess === undefined ? {} : { reprocess: options.reprocess }),
-    ...sourceOnly,
+    ...kindOnly,
     ...(definedAt === undefined ? {} : { definedAt }),
   };
   Object.freeze(declaration);

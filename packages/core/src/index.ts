@@ -6,6 +6,8 @@ export * from "./partition-mapping.js";
 export * from "./dataset-declaration.js";
 export * from "./declaration-registry.js";
 export * from "./dataset.js";
+export * from "./sql-transform.js";
+export * from "./compile-only-query-builder.js";
 export * from "./schema-columns.js";
 export * from "./content-hash.js";
 export * from "./warehouse.js";

@@ -1,3 +1,4 @@
+import type { AliasableExpression, AliasedExpression, Kysely } from "kysely";
 import type { Row } from "./dataset-declaration.js";
 import type { ColumnSpec } from "./schema-columns.js";
 
@@ -47,6 +48,8 @@ export interface VersionWriter {
  * Implementations: `@reflow/warehouse-sqlite` (the embedded default).
  */
 export interface Warehouse {
+  /** Present when the warehouse can run SQL transforms (`dataset({ sql })`) itself. */
+  readonly sql?: SqlWarehouse;
   /** Creates or migrates the storage and the reader-facing view of a dataset. */
   prepare(table: WarehouseTable): Promise<void>;
   openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter>;
@@ -65,6 +68,39 @@ export interface Warehouse {
   /** Deletes versions (never the live one: that throws), in one transaction. Versions it does not hold are ignored. */
   dropVersions(dataset: string, versions: readonly number[]): Promise<FreedSpace>;
   close(): Promise<void>;
+}
+
+/** What writing a version from a query produced, computed in the warehouse. */
+export interface WrittenVersion {
+  readonly rowCount: number;
+  /** The same digest `ContentHasher` gives over the rows `read` returns for the version. */
+  readonly contentHash: string;
+}
+
+/**
+ * The part of a warehouse that runs SQL transforms where the data is. Queries
+ * are kysely expressions built with `db`, so each dialect compiles them itself;
+ * nothing here is specific to one database.
+ */
+export interface SqlWarehouse {
+  /** A query builder of the warehouse's dialect. Used to build and compile queries only: they run through the methods below. */
+  readonly db: Kysely<{}>;
+  /**
+   * The rows of exactly these versions of a dataset as a table expression named
+   * `alias`, with the dataset's columns as stored (booleans and JSON as the dialect stores them).
+   */
+  versionsOf(table: WarehouseTable, refs: readonly PartitionVersionRef[], alias: string): AliasedExpression<Row, string>;
+  /**
+   * Writes the rows `query` returns as a new, not yet live, version in one
+   * `INSERT … SELECT` (no row passes through Node), then checks them against
+   * `table.columns`: every column the query returns is one of them, every
+   * required one is returned, and stored values have the column's type and are
+   * not null where the schema requires a value. A mismatch throws a
+   * `REFLOW_SCHEMA_MISMATCH` ReflowError naming the column, and nothing is kept.
+   */
+  writeVersion(table: WarehouseTable, ref: PartitionVersionRef, query: AliasableExpression<unknown>): Promise<WrittenVersion>;
+  /** Runs a read-only query built with `db` and returns its rows as the database gives them. */
+  select<R = Row>(query: AliasableExpression<R>): Promise<R[]>;
 }
 
 /** What a warehouse is made from: the project configuration's `warehouse` entry. */

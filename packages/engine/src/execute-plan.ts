@@ -12,10 +12,12 @@ import {
   type Row,
   type Warehouse,
   type WarehouseTable,
+  type SourceLocation,
 } from "@reflow/core";
 import type { Plan, PlannedTask } from "@reflow/planner";
 import type { InputVersions, PartitionState, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
+import { buildSqlPartition } from "./build-sql-partition.js";
 import { PartitionAudit } from "./partition-audit.js";
 import { asRows, batchOutput } from "./transform-output.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
@@ -36,6 +38,8 @@ export interface ExecutableDataset {
   readonly retries?: RetryPolicy;
   /** What the fingerprint was made of; recorded with the run for `explain`. */
   readonly manifest?: unknown;
+  /** Where the `sql` (or `transform`) property was written, for errors that cannot point at a stack frame. */
+  readonly runAt?: SourceLocation;
 }
 
 export interface ExecutePlanOptions {
@@ -379,6 +383,13 @@ async function buildVersions(
   warehouse: Warehouse,
   projectDir: string,
 ): Promise<BuiltVersion[]> {
+  if (dataset.declaration.sql) {
+    // SQL datasets are never batched (the declaration refuses it): one INSERT … SELECT per partition.
+    const [{ task, taskId, previous, inputs: inputVersions }] = builds as [Build];
+    const partition = partitionInfo(dataset.partitions, task.partition);
+    const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
+    return [await buildSqlPartition({ version: taskId, dataset, partition, inputVersions, tables, warehouse, projectDir, previousRows })];
+  }
   const readers: Record<string, InputReader<Row>> = {};
   for (const input of dataset.inputs) {
     const refs = new Map<string, number>();

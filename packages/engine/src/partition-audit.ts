@@ -25,21 +25,43 @@ export class PartitionAudit {
   }
 
   async finish(): Promise<string[]> {
-    const errors: string[] = [];
-    const warnings: string[] = [];
-    for (const { check, run, threw } of this.runs) {
-      let problem: string | undefined;
-      try {
-        if (threw !== undefined) throw threw;
-        problem = await run.finish();
-      } catch (error) {
-        problem = `the check threw: ${error instanceof Error ? error.message : String(error)}`;
-      }
-      if (problem === undefined || problem === "") continue;
-      if (typeof problem !== "string") problem = `the check returned ${typeof problem}, expected a message or undefined`;
-      (check.severity === "warn" ? warnings : errors).push(`check ${check.name} failed: ${problem}`);
-    }
-    if (errors.length > 0) throw new TaskError("REFLOW_CHECK_FAILED", errors.join("; "));
-    return warnings;
+    return checkVerdict(await this.outcomes());
   }
+
+  /** Each check's problem (undefined when it passed), in declaration order. */
+  async outcomes(): Promise<CheckOutcome[]> {
+    const outcomes: CheckOutcome[] = [];
+    for (const { check, run, threw } of this.runs) {
+      outcomes.push({ check, problem: await problemOf(() => (threw !== undefined ? Promise.reject(threw) : run.finish())) });
+    }
+    return outcomes;
+  }
+}
+
+export interface CheckOutcome {
+  readonly check: DatasetCheck;
+  readonly problem: string | undefined;
+}
+
+/** What a check's verdict says, with a check that throws or returns something odd as a failure of its own. */
+export async function problemOf(verdict: () => string | undefined | Promise<string | undefined>): Promise<string | undefined> {
+  let problem: string | undefined;
+  try {
+    problem = await verdict();
+  } catch (error) {
+    problem = `the check threw: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (problem === undefined || problem === "") return undefined;
+  return typeof problem === "string" ? problem : `the check returned ${typeof problem}, expected a message or undefined`;
+}
+
+/** Throws REFLOW_CHECK_FAILED if a blocking check failed; returns the messages of failed "warn" checks. */
+export function checkVerdict(outcomes: readonly CheckOutcome[]): string[] {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  for (const { check, problem } of outcomes) {
+    if (problem !== undefined) (check.severity === "warn" ? warnings : errors).push(`check ${check.name} failed: ${problem}`);
+  }
+  if (errors.length > 0) throw new TaskError("REFLOW_CHECK_FAILED", errors.join("; "));
+  return warnings;
 }

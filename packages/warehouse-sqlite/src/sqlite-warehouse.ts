@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import type { FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import { fromSql, literal, quote, rowsTable, sqlType, toSql } from "./sqlite-columns.js";
+import { SqliteSqlWarehouse } from "./sqlite-sql-warehouse.js";
 
 export interface SqliteWarehouseOptions {
   readonly path: string;
@@ -28,6 +30,7 @@ const DEFAULT_BATCH = 5_000;
 export class SqliteWarehouse implements Warehouse {
   private readonly db: Database.Database;
   private readonly prepared = new Set<string>();
+  readonly sql: SqlWarehouse;
   /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -35,6 +38,7 @@ export class SqliteWarehouse implements Warehouse {
     if (options.readOnly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
+      this.sql = this.sqlRunner();
       return;
     }
     mkdirSync(path.dirname(options.path), { recursive: true });
@@ -59,6 +63,7 @@ export class SqliteWarehouse implements Warehouse {
         primary key (dataset, partition)
       ) without rowid;
     `);
+    this.sql = this.sqlRunner();
   }
 
   async prepare(table: WarehouseTable): Promise<void> {
@@ -85,12 +90,11 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter> {
-    if (!this.prepared.has(table.dataset)) await this.prepare(table);
+    await this.beginVersion(table, ref);
     const columns = table.columns;
     const insert = this.statement(
       `insert into ${quote(rowsTable(table.dataset))} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values (?, ?${", ?".repeat(columns.length)})`,
     );
-    this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`).run(ref.version, table.dataset, ref.partition, new Date().toISOString());
     let count = 0;
     const writeBatch = this.db.transaction((rows: readonly Row[]) => {
       const values: unknown[] = new Array(columns.length + 2);
@@ -104,9 +108,7 @@ export class SqliteWarehouse implements Warehouse {
     });
     return {
       write: async (rows) => writeBatch(rows),
-      finish: async () => {
-        this.statement(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(count, ref.version);
-      },
+      finish: async () => this.finishVersion(ref.version, count),
       abort: async () => this.deleteVersions(table.dataset, [ref.version]),
     };
   }
@@ -201,6 +203,26 @@ export class SqliteWarehouse implements Warehouse {
     this.db.close();
   }
 
+  /** Prepares the dataset's storage if needed and registers a version being written. */
+  private async beginVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<void> {
+    if (!this.prepared.has(table.dataset)) await this.prepare(table);
+    this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`).run(ref.version, table.dataset, ref.partition, new Date().toISOString());
+  }
+
+  private finishVersion(version: number, rowCount: number): void {
+    this.statement(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(rowCount, version);
+  }
+
+  private sqlRunner(): SqlWarehouse {
+    return new SqliteSqlWarehouse({
+      db: this.db,
+      statement: (sql) => this.statement(sql),
+      beginVersion: (table, ref) => this.beginVersion(table, ref),
+      finishVersion: (version, rowCount) => this.finishVersion(version, rowCount),
+      abortVersion: (dataset, version) => this.deleteVersions(dataset, [version]),
+    });
+  }
+
   /** The SQL's prepared statement, prepared on first use; SQLite re-prepares it itself if the schema changes. */
   private statement(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
@@ -217,54 +239,5 @@ export class SqliteWarehouse implements Warehouse {
       deleteRows.run(version);
       deleteVersion.run(version);
     }
-  }
-}
-
-function rowsTable(dataset: string): string {
-  return `${dataset}__rows`;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replace(/"/g, '""')}"`;
-}
-
-function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function sqlType(column: ColumnSpec): string {
-  switch (column.type) {
-    case "text":
-    case "json":
-      return "text";
-    case "integer":
-    case "boolean":
-      return "integer";
-    case "real":
-      return "real";
-  }
-}
-
-function toSql(value: unknown, column: ColumnSpec): unknown {
-  if (value === undefined || value === null) return null;
-  switch (column.type) {
-    case "boolean":
-      return value ? 1 : 0;
-    case "json":
-      return JSON.stringify(value);
-    default:
-      return value;
-  }
-}
-
-function fromSql(value: unknown, column: ColumnSpec): unknown {
-  if (value === null) return column.nullable ? null : undefined;
-  switch (column.type) {
-    case "boolean":
-      return value === 1;
-    case "json":
-      return JSON.parse(value as string);
-    default:
-      return value;
   }
 }

@@ -54,7 +54,7 @@ export type ExportBinding =
   | { readonly exported: string; readonly local: string }
   | { readonly exported: string; readonly specifier: string; readonly imported: string };
 
-/** A call whose second argument is an object literal with a `transform` or `read` property. */
+/** A call whose second argument is an object literal with a `transform`, `read` or `sql` property. */
 export interface CallSite {
   /** 1-based line and column of the callee's name, where stack traces point. */
   readonly line: number;
@@ -65,4 +65,6 @@ export interface CallSite {
   readonly containers: readonly string[];
   /** The code of each run property, as a unit of its own. */
   readonly properties: Readonly<Record<string, CodeUnit>>;
+  /** 1-based line of each run property, for errors about it. */
+  readonly propertyLines: Readonly<Record<string, number>>;
 }

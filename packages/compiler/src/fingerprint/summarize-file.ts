@@ -3,8 +3,8 @@ import { canonicalUnit, type FileScope } from "./canonical-unit.js";
 import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
 
-/** The options properties that hold a declaration's code: `transform` for datasets, `read` for sources, `path` for file sources. */
-const RUN_PROPERTIES: readonly string[] = ["transform", "read", "path"];
+/** The options properties that hold a declaration's code: `transform` or `sql` for datasets, `read` for sources, `path` for file sources. */
+const RUN_PROPERTIES: readonly string[] = ["transform", "read", "sql", "path"];
 
 /**
  * The summary of one parsed file: its top-level declarations as canonical
@@ -121,9 +121,11 @@ function callSite(
   const [first, options] = call.arguments;
   if (!options || !ts.isObjectLiteralExpression(options)) return undefined;
   const properties: Record<string, CodeUnit> = {};
+  const propertyLines: Record<string, number> = {};
   for (const property of options.properties) {
     const name = property.name && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name)) ? property.name.text : undefined;
     if (name === undefined || !RUN_PROPERTIES.includes(name)) continue;
+    propertyLines[name] = lineOf(property, sourceFile);
     if (ts.isPropertyAssignment(property)) properties[name] = canonicalUnit([property.initializer], scope);
     else if (ts.isShorthandPropertyAssignment(property)) properties[name] = canonicalUnit([property.name], scope);
     else if (ts.isMethodDeclaration(property)) properties[name] = canonicalUnit([property], scope);
@@ -138,6 +140,7 @@ function callSite(
     ...(first && ts.isStringLiteralLike(first) ? { firstArgument: first.text } : {}),
     containers: containersOf(call),
     properties,
+    propertyLines,
   };
 }
 
