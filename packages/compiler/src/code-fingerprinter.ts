@@ -4,11 +4,11 @@ import path from "node:path";
 import { ReflowError } from "@reflow/core";
 import { collectClosure, type ClosureEnvironment } from "./fingerprint/code-closure.js";
 import { createFileAnalyzer, type SourceText } from "./fingerprint/file-analyzer.js";
-import type { CodeUnit, FileSummary } from "./fingerprint/file-summary.js";
+import type { CallSite, CodeUnit, Declaration, FileSummary, Position, Statement } from "./fingerprint/file-summary.js";
 import { tsMorphVersion } from "./fingerprint/load-ts-morph.js";
 import { locateCallSite } from "./fingerprint/locate-call-site.js";
 import { packageVersion } from "./fingerprint/package-version.js";
-import { resolveModule, type ModuleTarget } from "./fingerprint/resolve-module.js";
+import { resolveModule, SCRIPT_EXTENSIONS, type ModuleTarget } from "./fingerprint/resolve-module.js";
 import { readSummaryCache, writeSummaryCache } from "./fingerprint/summary-cache.js";
 
 /** A declaration whose code to fingerprint, as the runtime saw it. */
@@ -23,6 +23,12 @@ export interface FingerprintTarget {
   readonly column?: number;
   /** The options property holding the code: "transform" or "read". */
   readonly property: string;
+  /**
+   * The frames of user code under the call at run time, innermost first (the
+   * call itself first). When the call is inside a function, the frames say
+   * which factory made the dataset and from which call.
+   */
+  readonly callStack?: readonly { readonly file: string; readonly line: number; readonly column?: number }[];
 }
 
 /** A project-local top-level declaration a fingerprint covers; `file` is relative to the project, with / separators. */
@@ -43,6 +49,17 @@ export interface CodeFingerprint {
   readonly unitHash: string;
   /** Hash of each declaration in `declarations`, by `file#name`: to tell which one changed. */
   readonly declarationHashes: Readonly<Record<string, string>>;
+  /** `process.env` reads in the code and its closure ("*": a computed name), by file and line. */
+  readonly env: readonly EnvReadAt[];
+  /** The printed source of the transform and of each declaration, by hash: what a plan diff shows. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+export interface EnvReadAt {
+  /** Project-relative, with / separators. */
+  readonly file: string;
+  readonly line: number;
+  readonly name: string;
 }
 
 export interface FingerprinterStats {
@@ -57,7 +74,7 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-const ANALYZER_VERSION = `1 ts-morph@${tsMorphVersion()}`;
+const ANALYZER_VERSION = `2 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)
@@ -128,6 +145,34 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
       }
     };
 
+    // A declaration made inside a function: the statements its frames are in (the
+    // factory and its callers) and the top-level call that started it all.
+    const factoryParts = (site: CallSite, target: FingerprintTarget): { file: string; declaration: Declaration }[] => {
+      if (!site.insideFunction || !target.callStack) return [];
+      const parts = new Map<string, { file: string; declaration: Declaration }>();
+      for (const frame of target.callStack) {
+        const file = path.resolve(frame.file);
+        if (!isProjectScript(file)) continue;
+        const summary = summaryOf(file);
+        const position = { line: frame.line, column: frame.column ?? 0 };
+        const root = summary.rootCalls.find((call) => contains(call, position));
+        if (root) {
+          // A call in a loop, or whose arguments are loop variables, is told apart only by its whole statement.
+          const part = root.open ? statementPart(summary.statements[root.statement]!) : { ...root, name: `call:${root.start.line}`, line: root.start.line };
+          parts.set(`${file}#${part.name}`, { file, declaration: part });
+          break;
+        }
+        const statement = summary.statements.find((candidate) => contains(candidate, position));
+        if (statement) parts.set(`${file}#${statementPart(statement).name}`, { file, declaration: statementPart(statement) });
+      }
+      return [...parts.values()];
+    };
+    const isProjectScript = (file: string): boolean =>
+      file.startsWith(projectDir + path.sep) &&
+      !file.includes(`${path.sep}node_modules${path.sep}`) &&
+      SCRIPT_EXTENSIONS.includes(path.extname(file)) &&
+      fs.existsSync(file);
+
     const files = targets.map((target) => path.resolve(target.file));
     load(files);
     const located = targets.map((target, index) => {
@@ -140,12 +185,12 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
           { location: { file, line: target.line, ...(target.column ? { column: target.column } : {}) }, subject: target.name },
         );
       }
-      return { name: target.name, file, unit: site.properties[target.property]!, containers: site.containers };
+      return { name: target.name, file, unit: site.properties[target.property]!, containers: site.containers, factory: factoryParts(site, target) };
     });
     // Declarations that hold a dataset are fingerprinted on their own: others count them by name only.
     const opaque = new Set(located.flatMap(({ file, containers }) => containers.map((name) => `${file}#${name}`)));
     const env: ClosureEnvironment = { summaryOf, resolve, packageVersion: version, relative, opaque };
-    const result = new Map(located.map(({ name, file, unit }) => [name, codeFingerprint(file, unit, env)]));
+    const result = new Map(located.map(({ name, file, unit, factory }) => [name, codeFingerprint(file, unit, env, factory)]));
     if (cacheChanged && cacheFile !== undefined) writeSummaryCache(cacheFile, ANALYZER_VERSION, summaries);
     return result;
   }
@@ -153,11 +198,17 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
 }
 
-function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment): CodeFingerprint {
-  const closure = collectClosure(file, unit, env);
+function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, factory: readonly { file: string; declaration: Declaration }[]): CodeFingerprint {
+  const closure = collectClosure(file, unit, env, factory);
   const declarations = closure.declarations
     .map(({ file, declaration }) => ({ file: env.relative(file), name: declaration.name, line: declaration.line, hash: declaration.hash }))
     .sort((a, b) => compare(a.file, b.file) || compare(a.name, b.name));
+  const reads = new Map<string, EnvReadAt>();
+  for (const { file: from, unit: code } of [{ file, unit }, ...closure.declarations.map((d) => ({ file: d.file, unit: d.declaration }))]) {
+    for (const read of code.env ?? []) reads.set(`${from}:${read.line}:${read.name}`, { file: env.relative(from), line: read.line, name: read.name });
+  }
+  const sources: Record<string, string> = {};
+  for (const code of [unit, ...closure.declarations.map((d) => d.declaration)]) if (code.source !== undefined) sources[code.hash] = code.source;
   const packages = [...closure.packages.values()].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   const material = [
     `code:${unit.hash}`,
@@ -171,7 +222,21 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment):
     packages: Object.freeze(packages.map(({ name, version }) => Object.freeze({ name, version }))),
     unitHash: unit.hash,
     declarationHashes: Object.freeze(Object.fromEntries(declarations.map((d) => [`${d.file}#${d.name}`, d.hash]))),
+    env: Object.freeze([...reads.values()].sort((a, b) => compare(a.file, b.file) || a.line - b.line || compare(a.name, b.name))),
+    sources: Object.freeze(sources),
   });
+}
+
+/** A top-level statement as a declaration of the closure: by its declared name, or by line. */
+function statementPart(statement: Statement): Declaration {
+  return { ...statement, name: statement.name ?? `statement:${statement.start.line}`, line: statement.start.line };
+}
+
+// Frames are where a call's name starts; source maps may shift columns, so only boundary lines compare them.
+function contains(range: { readonly start: Position; readonly end: Position }, position: Position): boolean {
+  const after = position.line > range.start.line || (position.line === range.start.line && position.column >= range.start.column);
+  const before = position.line < range.end.line || (position.line === range.end.line && position.column <= range.end.column);
+  return after && before;
 }
 
 /** Project files a summary imports or re-exports from: analysed in the same batch when they need analysis. */

@@ -3,7 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { columnsOf, defaultMapping, describeMapping, describeScheme, formatLocation, mappingProblem, ReflowError, type DatasetDeclaration } from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
-import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
+import type { CompiledDataset, CompiledInput, CompiledProject, CompileWarning } from "./compiled-project.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
@@ -32,11 +32,19 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       if (!d.definedAt) {
         throw new ReflowError("REFLOW_FINGERPRINT_FAILED", `dataset "${d.name}": cannot tell where it was declared (no stack trace)`, { subject: d.name });
       }
-      return { name: d.name, file: d.definedAt.file, line: d.definedAt.line, column: d.definedAt.column ?? 0, property: d.runProperty };
+      return {
+        name: d.name,
+        file: d.definedAt.file,
+        line: d.definedAt.line,
+        column: d.definedAt.column ?? 0,
+        property: d.runProperty,
+        ...(d.callStack ? { callStack: d.callStack } : {}),
+      };
     }),
   );
 
   const datasets = new Map<string, CompiledDataset>();
+  const warnings: CompileWarning[] = [];
   for (const name of order) {
     const declaration = byName.get(name)!;
     const inputs = declaration.inputs.map((input): CompiledInput => {
@@ -68,6 +76,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       );
     }
     const code = codes.get(name)!;
+    warnings.push(...undeclaredEnvReads(declaration, code, config.projectDir));
+    const env = environmentHashes(declaration.dependsOnEnv);
     datasets.set(
       name,
       Object.freeze({
@@ -77,8 +87,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         inputs: Object.freeze(inputs),
         columns: Object.freeze(columnsOf(declaration.schema, name)),
         version: declaration.version,
-        fingerprint: datasetFingerprint(declaration, inputs, code),
-        manifest: fingerprintManifest(declaration, inputs, code),
+        fingerprint: datasetFingerprint(declaration, inputs, code, env),
+        manifest: fingerprintManifest(declaration, inputs, code, env),
         code,
         retries: Object.freeze({ ...config.retries, ...declaration.retries }),
         ...(declaration.definedAt ? { definedAt: declaration.definedAt } : {}),
@@ -86,11 +96,47 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       }),
     );
   }
-  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph });
+  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph, warnings: Object.freeze(warnings) });
 }
 
-function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): FingerprintManifest {
+/**
+ * A hash of each declared variable's value (null when unset, which differs
+ * from empty). Only the hash enters state, so a secret is never written down;
+ * it is salted with the name so equal values of two variables do not show as equal.
+ */
+function environmentHashes(variables: readonly string[]): Readonly<Record<string, string | null>> {
+  return Object.fromEntries(
+    variables.map((variable) => {
+      const value = process.env[variable];
+      return [variable, value === undefined ? null : createHash("sha256").update(`reflow-env\0${variable}\0${value}`).digest("hex").slice(0, 16)];
+    }),
+  );
+}
+
+/** `process.env` reads in a dataset's code that `dependsOnEnv` does not cover: their changes would go unseen. */
+function undeclaredEnvReads(declaration: DatasetDeclaration, code: CodeFingerprint, projectDir: string): CompileWarning[] {
+  const declared = new Set(declaration.dependsOnEnv);
+  return code.env
+    .filter((read) => !declared.has(read.name))
+    .map((read) => {
+      const what = read.name === "*" ? "process.env with a name computed at run time, which dependsOnEnv cannot name" : `process.env.${read.name}, which is not in dependsOnEnv`;
+      return Object.freeze({
+        code: "REFLOW_UNDECLARED_ENV" as const,
+        message: `${read.file}:${read.line}: ${declaration.name} reads ${what}; changing it will not be detected`,
+        location: Object.freeze({ file: path.join(projectDir, read.file), line: read.line }),
+        subject: declaration.name,
+      });
+    });
+}
+
+function fingerprintManifest(
+  declaration: DatasetDeclaration,
+  inputs: readonly CompiledInput[],
+  code: CodeFingerprint,
+  env: Readonly<Record<string, string | null>>,
+): FingerprintManifest {
   return Object.freeze({
+    ...(Object.keys(env).length > 0 ? { env } : {}),
     code: code.unitHash,
     declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
     packages: code.packages,
@@ -101,8 +147,15 @@ function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly C
   });
 }
 
-function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint): string {
+function datasetFingerprint(
+  declaration: DatasetDeclaration,
+  inputs: readonly CompiledInput[],
+  code: CodeFingerprint,
+  env: Readonly<Record<string, string | null>>,
+): string {
   const material = {
+    // Only when declared, so that datasets without it keep their fingerprints.
+    ...(Object.keys(env).length > 0 ? { env } : {}),
     recipe: FINGERPRINT_RECIPE,
     kind: declaration.kind,
     code: code.hash,

@@ -88,6 +88,10 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly runProperty: "transform" | "read";
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
   readonly definedAt?: SourceLocation;
+  /** The frames of user code under the call, innermost (`definedAt`) first: a factory's callers. */
+  readonly callStack?: readonly SourceLocation[];
+  /** Environment variables the code reads that the fingerprint must cover (their values, hashed). */
+  readonly dependsOnEnv: readonly string[];
   /** Phantom for type inference of rows; never set. */
   readonly __row?: R;
 }

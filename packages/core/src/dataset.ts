@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callerLocation } from "./stack-frames.js";
+import { callerStack } from "./stack-frames.js";
 import {
   DECLARATION,
   isDatasetRef,
@@ -19,6 +19,8 @@ import { ReflowError, formatLocation, type ReflowErrorCode, type SourceLocation 
 import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
 
 const NAME = /^[a-z][a-z0-9_]*$/;
+// POSIX portable names; anything else cannot be set from a shell.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type RowSchema = z.ZodObject<z.ZodRawShape>;
 
@@ -43,6 +45,12 @@ interface CommonOptions<S extends RowSchema> {
   readonly maxConcurrency?: number;
   /** A pool from reflow.yaml `pools`: datasets in one pool share its slots (an API with a rate limit). */
   readonly pool?: string;
+  /**
+   * Environment variables the code reads (`["TAX_RATE"]`): what code analysis
+   * cannot see. Their values are hashed into the fingerprint, so changing one
+   * rebuilds the dataset; the values themselves are never printed or stored.
+   */
+  readonly dependsOnEnv?: readonly string[];
 }
 
 export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
@@ -68,7 +76,8 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
   name: Name,
   options: DatasetOptions<I, S>,
 ): DatasetDeclaration<Name, z.output<S>> {
-  const definedAt = callerLocation();
+  const callStack = callerStack();
+  const definedAt = callStack[0];
   const inputs = Object.entries(options.inputs ?? {}).map(([alias, declared]): InputBinding => {
     const input: unknown = isMappedInput(declared) ? declared.input : declared;
     if (!isDeclaration(input) && !isDatasetRef(input)) {
@@ -76,7 +85,7 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
     }
     return Object.freeze(isMappedInput(declared) ? { alias, dataset: input.name, mapping: declared.mapping } : { alias, dataset: input.name });
   });
-  return declare(name, "dataset", options, inputs, options.transform, "transform", definedAt);
+  return declare(name, "dataset", options, inputs, options.transform, "transform", callStack);
 }
 
 /**
@@ -84,10 +93,11 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
  * dataset: `read` is its transform, and its partitions are planned, stored and versioned.
  */
 export function source<Name extends string, S extends RowSchema>(name: Name, options: SourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
-  const definedAt = callerLocation();
+  const callStack = callerStack();
+  const definedAt = callStack[0];
   if (options.sourceVersion !== undefined && typeof options.sourceVersion !== "function") fail(name, definedAt, "sourceVersion must be a function ({ partition }) => string");
   if (options.observe !== undefined && typeof options.observe !== "boolean") fail(name, definedAt, "observe must be true or false");
-  return declare(name, "source", options, [], options.read, "read", definedAt, {
+  return declare(name, "source", options, [], options.read, "read", callStack, {
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
     ...(options.observe === false ? { observe: false } : {}),
   });
@@ -100,9 +110,10 @@ function declare<Name extends string, S extends RowSchema>(
   inputs: InputBinding[],
   run: unknown,
   runProperty: "transform" | "read",
-  definedAt: SourceLocation | undefined,
+  callStack: readonly SourceLocation[],
   sourceOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callStack[0];
   if (typeof name !== "string" || !NAME.test(name)) {
     fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
   }
@@ -130,6 +141,10 @@ function declare<Name extends string, S extends RowSchema>(
     fail(name, definedAt, `maxConcurrency must be a whole number of at least 1, got ${JSON.stringify(options.maxConcurrency)}`);
   }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
+  const dependsOnEnv = options.dependsOnEnv ?? [];
+  if (!Array.isArray(dependsOnEnv) || dependsOnEnv.some((variable) => typeof variable !== "string" || !ENV_NAME.test(variable))) {
+    fail(name, definedAt, `dependsOnEnv must be an array of environment variable names such as ["TAX_RATE"], got ${JSON.stringify(dependsOnEnv)}`);
+  }
   const declaration = {
     [DECLARATION]: true as const,
     name,
@@ -141,12 +156,13 @@ function declare<Name extends string, S extends RowSchema>(
     run: run as DatasetDeclaration["run"],
     runProperty,
     checks: Object.freeze(checks),
+    dependsOnEnv: Object.freeze([...new Set(dependsOnEnv)].sort()),
     ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(options.description === undefined ? {} : { description: options.description }),
     ...sourceOnly,
-    ...(definedAt === undefined ? {} : { definedAt }),
+    ...(definedAt === undefined ? {} : { definedAt, callStack: Object.freeze(callStack.map((frame) => Object.freeze({ ...frame }))) }),
   };
   Object.freeze(declaration);
   registerDeclaration(declaration as DatasetDeclaration);

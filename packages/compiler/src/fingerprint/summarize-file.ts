@@ -1,6 +1,6 @@
 import type { ts } from "ts-morph";
 import { canonicalUnit, type FileScope } from "./canonical-unit.js";
-import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding } from "./file-summary.js";
+import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding, Position, RootCall, Statement } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
 
 /** The options properties that hold a declaration's code: `transform` for datasets, `read` for sources. */
@@ -92,14 +92,29 @@ export function summarizeFile(sourceFile: ts.SourceFile, checker: ts.TypeChecker
       .map(([name]) => name)
       .sort();
   const callSites: CallSite[] = [];
-  const visit = (node: ts.Node): void => {
+  const statements: Statement[] = [];
+  const rootCalls: RootCall[] = [];
+  // `inFunction`: under a function-like node; `rootCall`: under an outermost call outside functions.
+  const visit = (node: ts.Node, statement: number, inFunction: boolean, rootCall: boolean, inLoop: boolean): void => {
     if (ts.isCallExpression(node)) {
       const site = callSite(node, sourceFile, scope, containersOf);
-      if (site) callSites.push(site);
+      if (site) callSites.push(inFunction ? { ...site, insideFunction: true } : site);
+      if (!inFunction && !rootCall) {
+        const unit = canonicalUnit([node], scope);
+        rootCalls.push({ ...unit, ...range(node, sourceFile), open: inLoop || unit.enclosed === true, statement });
+        rootCall = true;
+      }
     }
-    ts.forEachChild(node, visit);
+    const loop = ts.isIterationStatement(node, false);
+    ts.forEachChild(node, (child) => visit(child, statement, inFunction || ts.isFunctionLike(node), rootCall, inLoop || loop));
   };
-  visit(sourceFile);
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement)) continue;
+    const names = [...topLevel].filter(([, name]) => unitNodes.get(name)?.some((unit) => statement.pos <= unit.pos && unit.end <= statement.end));
+    const name = [...new Set(names.map(([, name]) => name))].join(", ");
+    statements.push({ ...canonicalUnit([statement], scope), ...range(statement, sourceFile), ...(name ? { name } : {}) });
+    visit(statement, statements.length - 1, false, false, false);
+  }
 
   return {
     contentHash,
@@ -108,7 +123,17 @@ export function summarizeFile(sourceFile: ts.SourceFile, checker: ts.TypeChecker
     exports: [...exports.values()],
     starExports,
     callSites,
+    statements,
+    rootCalls,
   };
+}
+
+function range(node: ts.Node, sourceFile: ts.SourceFile): { start: Position; end: Position } {
+  const position = (offset: number): Position => {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(offset);
+    return { line: line + 1, column: character + 1 };
+  };
+  return { start: position(node.getStart(sourceFile)), end: position(node.end) };
 }
 
 function callSite(
