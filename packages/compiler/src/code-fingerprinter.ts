@@ -150,6 +150,12 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
     const factoryParts = (site: CallSite, target: FingerprintTarget): { file: string; declaration: Declaration }[] => {
       if (!site.insideFunction || !target.callStack) return [];
       const parts = new Map<string, { file: string; declaration: Declaration }>();
+      // Named without lines, so that moving code does not change fingerprints; unnamed statements by their order here.
+      const add = (file: string, part: Declaration): void => {
+        let name = part.name;
+        for (let n = 2; parts.has(`${file}#${name}`) && parts.get(`${file}#${name}`)!.declaration.hash !== part.hash; n++) name = `${part.name} ${n}`;
+        parts.set(`${file}#${name}`, { file, declaration: { ...part, name } });
+      };
       for (const frame of target.callStack) {
         const file = path.resolve(frame.file);
         if (!isProjectScript(file)) continue;
@@ -158,12 +164,11 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
         const root = summary.rootCalls.find((call) => contains(call, position));
         if (root) {
           // A call in a loop, or whose arguments are loop variables, is told apart only by its whole statement.
-          const part = root.open ? statementPart(summary.statements[root.statement]!) : { ...root, name: `call:${root.start.line}`, line: root.start.line };
-          parts.set(`${file}#${part.name}`, { file, declaration: part });
+          add(file, root.open ? statementPart(summary.statements[root.statement]!) : { ...root, name: callName(root.source), line: root.start.line });
           break;
         }
         const statement = summary.statements.find((candidate) => contains(candidate, position));
-        if (statement) parts.set(`${file}#${statementPart(statement).name}`, { file, declaration: statementPart(statement) });
+        if (statement) add(file, statementPart(statement));
       }
       return [...parts.values()];
     };
@@ -227,9 +232,15 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, 
   });
 }
 
-/** A top-level statement as a declaration of the closure: by its declared name, or by line. */
+/** A top-level statement as a declaration of the closure: by its declared name, or as "statement". */
 function statementPart(statement: Statement): Declaration {
-  return { ...statement, name: statement.name ?? `statement:${statement.start.line}`, line: statement.start.line };
+  return { ...statement, name: statement.name ?? "statement", line: statement.start.line };
+}
+
+/** `makeRegional(…)` for `makeRegional("eu", 0.2)`; "call" when the callee is not a plain name. */
+function callName(source: string | undefined): string {
+  const callee = source?.slice(0, source.indexOf("("));
+  return callee && /^[\w$.]{1,60}$/.test(callee) ? `${callee}(…)` : "call";
 }
 
 // Frames are where a call's name starts; source maps may shift columns, so only boundary lines compare them.

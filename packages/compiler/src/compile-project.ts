@@ -5,6 +5,7 @@ import { columnsOf, defaultMapping, describeMapping, describeScheme, formatLocat
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
 import type { CompiledDataset, CompiledInput, CompiledProject, CompileWarning } from "./compiled-project.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
+import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
 import type { ProjectConfig } from "./project-config.js";
@@ -76,7 +77,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       );
     }
     const code = codes.get(name)!;
-    warnings.push(...undeclaredEnvReads(declaration, code, config.projectDir));
+    warnings.push(...undeclaredEnvReads(declaration, code.env, config.projectDir));
     const env = environmentHashes(declaration.dependsOnEnv);
     datasets.set(
       name,
@@ -97,36 +98,6 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     );
   }
   return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph, warnings: Object.freeze(warnings) });
-}
-
-/**
- * A hash of each declared variable's value (null when unset, which differs
- * from empty). Only the hash enters state, so a secret is never written down;
- * it is salted with the name so equal values of two variables do not show as equal.
- */
-function environmentHashes(variables: readonly string[]): Readonly<Record<string, string | null>> {
-  return Object.fromEntries(
-    variables.map((variable) => {
-      const value = process.env[variable];
-      return [variable, value === undefined ? null : createHash("sha256").update(`reflow-env\0${variable}\0${value}`).digest("hex").slice(0, 16)];
-    }),
-  );
-}
-
-/** `process.env` reads in a dataset's code that `dependsOnEnv` does not cover: their changes would go unseen. */
-function undeclaredEnvReads(declaration: DatasetDeclaration, code: CodeFingerprint, projectDir: string): CompileWarning[] {
-  const declared = new Set(declaration.dependsOnEnv);
-  return code.env
-    .filter((read) => !declared.has(read.name))
-    .map((read) => {
-      const what = read.name === "*" ? "process.env with a name computed at run time, which dependsOnEnv cannot name" : `process.env.${read.name}, which is not in dependsOnEnv`;
-      return Object.freeze({
-        code: "REFLOW_UNDECLARED_ENV" as const,
-        message: `${read.file}:${read.line}: ${declaration.name} reads ${what}; changing it will not be detected`,
-        location: Object.freeze({ file: path.join(projectDir, read.file), line: read.line }),
-        subject: declaration.name,
-      });
-    });
 }
 
 function fingerprintManifest(

@@ -6,3 +6,4 @@ export * from "./compile-project.js";
 
 export * from "./code-fingerprinter.js";
 export * from "./fingerprint-manifest.js";
+export * from "./dataset-environment.js";
