@@ -12,6 +12,7 @@ import {
 } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
+import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
 import { formatPlan } from "../format/plan-report.js";
 import { askYesNo, colors, isInteractive, plural } from "../terminal.js";
 
@@ -55,7 +56,16 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
   const started = Date.now();
   const progress = isInteractive() && !json ? new ProgressDisplay() : undefined;
   const stop = stopOnInterrupt();
-  const printPlan = (plan: Plan, project: CompiledProject) => process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+  // Warnings before the plan they may make wrong, once, whichever way the apply goes.
+  let warned = false;
+  const warn = (project: CompiledProject): void => {
+    if (!warned) process.stderr.write(formatWarnings(project.warnings));
+    warned = true;
+  };
+  const printPlan = (plan: Plan, project: CompiledProject) => {
+    warn(project);
+    process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+  };
   try {
     const outcome = await applyProject({
       projectDir: options.project,
@@ -69,6 +79,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       command: process.argv.slice(2).join(" "),
       signal: stop.signal,
       confirm: async (plan, project) => {
+        warn(project);
         if (json) return true;
         printPlan(plan, project);
         if (options.yes) return true;
@@ -85,8 +96,9 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       },
     });
     progress?.stop();
+    warn(outcome.project);
     if (json) {
-      process.stdout.write(`${JSON.stringify({ plan: planToJson(outcome.plan), ...(outcome.reconciled ? { reconciled: outcome.reconciled } : {}), result: outcome.result ?? null }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ plan: planToJson(outcome.plan), warnings: warningsToJson(outcome.project.warnings, outcome.project.config.projectDir), ...(outcome.reconciled ? { reconciled: outcome.reconciled } : {}), result: outcome.result ?? null }, null, 2)}\n`);
       if (outcome.result && outcome.result.status !== "succeeded") process.exitCode = outcome.result.status === "interrupted" ? 130 : 1;
       return;
     }

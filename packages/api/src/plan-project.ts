@@ -1,6 +1,7 @@
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { createPlan, type Plan } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type StateSnapshot } from "@reflow/state";
+import { codeDiffs, type DatasetCodeDiff } from "./code-diff.js";
 import { observeSources, type ObservedSources } from "./observe-sources.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -8,6 +9,8 @@ export interface ProjectPlan {
   readonly project: CompiledProject;
   readonly snapshot: StateSnapshot;
   readonly plan: Plan;
+  /** For each dataset rebuilt as `code-changed`, what changed in its code since its live partitions were built. */
+  readonly diffs: readonly DatasetCodeDiff[];
 }
 
 /** Compiles a project and plans it against its state, without writing state or warehouse. */
@@ -17,7 +20,8 @@ export async function planProject(options: ReflowOptions = {}): Promise<ProjectP
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();
-    return { project, snapshot, plan: planFor(project, snapshot, asOf, await observeSources(project, snapshot, asOf)) };
+    const plan = planFor(project, snapshot, asOf, await observeSources(project, snapshot, asOf));
+    return { project, snapshot, plan, diffs: store ? await codeDiffs(project, snapshot, plan, store.reader) : [] };
   } finally {
     await store?.close();
   }

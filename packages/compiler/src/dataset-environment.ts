@@ -19,8 +19,12 @@ export function environmentHashes(variables: readonly string[], env: NodeJS.Proc
 }
 
 /** `process.env` reads in a dataset's code that `dependsOnEnv` does not cover: their changes would go unseen. */
-export function undeclaredEnvReads(declaration: Pick<DatasetDeclaration, "name" | "dependsOnEnv">, reads: readonly EnvReadAt[], projectDir: string): CompileWarning[] {
-  const declared = new Set(declaration.dependsOnEnv);
+export function undeclaredEnvReads(
+  declaration: Pick<DatasetDeclaration, "name" | "dependsOnEnv" | "ignoreEnv">,
+  reads: readonly EnvReadAt[],
+  projectDir: string,
+): CompileWarning[] {
+  const declared = new Set([...declaration.dependsOnEnv, ...declaration.ignoreEnv]);
   return reads
     .filter((read) => !declared.has(read.name))
     .map((read) => {

@@ -25,7 +25,7 @@ describe("undeclaredEnvReads", () => {
   ];
 
   it("warns about each read dependsOnEnv does not cover, with file, line and dataset", () => {
-    expect(undeclaredEnvReads({ name: "daily_revenue", dependsOnEnv: ["REGION"] }, reads, "/p").map((w) => [w.code, w.message, w.location, w.subject])).toEqual([
+    expect(undeclaredEnvReads({ name: "daily_revenue", dependsOnEnv: [], ignoreEnv: ["REGION"] }, reads, "/p").map((w) => [w.code, w.message, w.location, w.subject])).toEqual([
       [
         "REFLOW_UNDECLARED_ENV",
         "pipelines/x.ts:12: daily_revenue reads process.env.TAX_RATE, which is not in dependsOnEnv; changing it will not be detected",
@@ -41,8 +41,8 @@ describe("undeclaredEnvReads", () => {
     ]);
   });
 
-  it("says nothing when every read is declared", () => {
-    expect(undeclaredEnvReads({ name: "d", dependsOnEnv: ["REGION", "TAX_RATE"] }, reads.slice(0, 2), "/p")).toEqual([]);
+  it("says nothing when every read is declared or ignored", () => {
+    expect(undeclaredEnvReads({ name: "d", dependsOnEnv: ["TAX_RATE"], ignoreEnv: ["REGION"] }, reads.slice(0, 2), "/p")).toEqual([]);
   });
 });
 

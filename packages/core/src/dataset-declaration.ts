@@ -92,6 +92,8 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly callStack?: readonly SourceLocation[];
   /** Environment variables the code reads that the fingerprint must cover (their values, hashed). */
   readonly dependsOnEnv: readonly string[];
+  /** Environment variables the code reads that do not change its output: not fingerprinted, not warned about. */
+  readonly ignoreEnv: readonly string[];
   /** Phantom for type inference of rows; never set. */
   readonly __row?: R;
 }

@@ -51,6 +51,12 @@ interface CommonOptions<S extends RowSchema> {
    * rebuilds the dataset; the values themselves are never printed or stored.
    */
   readonly dependsOnEnv?: readonly string[];
+  /**
+   * Environment variables the code reads that do not change what it computes
+   * (credentials, endpoints, fault injection): no warning for reading them, and
+   * they stay out of the fingerprint.
+   */
+  readonly ignoreEnv?: readonly string[];
 }
 
 export interface DatasetOptions<I extends InputDeclarations, S extends RowSchema> extends CommonOptions<S> {
@@ -141,10 +147,10 @@ function declare<Name extends string, S extends RowSchema>(
     fail(name, definedAt, `maxConcurrency must be a whole number of at least 1, got ${JSON.stringify(options.maxConcurrency)}`);
   }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
-  const dependsOnEnv = options.dependsOnEnv ?? [];
-  if (!Array.isArray(dependsOnEnv) || dependsOnEnv.some((variable) => typeof variable !== "string" || !ENV_NAME.test(variable))) {
-    fail(name, definedAt, `dependsOnEnv must be an array of environment variable names such as ["TAX_RATE"], got ${JSON.stringify(dependsOnEnv)}`);
-  }
+  const dependsOnEnv = envNames(name, definedAt, "dependsOnEnv", options.dependsOnEnv);
+  const ignoreEnv = envNames(name, definedAt, "ignoreEnv", options.ignoreEnv);
+  const both = dependsOnEnv.filter((variable) => ignoreEnv.includes(variable));
+  if (both.length > 0) fail(name, definedAt, `${both.join(", ")} cannot be both in dependsOnEnv and in ignoreEnv`);
   const declaration = {
     [DECLARATION]: true as const,
     name,
@@ -156,7 +162,8 @@ function declare<Name extends string, S extends RowSchema>(
     run: run as DatasetDeclaration["run"],
     runProperty,
     checks: Object.freeze(checks),
-    dependsOnEnv: Object.freeze([...new Set(dependsOnEnv)].sort()),
+    dependsOnEnv,
+    ignoreEnv,
     ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
@@ -167,6 +174,14 @@ function declare<Name extends string, S extends RowSchema>(
   Object.freeze(declaration);
   registerDeclaration(declaration as DatasetDeclaration);
   return declaration;
+}
+
+function envNames(name: string, location: SourceLocation | undefined, option: string, value: unknown): readonly string[] {
+  const names = value ?? [];
+  if (!Array.isArray(names) || names.some((variable) => typeof variable !== "string" || !ENV_NAME.test(variable))) {
+    fail(name, location, `${option} must be an array of environment variable names such as ["TAX_RATE"], got ${JSON.stringify(names)}`);
+  }
+  return Object.freeze([...new Set(names as string[])].sort());
 }
 
 function fail(name: string, location: SourceLocation | undefined, problem: string, code: ReflowErrorCode = "REFLOW_INVALID_DECLARATION"): never {

@@ -55,6 +55,7 @@ describe("declarations", () => {
       /^packages\/core\/test\/core\.test\.ts:54:\d+: dataset "bad_env": dependsOnEnv must be an array of environment variable names such as \["TAX_RATE"\], got \["TAX RATE"\]$/,
     );
     expect(() => source("bad_env", { schema, read: () => [], dependsOnEnv: "TAX_RATE" as never })).toThrow('got "TAX_RATE"');
+    expect(() => source("bad_env", { schema, read: () => [], dependsOnEnv: ["A"], ignoreEnv: ["A", "B"] })).toThrow(/dataset "bad_env": A cannot be both in dependsOnEnv and in ignoreEnv$/);
   });
 
   it("rejects an input that is not a declaration", () => {

@@ -34,6 +34,8 @@ export interface ExecutableDataset {
   readonly retries?: RetryPolicy;
   /** What the fingerprint was made of; recorded with the run for `explain`. */
   readonly manifest?: unknown;
+  /** The printed source of the code the fingerprint covers, by hash; recorded for plan diffs. */
+  readonly code?: { readonly sources: Readonly<Record<string, string>> };
 }
 
 export interface ExecutePlanOptions {
@@ -81,11 +83,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   }
 
   const manifests = new Map<string, string>();
+  const sources = new Map<string, string>();
   for (const name of new Set(tasks.map((t) => t.dataset))) {
     const dataset = datasets.get(name)!;
     if (dataset.manifest !== undefined) manifests.set(dataset.fingerprint, JSON.stringify(dataset.manifest));
+    for (const [hash, source] of Object.entries(dataset.code?.sources ?? {})) sources.set(hash, source);
   }
-  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests);
+  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, sources);
   emit({ type: "run-started", runId, total: tasks.length });
 
   const live = new Map<string, Map<string, number>>();

@@ -111,10 +111,15 @@ export class StateWriter {
     tasks: readonly PlannedTaskRecord[],
     /** JSON manifest of each fingerprint the tasks are built with, kept for `explain`. */
     manifests: ReadonlyMap<string, string> = new Map(),
+    /** Printed source of the code those fingerprints cover, by canonical hash; kept for plan diffs. */
+    sources: ReadonlyMap<string, string> = new Map(),
   ): Promise<{ runId: number; taskIds: number[] }> {
     return this.db.transaction().execute(async (trx) => {
       for (const [fingerprint, manifest] of manifests) {
         await trx.insertInto("fingerprints").values({ fingerprint, manifest }).onConflict((oc) => oc.column("fingerprint").doNothing()).execute();
+      }
+      for (const [hash, source] of sources) {
+        await trx.insertInto("fingerprint_sources").values({ hash, source }).onConflict((oc) => oc.column("hash").doNothing()).execute();
       }
       const run = { id: await insertRun(trx, command, asOf, tasks.length) };
       const taskIds: number[] = [];

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.js";
 import { checksAndAttempts } from "./0002-checks-and-attempts.js";
 import { versionHistory } from "./0003-version-history.js";
+import { fingerprintSources } from "./0005-fingerprint-sources.js";
 
 /** Every state migration, in order. Append only: never edit or renumber a released one. */
 export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
   "0002-checks-and-attempts": checksAndAttempts,
   "0003-version-history": versionHistory,
+  "0005-fingerprint-sources": fingerprintSources,
 });
 
 export const stateMigrationProvider: MigrationProvider = {
