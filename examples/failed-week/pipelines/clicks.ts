@@ -8,8 +8,6 @@ import { z } from "zod";
 export const clicks = source("clicks", {
   partitions: daily({ start: "2024-02-01", end: "2024-02-29" }),
   schema: z.object({ campaign: z.string(), clicks: z.number().int() }),
-  // The outage switch does not change what a successful read returns.
-  ignoreEnv: ["CLICKS_OUTAGE"],
   read: ({ partition }) => {
     if (process.env.CLICKS_OUTAGE === "1" && partition.key >= "2024-02-05" && partition.key <= "2024-02-11") {
       throw new Error(`export for ${partition.key} is not available (HTTP 503)`);
@@ -20,6 +18,8 @@ export const clicks = source("clicks", {
       { campaign: "brand", clicks: 40 + (day % 7) },
     ];
   },
+  // The outage switch does not change what a successful read returns.
+  ignoreEnv: ["CLICKS_OUTAGE"],
 });
 
 export const clicksPerDay = dataset("clicks_per_day", {
