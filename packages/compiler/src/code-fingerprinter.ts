@@ -147,8 +147,8 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
 
     // A declaration made inside a function: the statements its frames are in (the
     // factory and its callers) and the top-level call that started it all.
-    const factoryParts = (site: CallSite, target: FingerprintTarget): { file: string; declaration: Declaration }[] => {
-      if (!site.insideFunction || !target.callStack) return [];
+    const factoryParts = (site: CallSite, target: FingerprintTarget): FactoryParts => {
+      if (!site.insideFunction || !target.callStack) return { parts: [], coversCall: false };
       const parts = new Map<string, { file: string; declaration: Declaration }>();
       // Named without lines, so that moving code does not change fingerprints; unnamed statements by their order here.
       const add = (file: string, part: Declaration): void => {
@@ -156,7 +156,8 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
         for (let n = 2; parts.has(`${file}#${name}`) && parts.get(`${file}#${name}`)!.declaration.hash !== part.hash; n++) name = `${part.name} ${n}`;
         parts.set(`${file}#${name}`, { file, declaration: { ...part, name } });
       };
-      for (const frame of target.callStack) {
+      let coversCall = false;
+      for (const [index, frame] of target.callStack.entries()) {
         const file = path.resolve(frame.file);
         if (!isProjectScript(file)) continue;
         const summary = summaryOf(file);
@@ -165,12 +166,14 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
         if (root) {
           // A call in a loop, or whose arguments are loop variables, is told apart only by its whole statement.
           add(file, root.open ? statementPart(summary.statements[root.statement]!) : { ...root, name: callName(root.source), line: root.start.line });
+          coversCall ||= index === 0;
           break;
         }
         const statement = summary.statements.find((candidate) => contains(candidate, position));
         if (statement) add(file, statementPart(statement));
+        coversCall ||= index === 0 && statement !== undefined;
       }
-      return [...parts.values()];
+      return { parts: [...parts.values()], coversCall };
     };
     const isProjectScript = (file: string): boolean =>
       file.startsWith(projectDir + path.sep) &&
@@ -203,8 +206,15 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
 }
 
-function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, factory: readonly { file: string; declaration: Declaration }[]): CodeFingerprint {
-  const closure = collectClosure(file, unit, env, factory);
+/** What a factory-made declaration is fingerprinted with besides its own code. */
+interface FactoryParts {
+  readonly parts: readonly { readonly file: string; readonly declaration: Declaration }[];
+  /** A part holds the declaration's own call: its code is counted there, factory parameters numbered like any local. */
+  readonly coversCall: boolean;
+}
+
+function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, factory: FactoryParts): CodeFingerprint {
+  const closure = collectClosure(file, unit, env, factory.parts);
   const declarations = closure.declarations
     .map(({ file, declaration }) => ({ file: env.relative(file), name: declaration.name, line: declaration.line, hash: declaration.hash }))
     .sort((a, b) => compare(a.file, b.file) || compare(a.name, b.name));
@@ -216,7 +226,8 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, 
   for (const code of [unit, ...closure.declarations.map((d) => d.declaration)]) if (code.source !== undefined) sources[code.hash] = code.source;
   const packages = [...closure.packages.values()].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   const material = [
-    `code:${unit.hash}`,
+    // Alone, the transform names the factory's parameters it uses as text; the part holding it does not.
+    factory.coversCall ? "code:in-factory" : `code:${unit.hash}`,
     ...declarations.map((d) => `${d.file}#${d.name}:${d.hash}`),
     ...[...closure.tokens].sort(compare),
     ...packages.map((p) => `${p.name}@${p.version}`),

@@ -599,7 +599,7 @@ export const x = dataset(X, { transform: () => [1] }), y = dataset(Y, { transfor
       expect(codes.get("only_line")!.hash).toBe(codes.get("x")!.hash);
     });
 
-    it("fingerprints declarations made by a factory, with the factory's parameters as text", () => {
+    it("without call frames, fingerprints a declaration made by a factory by its own code, the factory's parameters as text", () => {
       const fixture = project({
         "pipelines/factory.ts": `import { dataset } from "@reflow/core";
 import { clean } from "./clean.js";
@@ -727,6 +727,19 @@ export const plain = dataset("plain", { transform: () => [{ total: round(1) }] }
 
     it("ignores renaming the factory's parameters and locals, and edits around the calls", () => {
       expect(changedBy("pipelines/regional.ts", "rate: number) {\n  const factor = 1 + rate;", "r: number) {\n  const factor = 1 + r;")).toEqual([]);
+      expect(changedBy("pipelines/regional.ts", "function makeRegional(region: string", "function makeRegional(place: string")).not.toEqual([]);
+      const fixture = project(FILES);
+      const before = fixture.codes({ targets: targets(fixture) });
+      fixture.write({
+        "pipelines/regional.ts": fs
+          .readFileSync(path.join(fixture.dir, "pipelines/regional.ts"), "utf8")
+          .replace("makeRegional(region: string", "makeRegional(place: string")
+          .replace("`${region}_revenue`", "`${place}_revenue`")
+          .replace("[{ region, total", "[{ region: place, total"),
+      });
+      const after = fixture.codes({ targets: targets(fixture) });
+      expect(after.get("eu_revenue")!.hash).toBe(before.get("eu_revenue")!.hash);
+      expect(after.get("jp_revenue")!.hash).toBe(before.get("jp_revenue")!.hash);
       expect(changedBy("pipelines/regional.ts", "const factor = 1 + rate;", "const factor = 1 + rate; // why")).toEqual([]);
       expect(changedBy("pipelines/regional.ts", "export const eu = ", "/** Europe */\nexport const eu = ")).toEqual([]);
     });
