@@ -74,7 +74,7 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-const ANALYZER_VERSION = `2 ts-morph@${tsMorphVersion()}`;
+const ANALYZER_VERSION = `3 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)
@@ -165,12 +165,12 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
         const root = summary.rootCalls.find((call) => contains(call, position));
         if (root) {
           // A call in a loop, or whose arguments are loop variables, is told apart only by its whole statement.
-          add(file, root.open ? statementPart(summary.statements[root.statement]!) : { ...root, name: callName(root.source), line: root.start.line });
+          add(file, root.open ? statementPart(summary, summary.statements[root.statement]!) : { ...root, name: callName(root.source), line: root.start.line });
           coversCall ||= index === 0;
           break;
         }
         const statement = summary.statements.find((candidate) => contains(candidate, position));
-        if (statement) add(file, statementPart(statement));
+        if (statement) add(file, statementPart(summary, statement));
         coversCall ||= index === 0 && statement !== undefined;
       }
       return { parts: [...parts.values()], coversCall };
@@ -244,8 +244,13 @@ function codeFingerprint(file: string, unit: CodeUnit, env: ClosureEnvironment, 
 }
 
 /** A top-level statement as a declaration of the closure: by its declared name, or as "statement". */
-function statementPart(statement: Statement): Declaration {
-  return { ...statement, name: statement.name ?? "statement", line: statement.start.line };
+function statementPart(summary: FileSummary, statement: Statement): Declaration {
+  const unit = "declaration" in statement ? summary.declarations.find((declaration) => declaration.name === statement.declaration)! : statement;
+  return { hash: unit.hash, references: unit.references, ...envAndSource(unit), name: statement.name ?? "statement", line: statement.start.line };
+}
+
+function envAndSource({ env, source }: CodeUnit): Pick<CodeUnit, "env" | "source"> {
+  return { ...(env ? { env } : {}), ...(source !== undefined ? { source } : {}) };
 }
 
 /** `makeRegional(…)` for `makeRegional("eu", 0.2)`; "call" when the callee is not a plain name. */

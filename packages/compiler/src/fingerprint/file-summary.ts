@@ -50,8 +50,13 @@ export interface Position {
   readonly column: number;
 }
 
-/** A top-level statement as a unit; `name` is the declared name when it declares one. */
-export interface Statement extends CodeUnit {
+/**
+ * A top-level statement and where it is; `name` is the names it declares. Its
+ * code is the unit of the `declaration` it consists of, or its own unit.
+ */
+export type Statement = StatementPlace & ({ readonly declaration: string } | CodeUnit);
+
+interface StatementPlace {
   readonly start: Position;
   readonly end: Position;
   readonly name?: string;

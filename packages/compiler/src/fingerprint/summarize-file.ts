@@ -112,15 +112,14 @@ export function summarizeFile(sourceFile: ts.SourceFile, checker: ts.TypeChecker
     ts.forEachChild(node, (child) => visit(child, statement, inFunction || ts.isFunctionLike(node), rootCall, inLoop || loop));
   };
   const declarations = [...unitNodes].map(([name, nodes]) => ({ name, line: lineOf(nodes[0]!, sourceFile), ...canonicalUnit(nodes, scope) }));
-  const declarationOf = new Map(declarations.map((declaration) => [declaration.name, declaration]));
   for (const statement of sourceFile.statements) {
     if (ts.isImportDeclaration(statement)) continue;
     const names = [...new Set([...unitNodes].filter(([, nodes]) => nodes.some((unit) => statement.pos <= unit.pos && unit.end <= statement.end)).map(([name]) => name))];
     // A statement that is all of one declaration is that declaration's unit: most statements, analysed once.
     const only = names.length === 1 ? unitNodes.get(names[0]!)! : [];
     const whole = only.length === 1 && (only[0] === statement || (ts.isVariableStatement(statement) && statement.declarationList.declarations.length === 1));
-    const unit: CodeUnit = whole ? withoutPlace(declarationOf.get(names[0]!)!) : canonicalUnit([statement], scope);
-    statements.push({ ...unit, ...range(statement, sourceFile), ...(names.length > 0 ? { name: names.join(", ") } : {}) });
+    const place = { ...range(statement, sourceFile), ...(names.length > 0 ? { name: names.join(", ") } : {}) };
+    statements.push(whole ? { ...place, declaration: names[0]! } : { ...place, ...canonicalUnit([statement], scope) });
     visit(statement, statements.length - 1, false, false, false);
   }
 
@@ -134,10 +133,6 @@ export function summarizeFile(sourceFile: ts.SourceFile, checker: ts.TypeChecker
     statements,
     rootCalls,
   };
-}
-
-function withoutPlace({ name: _name, line: _line, ...unit }: CodeUnit & { name: string; line: number }): CodeUnit {
-  return unit;
 }
 
 function range(node: ts.Node, sourceFile: ts.SourceFile): { start: Position; end: Position } {
