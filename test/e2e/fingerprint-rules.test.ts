@@ -103,6 +103,8 @@ describe("dependsOnEnv", () => {
     expect(human.stderr).toBe(`warning: ${message}\n`);
     const json = JSON.parse(plan("--json").stdout) as { warnings: unknown };
     expect(json.warnings).toEqual([{ code: "REFLOW_UNDECLARED_ENV", message, file: "pipelines/taxed.ts", line: 10, dataset: "taxed" }]);
+    const applied = withEnv({ TAX_RATE: "0.1" }, () => project.reflow("apply", "--yes", "--as-of", AS_OF));
+    expect([applied.status, applied.stderr]).toEqual([0, `warning: ${message}\n`]);
   });
 });
 
