@@ -51,7 +51,8 @@ describe("a new project", () => {
       ],
       summary: { tasks: 16, datasets: 4 },
     };
-    expect(run.planJson).toEqual({ status: 0, stdout: `${JSON.stringify(expected, null, 2)}\n`, stderr: "" });
+    const withNothingToWarnOrDiff = { ...expected, warnings: [], diffs: [] };
+    expect(run.planJson).toEqual({ status: 0, stdout: `${JSON.stringify(withNothingToWarnOrDiff, null, 2)}\n`, stderr: "" });
   });
 
   it("plan prints each dataset's partitions as a collapsed range, and a `Plan:` summary line", () => {
@@ -227,6 +228,12 @@ describe("an applied project", () => {
         "  ~ revenue (modified): breaking (default)",
         "Affected downstream (rebuilt unless what they read comes out unchanged):",
         "  ↳ revenue_total (reads revenue)",
+        "",
+        "What changed since the live partitions were built:",
+        "  active_users:",
+        "    version 0 → 1",
+        "  revenue:",
+        "    version 0 → 1",
         "",
         "Partitions to build:",
         "  active_users: 2024-01-01 … 2024-01-05 (5 partitions) code-changed",

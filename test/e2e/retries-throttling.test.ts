@@ -12,7 +12,7 @@ const flakyEvents = (retries: string, failure = 'new Error("connection reset")')
     project.edit(
       "pipelines/events.ts",
       "  read: ({ partition }) => {\n",
-      `${retries}  read: ({ partition }) => {\n    if (partition.key === "2024-01-02" && ++attempts < Number(process.env.FAIL_UNTIL ?? 0)) throw ${failure};\n`,
+      `${retries}  ignoreEnv: ["FAIL_UNTIL"],\n  read: ({ partition }) => {\n    if (partition.key === "2024-01-02" && ++attempts < Number(process.env.FAIL_UNTIL ?? 0)) throw ${failure};\n`,
     );
   };
 

@@ -51,12 +51,13 @@ export interface PlanJson {
   readonly summary: { readonly tasks: number; readonly datasets: number; readonly kept?: number };
 }
 
-/** Runs `reflow plan --json …`, asserts it succeeded quietly, and parses it. */
+/** Runs `reflow plan --json …`, asserts it succeeded quietly, and parses the plan (without its `warnings` and `diffs`). */
 export function planJson(project: TempProject, ...args: string[]): PlanJson {
   const result = project.reflow("plan", "--json", ...args);
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
-  return JSON.parse(result.stdout) as PlanJson;
+  const { asOf, datasets, tasks, summary } = JSON.parse(result.stdout) as PlanJson;
+  return { asOf, datasets, tasks, summary };
 }
 
 /** Tasks of one dataset, one reason, over some partitions: the rows of `tasks` in a plan. */

@@ -13,6 +13,7 @@ import {
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
+import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
 import { formatPlan } from "../format/plan-report.js";
 import { askYesNo, colors, isInteractive, plural } from "../terminal.js";
 
@@ -60,7 +61,14 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
   const started = Date.now();
   const progress = isInteractive() && !json ? new ProgressDisplay() : undefined;
   const stop = stopOnInterrupt();
+  // Warnings before the plan they may make wrong, once, whichever way the apply goes.
+  let warned = false;
+  const warn = (project: CompiledProject): void => {
+    if (!warned) process.stderr.write(formatWarnings(project.warnings));
+    warned = true;
+  };
   const printPlan = (plan: Plan, project: CompiledProject) => {
+    warn(project);
     process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
     if (options.order === "newest-first") process.stdout.write(newestFirstNote(plan, project));
   };
@@ -78,6 +86,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       command: process.argv.slice(2).join(" "),
       signal: stop.signal,
       confirm: async (plan, project) => {
+        warn(project);
         if (json) return true;
         printPlan(plan, project);
         if (options.yes) return true;
@@ -94,8 +103,9 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       },
     });
     progress?.stop();
+    warn(outcome.project);
     if (json) {
-      process.stdout.write(`${JSON.stringify({ plan: planToJson(outcome.plan), ...(outcome.reconciled ? { reconciled: outcome.reconciled } : {}), result: outcome.result ?? null }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ plan: planToJson(outcome.plan), warnings: warningsToJson(outcome.project.warnings, outcome.project.config.projectDir), ...(outcome.reconciled ? { reconciled: outcome.reconciled } : {}), result: outcome.result ?? null }, null, 2)}\n`);
       if (outcome.result && outcome.result.status !== "succeeded") process.exitCode = outcome.result.status === "interrupted" ? 130 : 1;
       return;
     }

@@ -2,21 +2,26 @@ import { writeFileSync } from "node:fs";
 import { planProject, planToJson, toSavedPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
+import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
 import { formatPlan } from "../format/plan-report.js";
 
 export async function planCommand(options: GlobalOptions & CategoryOptions & { json?: boolean; out?: string; includeIncomplete?: boolean }): Promise<void> {
   const categoryFlags = categoryFlagsOf(options);
-  const { project, plan } = await planProject({
+  const { project, plan, diffs } = await planProject({
     projectDir: options.project,
     ...(options.asOf ? { asOf: options.asOf } : {}),
     categoryFlags,
     ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
   });
   if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date(), categoryFlags), null, 2)}\n`);
+  process.stderr.write(formatWarnings(project.warnings));
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
+    const json = planToJson(plan);
+    // One list: the compiler's warnings (undeclared environment reads), then the plan's (mixed logic).
+    const warnings = [...warningsToJson(project.warnings, project.config.projectDir), ...(json.warnings ?? [])];
+    process.stdout.write(`${JSON.stringify({ ...json, warnings, diffs }, null, 2)}\n`);
     return;
   }
-  process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions));
+  process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions, diffs));
   if (options.out) process.stdout.write(`\nSaved to ${options.out}. \`reflow apply ${options.out}\` applies exactly this plan, or refuses if anything changed.\n`);
 }

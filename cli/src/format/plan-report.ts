@@ -1,5 +1,7 @@
 import { nextPartitionKey, UNPARTITIONED_KEY, type PartitionScheme } from "@reflow/core";
+import type { DatasetCodeDiff } from "@reflow/api";
 import { TASK_REASONS, type Plan, type PlannedTask, type TaskReason } from "@reflow/planner";
+import { formatCodeDiffs } from "./code-diff-report.js";
 import { colors, plural } from "../terminal.js";
 
 /** A run of consecutive partitions of one dataset with the same reason. */
@@ -37,7 +39,7 @@ export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset
 }
 
 /** The human form of a plan: what changed, which partitions are built and why, and a summary line. */
-export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionScheme): string {
+export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionScheme, diffs: readonly DatasetCodeDiff[] = []): string {
   if (plan.tasks.length === 0 && plan.datasets.every((d) => d.change === "unchanged")) {
     return `No changes. ${plural(plan.datasets.length, "dataset")} up to date as of ${plan.asOf.toISOString()}.\n`;
   }
@@ -80,6 +82,7 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
     lines.push("Removed from code (data and state are kept; declare it again to bring it back):");
     for (const d of removed) lines.push(`  ${colors.red("-")} ${d.name}`);
   }
+  lines.push(...formatCodeDiffs(diffs));
   if (builds.length > 0) {
     lines.push("", "Partitions to build:");
     for (const range of collapseRanges(builds, schemeOf)) lines.push(`  ${formatRange(range)}`);

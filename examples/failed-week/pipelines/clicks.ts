@@ -18,6 +18,8 @@ export const clicks = source("clicks", {
       { campaign: "brand", clicks: 40 + (day % 7) },
     ];
   },
+  // The outage switch does not change what a successful read returns.
+  ignoreEnv: ["CLICKS_OUTAGE"],
 });
 
 export const clicksPerDay = dataset("clicks_per_day", {

@@ -1,5 +1,6 @@
 export * from "./reflow-options.js";
 export * from "./plan-project.js";
+export * from "./code-diff.js";
 export * from "./apply-project.js";
 export * from "./backfill-request.js";
 export * from "./change-categories.js";
@@ -9,7 +10,7 @@ export * from "./project-status.js";
 export * from "./project-lineage.js";
 export { isReflowError, parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 export { planToJson, toSavedPlan, type CategoryFlags, type ChangeCategory, type Plan, type PlannedTask, type SavedPlan, type TaskReason } from "@reflow/planner";
-export { formatFingerprintChange, type CompiledProject, type FingerprintChange } from "@reflow/compiler";
+export { formatFingerprintChange, type CompiledProject, type CompileWarning, type FingerprintChange } from "@reflow/compiler";
 export type { LockHolder, PartitionRollback, PartitionVersionRecord } from "@reflow/state";
 export type { ApplyResult, EngineEvent, TaskOrder } from "@reflow/engine";
 export * from "./unlock-state.js";

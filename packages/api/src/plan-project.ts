@@ -2,6 +2,7 @@ import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow
 import { createPlan, withMixedLogicWarnings, type CategoryFlags, type Plan, type PlanRequest } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type StateSnapshot } from "@reflow/state";
 import { checkCategoryFlags, resolveCategories, type ResolvedCategories } from "./change-categories.js";
+import { codeDiffs, type DatasetCodeDiff } from "./code-diff.js";
 import { observeSources, type ObservedSources } from "./observe-sources.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -9,6 +10,8 @@ export interface ProjectPlan {
   readonly project: CompiledProject;
   readonly snapshot: StateSnapshot;
   readonly plan: Plan;
+  /** For each dataset rebuilt as `code-changed`, what changed in its code since its live partitions were built. */
+  readonly diffs: readonly DatasetCodeDiff[];
 }
 
 export interface PlanOptions extends ReflowOptions {
@@ -27,7 +30,8 @@ export async function planProject(options: PlanOptions = {}): Promise<ProjectPla
     const asOf = options.asOf ?? new Date();
     const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (store ? store.reader.manifests(fingerprints) : new Map()));
     const observed = await observeSources(project, snapshot, asOf);
-    return { project, snapshot, plan: planFor(project, snapshot, asOf, observed, resolved, options.includeIncomplete) };
+    const plan = planFor(project, snapshot, asOf, observed, resolved, options.includeIncomplete);
+    return { project, snapshot, plan, diffs: store ? await codeDiffs(project, snapshot, plan, store.reader) : [] };
   } finally {
     await store?.close();
   }

@@ -4,11 +4,11 @@ import path from "node:path";
 import { ReflowError } from "@reflow/core";
 import { collectClosure, type ClosureEnvironment } from "./fingerprint/code-closure.js";
 import { createFileAnalyzer, type SourceText } from "./fingerprint/file-analyzer.js";
-import type { CodeUnit, FileSummary } from "./fingerprint/file-summary.js";
+import type { CallSite, CodeUnit, Declaration, FileSummary, Position, Statement } from "./fingerprint/file-summary.js";
 import { tsMorphVersion } from "./fingerprint/load-ts-morph.js";
 import { locateCallSite } from "./fingerprint/locate-call-site.js";
 import { packageVersion } from "./fingerprint/package-version.js";
-import { resolveModule, type ModuleTarget } from "./fingerprint/resolve-module.js";
+import { resolveModule, SCRIPT_EXTENSIONS, type ModuleTarget } from "./fingerprint/resolve-module.js";
 import { readSummaryCache, writeSummaryCache } from "./fingerprint/summary-cache.js";
 
 /** A declaration whose code to fingerprint, as the runtime saw it. */
@@ -23,6 +23,12 @@ export interface FingerprintTarget {
   readonly column?: number;
   /** The options property holding the code: "transform" or "read". */
   readonly property: string;
+  /**
+   * The frames of user code under the call at run time, innermost first (the
+   * call itself first). When the call is inside a function, the frames say
+   * which factory made the dataset and from which call.
+   */
+  readonly callStack?: readonly { readonly file: string; readonly line: number; readonly column?: number }[];
 }
 
 /** A project-local top-level declaration a fingerprint covers; `file` is relative to the project, with / separators. */
@@ -49,6 +55,17 @@ export interface CodeFingerprint {
   readonly declarationHashes: Readonly<Record<string, string>>;
   /** Identifiers and literal texts of the code and its closure (not part of the hash): which row fields it may read. */
   readonly words: ReadonlySet<string>;
+  /** `process.env` reads in the code and its closure ("*": a computed name), by file and line. */
+  readonly env: readonly EnvReadAt[];
+  /** The printed source of the transform and of each declaration, by hash: what a plan diff shows. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+export interface EnvReadAt {
+  /** Project-relative, with / separators. */
+  readonly file: string;
+  readonly line: number;
+  readonly name: string;
 }
 
 export interface FingerprinterStats {
@@ -63,8 +80,9 @@ export interface CodeFingerprinter {
 }
 
 /** Part of every cache entry's validity: bump it when summaries or canonical forms change. */
-// 2: call sites also record a file source's `path`; 3: code units record their words; 4: `sql` is a code property.
-const ANALYZER_VERSION = `4 ts-morph@${tsMorphVersion()}`;
+// 2: call sites also record a file source's `path`; 3: code units record their words; 4: `sql` is a code property;
+// 5: units record env reads, printed sources and enclosed bindings; call sites their root calls.
+const ANALYZER_VERSION = `5 ts-morph@${tsMorphVersion()}`;
 
 /**
  * Fingerprints the code of dataset declarations: the `transform` (or `read`)
@@ -135,6 +153,42 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
       }
     };
 
+    // A declaration made inside a function: the statements its frames are in (the
+    // factory and its callers) and the top-level call that started it all.
+    const factoryParts = (site: CallSite, target: FingerprintTarget): FactoryParts => {
+      if (!site.insideFunction || !target.callStack) return { parts: [], coversCall: false };
+      const parts = new Map<string, { file: string; declaration: Declaration }>();
+      // Named without lines, so that moving code does not change fingerprints; unnamed statements by their order here.
+      const add = (file: string, part: Declaration): void => {
+        let name = part.name;
+        for (let n = 2; parts.has(`${file}#${name}`) && parts.get(`${file}#${name}`)!.declaration.hash !== part.hash; n++) name = `${part.name} ${n}`;
+        parts.set(`${file}#${name}`, { file, declaration: { ...part, name } });
+      };
+      let coversCall = false;
+      for (const [index, frame] of target.callStack.entries()) {
+        const file = path.resolve(frame.file);
+        if (!isProjectScript(file)) continue;
+        const summary = summaryOf(file);
+        const position = { line: frame.line, column: frame.column ?? 0 };
+        const root = summary.rootCalls.find((call) => contains(call, position));
+        if (root) {
+          // A call in a loop, or whose arguments are loop variables, is told apart only by its whole statement.
+          add(file, root.open ? statementPart(summary, summary.statements[root.statement]!) : { ...root, name: callName(root.source), line: root.start.line });
+          coversCall ||= index === 0;
+          break;
+        }
+        const statement = summary.statements.find((candidate) => contains(candidate, position));
+        if (statement) add(file, statementPart(summary, statement));
+        coversCall ||= index === 0 && statement !== undefined;
+      }
+      return { parts: [...parts.values()], coversCall };
+    };
+    const isProjectScript = (file: string): boolean =>
+      file.startsWith(projectDir + path.sep) &&
+      !file.includes(`${path.sep}node_modules${path.sep}`) &&
+      SCRIPT_EXTENSIONS.includes(path.extname(file)) &&
+      fs.existsSync(file);
+
     const files = targets.map((target) => path.resolve(target.file));
     load(files);
     const located = targets.map((target, index) => {
@@ -147,12 +201,19 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
           { location: { file, line: target.line, ...(target.column ? { column: target.column } : {}) }, subject: target.name },
         );
       }
-      return { name: target.name, file, unit: site.properties[target.property]!, line: site.propertyLines[target.property] ?? site.line, containers: site.containers };
+      return {
+        name: target.name,
+        file,
+        unit: site.properties[target.property]!,
+        line: site.propertyLines[target.property] ?? site.line,
+        containers: site.containers,
+        factory: factoryParts(site, target),
+      };
     });
     // Declarations that hold a dataset are fingerprinted on their own: others count them by name only.
     const opaque = new Set(located.flatMap(({ file, containers }) => containers.map((name) => `${file}#${name}`)));
     const env: ClosureEnvironment = { summaryOf, resolve, packageVersion: version, relative, opaque };
-    const result = new Map(located.map(({ name, file, unit, line }) => [name, codeFingerprint(file, unit, line, env)]));
+    const result = new Map(located.map(({ name, file, unit, line, factory }) => [name, codeFingerprint(file, unit, line, env, factory)]));
     if (cacheChanged && cacheFile !== undefined) writeSummaryCache(cacheFile, ANALYZER_VERSION, summaries);
     return result;
   }
@@ -160,11 +221,24 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
 }
 
-function codeFingerprint(file: string, unit: CodeUnit, line: number, env: ClosureEnvironment): CodeFingerprint {
-  const closure = collectClosure(file, unit, env);
+/** What a factory-made declaration is fingerprinted with besides its own code. */
+interface FactoryParts {
+  readonly parts: readonly { readonly file: string; readonly declaration: Declaration }[];
+  /** A part holds the declaration's own call: its code is counted there, factory parameters numbered like any local. */
+  readonly coversCall: boolean;
+}
+
+function codeFingerprint(file: string, unit: CodeUnit, line: number, env: ClosureEnvironment, factory: FactoryParts): CodeFingerprint {
+  const closure = collectClosure(file, unit, env, factory.parts);
   const declarations = closure.declarations
     .map(({ file, declaration }) => ({ file: env.relative(file), name: declaration.name, line: declaration.line, hash: declaration.hash }))
     .sort((a, b) => compare(a.file, b.file) || compare(a.name, b.name));
+  const reads = new Map<string, EnvReadAt>();
+  for (const { file: from, unit: code } of [{ file, unit }, ...closure.declarations.map((d) => ({ file: d.file, unit: d.declaration }))]) {
+    for (const read of code.env ?? []) reads.set(`${from}:${read.line}:${read.name}`, { file: env.relative(from), line: read.line, name: read.name });
+  }
+  const sources: Record<string, string> = {};
+  for (const code of [unit, ...closure.declarations.map((d) => d.declaration)]) if (code.source !== undefined) sources[code.hash] = code.source;
   const packages = [...closure.packages.values()].sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version));
   const closureMaterial = [
     ...declarations.map((d) => `${d.file}#${d.name}:${d.hash}`),
@@ -172,7 +246,8 @@ function codeFingerprint(file: string, unit: CodeUnit, line: number, env: Closur
     ...packages.map((p) => `${p.name}@${p.version}`),
   ];
   return Object.freeze({
-    hash: sha256([`code:${unit.hash}`, ...closureMaterial].join("\n")),
+    // Alone, the transform names the factory's parameters it uses as text; the part holding it does not.
+    hash: sha256([factory.coversCall ? "code:in-factory" : `code:${unit.hash}`, ...closureMaterial].join("\n")),
     closureHash: sha256(closureMaterial.join("\n")),
     line,
     declarations: Object.freeze(declarations.map(({ file, name, line }) => Object.freeze({ file, name, line }))),
@@ -180,7 +255,32 @@ function codeFingerprint(file: string, unit: CodeUnit, line: number, env: Closur
     unitHash: unit.hash,
     declarationHashes: Object.freeze(Object.fromEntries(declarations.map((d) => [`${d.file}#${d.name}`, d.hash]))),
     words: closure.words,
+    env: Object.freeze([...reads.values()].sort((a, b) => compare(a.file, b.file) || a.line - b.line || compare(a.name, b.name))),
+    sources: Object.freeze(sources),
   });
+}
+
+/** A top-level statement as a declaration of the closure: by its declared name, or as "statement". */
+function statementPart(summary: FileSummary, statement: Statement): Declaration {
+  const unit = "declaration" in statement ? summary.declarations.find((declaration) => declaration.name === statement.declaration)! : statement;
+  return { hash: unit.hash, references: unit.references, words: unit.words, ...envAndSource(unit), name: statement.name ?? "statement", line: statement.start.line };
+}
+
+function envAndSource({ env, source }: CodeUnit): Pick<CodeUnit, "env" | "source"> {
+  return { ...(env ? { env } : {}), ...(source !== undefined ? { source } : {}) };
+}
+
+/** `makeRegional(…)` for `makeRegional("eu", 0.2)`; "call" when the callee is not a plain name. */
+function callName(source: string | undefined): string {
+  const callee = source?.slice(0, source.indexOf("("));
+  return callee && /^[\w$.]{1,60}$/.test(callee) ? `${callee}(…)` : "call";
+}
+
+// Frames are where a call's name starts; source maps may shift columns, so only boundary lines compare them.
+function contains(range: { readonly start: Position; readonly end: Position }, position: Position): boolean {
+  const after = position.line > range.start.line || (position.line === range.start.line && position.column >= range.start.column);
+  const before = position.line < range.end.line || (position.line === range.end.line && position.column <= range.end.column);
+  return after && before;
 }
 
 /** Project files a summary imports or re-exports from: analysed in the same batch when they need analysis. */

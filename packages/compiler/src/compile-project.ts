@@ -14,9 +14,10 @@ import {
   type PartitionScheme,
 } from "@reflow/core";
 import { createCodeFingerprinter, type CodeFingerprint } from "./code-fingerprinter.js";
-import type { CompiledDataset, CompiledInput, CompiledProject } from "./compiled-project.js";
+import type { CompiledDataset, CompiledInput, CompiledProject, CompileWarning } from "./compiled-project.js";
 import { datasetMetadata } from "./dataset-metadata.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
+import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
 import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
@@ -45,11 +46,19 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       if (!d.definedAt) {
         throw new ReflowError("REFLOW_FINGERPRINT_FAILED", `dataset "${d.name}": cannot tell where it was declared (no stack trace)`, { subject: d.name });
       }
-      return { name: d.name, file: d.definedAt.file, line: d.definedAt.line, column: d.definedAt.column ?? 0, property: d.runProperty };
+      return {
+        name: d.name,
+        file: d.definedAt.file,
+        line: d.definedAt.line,
+        column: d.definedAt.column ?? 0,
+        property: d.runProperty,
+        ...(d.callStack ? { callStack: d.callStack } : {}),
+      };
     }),
   );
 
   const datasets = new Map<string, CompiledDataset>();
+  const warnings: CompileWarning[] = [];
   for (const name of order) {
     const declaration = byName.get(name)!;
     const inputs = declaration.inputs.map((input): CompiledInput => {
@@ -85,6 +94,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
     const columns = Object.freeze(columnsOf(declaration.schema, name));
     const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
+    warnings.push(...undeclaredEnvReads(declaration, code.env, config.projectDir));
+    const env = environmentHashes(declaration.dependsOnEnv);
     datasets.set(
       name,
       Object.freeze({
@@ -94,8 +105,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         inputs: Object.freeze(inputs),
         columns,
         version: declaration.version,
-        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash),
-        manifest: fingerprintManifest(declaration, inputs, code, sqlText),
+        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash, env),
+        manifest: fingerprintManifest(declaration, inputs, code, sqlText, env),
         metadata: datasetMetadata(declaration),
         code,
         ...(sqlText ? { sql: sqlText } : {}),
@@ -106,7 +117,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       }),
     );
   }
-  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph });
+  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph, warnings: Object.freeze(warnings) });
 }
 
 /** Reading a multi input into one dimension must be said: name the helper that says it. */
@@ -116,8 +127,15 @@ function dimensionHint(alias: string, input: PartitionScheme, output: PartitionS
   return `; say which dimension: ${multi.dimensions.map((d) => `dimension(${alias}, "${d.name}")`).join(" or ")}`;
 }
 
-function fingerprintManifest(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], code: CodeFingerprint, sqlText: SqlText | undefined): FingerprintManifest {
+function fingerprintManifest(
+  declaration: DatasetDeclaration,
+  inputs: readonly CompiledInput[],
+  code: CodeFingerprint,
+  sqlText: SqlText | undefined,
+  env: Readonly<Record<string, string | null>>,
+): FingerprintManifest {
   return Object.freeze({
+    ...(Object.keys(env).length > 0 ? { env } : {}),
     code: sqlText ? sha256(JSON.stringify(sqlText)) : code.unitHash,
     ...(sqlText ? { sql: sqlText.sql } : {}),
     declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
@@ -142,8 +160,15 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-function datasetFingerprint(declaration: DatasetDeclaration, inputs: readonly CompiledInput[], codeHash: string): string {
+function datasetFingerprint(
+  declaration: DatasetDeclaration,
+  inputs: readonly CompiledInput[],
+  codeHash: string,
+  env: Readonly<Record<string, string | null>>,
+): string {
   const material = {
+    // Only when declared, so that datasets without it keep their fingerprints.
+    ...(Object.keys(env).length > 0 ? { env } : {}),
     recipe: FINGERPRINT_RECIPE,
     kind: declaration.kind,
     code: codeHash,

@@ -40,6 +40,15 @@ export interface CompiledDataset {
   readonly declaration: DatasetDeclaration;
 }
 
+/** Something a compile found that does not stop it but may make a plan wrong; `plan` and `apply` print it. */
+export interface CompileWarning {
+  readonly code: "REFLOW_UNDECLARED_ENV";
+  /** `pipelines/x.ts:12: daily_revenue reads process.env.TAX_RATE, which is not in dependsOnEnv; …` */
+  readonly message: string;
+  readonly location: SourceLocation;
+  readonly subject: string;
+}
+
 export interface CompiledProject {
   readonly config: ProjectConfig;
   /** Pipeline modules that were loaded. */
@@ -48,4 +57,5 @@ export interface CompiledProject {
   /** Dataset names, every input before its readers. */
   readonly order: readonly string[];
   readonly graph: Graph;
+  readonly warnings: readonly CompileWarning[];
 }

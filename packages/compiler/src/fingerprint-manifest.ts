@@ -16,6 +16,8 @@ export interface FingerprintManifest {
   readonly schema: string;
   readonly partitions: string;
   readonly inputs: string;
+  /** `dependsOnEnv` variables → a salted hash of the value, null when unset; absent when none are declared. */
+  readonly env?: Readonly<Record<string, string | null>>;
 }
 
 /** One reason two manifests differ, for people: `pipelines/lib/rates.ts:2 RATE changed`. */
@@ -56,6 +58,14 @@ export function fingerprintChanges(before: FingerprintManifest, after: Fingerpri
   if (before.schema !== after.schema) changes.push({ what: "its schema changed" });
   if (before.partitions !== after.partitions) changes.push({ what: "its partitioning changed" });
   if (before.inputs !== after.inputs) changes.push({ what: "its inputs changed" });
+  // Names only: a value may be a secret.
+  const oldEnv = before.env ?? {};
+  const newEnv = after.env ?? {};
+  for (const [variable, hash] of Object.entries(newEnv)) {
+    if (!(variable in oldEnv)) changes.push({ what: `environment variable ${variable} is in dependsOnEnv now` });
+    else if (oldEnv[variable] !== hash) changes.push({ what: `environment variable ${variable} changed${hash === null ? " (unset now)" : oldEnv[variable] === null ? " (set now)" : ""}` });
+  }
+  for (const variable of Object.keys(oldEnv)) if (!(variable in newEnv)) changes.push({ what: `environment variable ${variable} is no longer in dependsOnEnv` });
   return changes;
 }
 

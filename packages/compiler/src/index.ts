@@ -9,3 +9,4 @@ export * from "./fingerprint-manifest.js";
 export * from "./dataset-metadata.js";
 export * from "./non-breaking-change.js";
 export * from "./sql-fingerprint.js";
+export * from "./dataset-environment.js";

@@ -599,7 +599,7 @@ export const x = dataset(X, { transform: () => [1] }), y = dataset(Y, { transfor
       expect(codes.get("only_line")!.hash).toBe(codes.get("x")!.hash);
     });
 
-    it("fingerprints declarations made by a factory, with the factory's parameters as text", () => {
+    it("without call frames, fingerprints a declaration made by a factory by its own code, the factory's parameters as text", () => {
       const fixture = project({
         "pipelines/factory.ts": `import { dataset } from "@reflow/core";
 import { clean } from "./clean.js";
@@ -657,6 +657,172 @@ export const all = ["a", "b"].map((name) =>
       const before = fixture.hashes();
       fixture.edit("pipelines/active-users.ts", `import { events } from "./events.js";`, `import { events } from "./events.js";\nimport "./broken.js";`);
       expect(fixture.hashes()).toEqual(before);
+    });
+  });
+
+  describe("rule 10: factories fingerprint the factory and the call that made each dataset", () => {
+    const FILES = {
+      "pipelines/regional.ts": `import { dataset } from "@reflow/core";
+import { round } from "./round.js";
+
+function makeRegional(region: string, rate: number) {
+  const factor = 1 + rate;
+  return dataset(\`\${region}_revenue\`, {
+    transform: () => [{ region, total: round(100 * factor) }],
+  });
+}
+
+export const eu = makeRegional("eu", 0.2);
+export const us = makeRegional("us", 0.1);
+for (const [region, rate] of [["jp", 0.1], ["uk", 0.2]] as const) makeRegional(region, rate);
+export const plain = dataset("plain", { transform: () => [{ total: round(1) }] });
+`,
+      "pipelines/round.ts": `export function round(n: number): number { return Math.round(n); }\n`,
+    };
+    /** The frames the runtime reports: the dataset() call in the factory, then the factory's caller. */
+    const targets = (fixture: Fixture): FingerprintTarget[] => {
+      const file = path.join(fixture.dir, "pipelines/regional.ts");
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      // The line holding `marker`, at the column of `text` in it.
+      const at = (marker: string, text: string) => {
+        const index = lines.findIndex((line) => line.includes(marker));
+        return { file, line: index + 1, column: lines[index]!.indexOf(text) + 1 };
+      };
+      const made = (name: string, caller: string) => ({
+        name,
+        ...at("return dataset(", "dataset("),
+        property: "transform",
+        callStack: [at("return dataset(", "dataset("), at(caller, "makeRegional(")],
+      });
+      return [
+        made("eu_revenue", `"eu"`),
+        made("us_revenue", `"us"`),
+        made("jp_revenue", `for (`),
+        made("uk_revenue", `for (`),
+        { name: "plain", ...at(`"plain"`, "dataset("), property: "transform" },
+      ];
+    };
+    const changedBy = (file: string, from: string, to: string): string[] => {
+      const fixture = project(FILES);
+      const before = fixture.codes({ targets: targets(fixture) });
+      fixture.edit(file, from, to);
+      const after = fixture.codes({ targets: targets(fixture) });
+      return [...before.keys()].filter((name) => after.get(name)!.hash !== before.get(name)!.hash).sort();
+    };
+
+    it("changes only the dataset whose call's argument changed", () => {
+      expect(changedBy("pipelines/regional.ts", `makeRegional("eu", 0.2)`, `makeRegional("eu", 0.25)`)).toEqual(["eu_revenue"]);
+      expect(changedBy("pipelines/regional.ts", `makeRegional("us", 0.1)`, `makeRegional("us", 0.1 + 0)`)).toEqual(["us_revenue"]);
+    });
+
+    it("changes every dataset the factory makes when its body or what it uses changes", () => {
+      const all = ["eu_revenue", "jp_revenue", "uk_revenue", "us_revenue"];
+      expect(changedBy("pipelines/regional.ts", "1 + rate", "1 - rate")).toEqual(all);
+      expect(changedBy("pipelines/round.ts", "Math.round", "Math.floor")).toEqual([...all, "plain"].sort());
+    });
+
+    it("counts a loop by its whole statement: its calls cannot be told apart without running it", () => {
+      expect(changedBy("pipelines/regional.ts", `["jp", 0.1]`, `["jp", 0.15]`)).toEqual(["jp_revenue", "uk_revenue"]);
+    });
+
+    it("ignores renaming the factory's parameters and locals, and edits around the calls", () => {
+      expect(changedBy("pipelines/regional.ts", "rate: number) {\n  const factor = 1 + rate;", "r: number) {\n  const factor = 1 + r;")).toEqual([]);
+      expect(changedBy("pipelines/regional.ts", "function makeRegional(region: string", "function makeRegional(place: string")).not.toEqual([]);
+      const fixture = project(FILES);
+      const before = fixture.codes({ targets: targets(fixture) });
+      fixture.write({
+        "pipelines/regional.ts": fs
+          .readFileSync(path.join(fixture.dir, "pipelines/regional.ts"), "utf8")
+          .replace("makeRegional(region: string", "makeRegional(place: string")
+          .replace("`${region}_revenue`", "`${place}_revenue`")
+          .replace("[{ region, total", "[{ region: place, total"),
+      });
+      const after = fixture.codes({ targets: targets(fixture) });
+      expect(after.get("eu_revenue")!.hash).toBe(before.get("eu_revenue")!.hash);
+      expect(after.get("jp_revenue")!.hash).toBe(before.get("jp_revenue")!.hash);
+      expect(changedBy("pipelines/regional.ts", "const factor = 1 + rate;", "const factor = 1 + rate; // why")).toEqual([]);
+      expect(changedBy("pipelines/regional.ts", "export const eu = ", "/** Europe */\nexport const eu = ")).toEqual([]);
+    });
+
+    it("lists the factory and the call among the declarations", () => {
+      const fixture = project(FILES);
+      const codes = fixture.codes({ targets: targets(fixture) });
+      expect(codes.get("eu_revenue")!.declarations).toEqual([
+        { file: "pipelines/regional.ts", name: "makeRegional", line: 4 },
+        { file: "pipelines/regional.ts", name: "makeRegional(…)", line: 11 },
+        { file: "pipelines/round.ts", name: "round", line: 1 },
+      ]);
+      expect(codes.get("jp_revenue")!.declarations.map((d) => d.name)).toEqual(["makeRegional", "statement", "round"]);
+      expect(codes.get("plain")!.declarations.map((d) => d.name)).toEqual(["round"]);
+    });
+
+    it("keeps the printed source of each part, without comments", () => {
+      const fixture = project(FILES);
+      const code = fixture.codes({ targets: targets(fixture) }).get("eu_revenue")!;
+      const factory = code.sources[code.declarationHashes["pipelines/regional.ts#makeRegional"]!];
+      expect(factory).toContain("const factor = 1 + rate;");
+      expect(code.sources[code.declarationHashes["pipelines/regional.ts#makeRegional(…)"]!]).toBe(`makeRegional("eu", 0.2)`);
+      expect(code.sources[code.unitHash]).toBe("() => [{ region, total: round(100 * factor) }]");
+    });
+  });
+
+  describe("rule 11: process.env reads", () => {
+    it("lists the variables the code and its closure read, by file and line", () => {
+      const fixture = project({
+        "pipelines/env.ts": `import { dataset } from "@reflow/core";
+import { rate, unused } from "./rate.js";
+const key = "DYNAMIC";
+export const e = dataset("e", {
+  transform: () => {
+    const { REGION, LIMIT: limit } = process.env;
+    return [{ rate: rate(), region: REGION, limit, mode: process.env["MODE"], other: process.env[key], all: { ...process.env } }];
+  },
+});
+export const local = dataset("local", { transform: (process: { env: { X: string } }) => [{ x: process.env.X }] });
+`,
+        "pipelines/rate.ts": `export function rate(): number { return Number(process.env.TAX_RATE ?? "0"); }
+export function unused(): string | undefined { return process.env.UNUSED; }
+`,
+      });
+      const codes = fixture.codes();
+      expect(codes.get("e")!.env).toEqual([
+        { file: "pipelines/env.ts", line: 6, name: "LIMIT" },
+        { file: "pipelines/env.ts", line: 6, name: "REGION" },
+        { file: "pipelines/env.ts", line: 7, name: "*" },
+        { file: "pipelines/env.ts", line: 7, name: "MODE" },
+        { file: "pipelines/rate.ts", line: 1, name: "TAX_RATE" },
+      ]);
+      expect(codes.get("local")!.env).toEqual([]);
+    });
+  });
+
+  describe("more of what counts", () => {
+    it("counts object and array constants, and keys reordered in them", () => {
+      const hash = transformHasher();
+      const prelude = `const RATES = { eu: 0.2, us: [0.1, 0.05] };`;
+      const original = hash(`() => [RATES]`, prelude);
+      expect(hash(`() => [RATES]`, `const RATES = { us: [0.1, 0.05], eu: 0.2 };`)).not.toBe(original);
+      expect(hash(`() => [RATES]`, `const RATES = { eu: 0.2, us: [0.05, 0.1] };`)).not.toBe(original);
+      expect(hash(`() => [RATES]`, `// rates\nconst RATES = {\n  eu: 0.2,\n  us: [0.1, 0.05],\n};`)).toBe(original);
+    });
+
+    it("counts a package only for the transforms that import it, through any file", () => {
+      const fixture = project({
+        "pipelines/a.ts": `import { dataset } from "@reflow/core";
+import { fmt } from "./fmt.js";
+export const a = dataset("a", { transform: () => [{ d: fmt(1) }] });
+`,
+        "pipelines/b.ts": `import { dataset } from "@reflow/core";
+export const b = dataset("b", { transform: () => [{ d: 1 }] });
+`,
+        "pipelines/fmt.ts": `import { format } from "date-fns";\nexport const fmt = (n: number) => format(n, "yyyy");\n`,
+        "node_modules/date-fns/package.json": `{ "name": "date-fns", "version": "3.6.0" }`,
+      });
+      const before = fixture.hashes();
+      fixture.edit("node_modules/date-fns/package.json", "3.6.0", "3.6.1");
+      const after = fixture.hashes();
+      expect(after.a).not.toBe(before.a);
+      expect(after.b).toBe(before.b);
     });
   });
 

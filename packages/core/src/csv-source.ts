@@ -5,7 +5,7 @@ import type { DatasetDeclaration } from "./dataset-declaration.js";
 import { declareFileSource, type FileRecord, type FileSourceOptions } from "./file-source.js";
 import { ReflowError } from "./reflow-error.js";
 import { columnsOf, type ColumnSpec } from "./schema-columns.js";
-import { callerLocation } from "./stack-frames.js";
+import { callerStack } from "./stack-frames.js";
 
 export interface CsvSourceOptions<S extends z.ZodObject<z.ZodRawShape>> extends FileSourceOptions<S> {
   /** Field separator; default `,`. */
@@ -21,7 +21,7 @@ export interface CsvSourceOptions<S extends z.ZodObject<z.ZodRawShape>> extends 
 export function csvSource<Name extends string, S extends z.ZodObject<z.ZodRawShape>>(name: Name, options: CsvSourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
   const { delimiter = ",", ...fileOptions } = options ?? ({} as CsvSourceOptions<S>);
   let columns: ReadonlyMap<string, ColumnSpec> | undefined; // after the options are checked
-  return declareFileSource("csvSource", name, fileOptions, callerLocation(), (file, display) =>
+  return declareFileSource("csvSource", name, fileOptions, callerStack(), (file, display) =>
     readCsv(file, display, delimiter, (columns ??= new Map(columnsOf(options.schema, name).map((c) => [c.name, c])))),
   );
 }

@@ -128,6 +128,12 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly sql?: SqlFunction;
   /** Where `dataset()` / `source()` was called; absent only if the stack could not be read. */
   readonly definedAt?: SourceLocation;
+  /** The frames of user code under the call, innermost (`definedAt`) first: a factory's callers. */
+  readonly callStack?: readonly SourceLocation[];
+  /** Environment variables the code reads that the fingerprint must cover (their values, hashed). */
+  readonly dependsOnEnv: readonly string[];
+  /** Environment variables the code reads that do not change its output: not fingerprinted, not warned about. */
+  readonly ignoreEnv: readonly string[];
   /** Phantom for type inference of rows; never set. */
   readonly __row?: R;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { callerLocation } from "./stack-frames.js";
+import { callerStack } from "./stack-frames.js";
 import {
   DECLARATION,
   isDatasetRef,
@@ -25,6 +25,8 @@ import { retryPolicyProblem, type RetryPolicy } from "./retry-policy.js";
 import type { SqlFunction } from "./sql-transform.js";
 
 const NAME = /^[a-z][a-z0-9_]*$/;
+// POSIX portable names; anything else cannot be set from a shell.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type RowSchema = z.ZodObject<z.ZodRawShape>;
 
@@ -60,6 +62,18 @@ interface CommonOptions<S extends RowSchema> {
   readonly maxConcurrency?: number;
   /** A pool from reflow.yaml `pools`: datasets in one pool share its slots (an API with a rate limit). */
   readonly pool?: string;
+  /**
+   * Environment variables the code reads (`["TAX_RATE"]`): what code analysis
+   * cannot see. Their values are hashed into the fingerprint, so changing one
+   * rebuilds the dataset; the values themselves are never printed or stored.
+   */
+  readonly dependsOnEnv?: readonly string[];
+  /**
+   * Environment variables the code reads that do not change what it computes
+   * (credentials, endpoints, fault injection): no warning for reading them, and
+   * they stay out of the fingerprint.
+   */
+  readonly ignoreEnv?: readonly string[];
 }
 
 /** One partition per call (the default). */
@@ -110,7 +124,8 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
   name: Name,
   options: DatasetOptions<I, S>,
 ): DatasetDeclaration<Name, z.output<S>> {
-  const definedAt = callerLocation();
+  const callStack = callerStack();
+  const definedAt = callStack[0];
   const inputs = Object.entries(options.inputs ?? {}).map(([alias, declared]): InputBinding => {
     const input: unknown = isMappedInput(declared) ? declared.input : declared;
     if (!isDeclaration(input) && !isDatasetRef(input)) {
@@ -131,7 +146,7 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
   if (runProperty === "sql" && typeof options.sql !== "function") fail(name, definedAt, "sql must be a function ({ db, inputs, partition, sql }) => query");
   // One INSERT … SELECT per partition already runs in bulk inside the warehouse.
   if (runProperty === "sql" && (options as { batch?: unknown }).batch !== undefined) fail(name, definedAt, "batch applies to transform, not sql");
-  return declare(name, "dataset", options, inputs, options[runProperty], runProperty, definedAt, runProperty === "sql" ? { sql: options.sql as SqlFunction } : {});
+  return declare(name, "dataset", options, inputs, options[runProperty], runProperty, callStack, runProperty === "sql" ? { sql: options.sql as SqlFunction } : {});
 }
 
 /**
@@ -139,7 +154,7 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
  * dataset: `read` is its transform, and its partitions are planned, stored and versioned.
  */
 export function source<Name extends string, S extends RowSchema>(name: Name, options: SourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
-  return declareSource(name, options, "read", callerLocation());
+  return declareSource(name, options, "read", callerStack());
 }
 
 /**
@@ -150,11 +165,12 @@ export function declareSource<Name extends string, S extends RowSchema>(
   name: Name,
   options: SourceOptions<S>,
   runProperty: "read" | "path",
-  definedAt: SourceLocation | undefined,
+  callStack: readonly SourceLocation[],
 ): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callStack[0];
   if (options.sourceVersion !== undefined && typeof options.sourceVersion !== "function") fail(name, definedAt, "sourceVersion must be a function ({ partition }) => string");
   if (options.observe !== undefined && typeof options.observe !== "boolean") fail(name, definedAt, "observe must be true or false");
-  return declare(name, "source", options, [], options.read, runProperty, definedAt, {
+  return declare(name, "source", options, [], options.read, runProperty, callStack, {
     ...(options.sourceVersion ? { sourceVersion: options.sourceVersion } : {}),
     ...(options.observe === false ? { observe: false } : {}),
   });
@@ -167,9 +183,10 @@ function declare<Name extends string, S extends RowSchema>(
   inputs: InputBinding[],
   run: unknown,
   runProperty: DatasetDeclaration["runProperty"],
-  definedAt: SourceLocation | undefined,
+  callStack: readonly SourceLocation[],
   kindOnly: Pick<DatasetDeclaration, "sourceVersion" | "observe" | "sql"> = {},
 ): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callStack[0];
   if (typeof name !== "string" || !NAME.test(name)) {
     fail(String(name), definedAt, `name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got ${JSON.stringify(name)}`);
   }
@@ -207,6 +224,10 @@ function declare<Name extends string, S extends RowSchema>(
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
   const batch = (options as { batch?: unknown }).batch;
   if (batch !== undefined && (!Number.isInteger(batch) || (batch as number) < 1)) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
+  const dependsOnEnv = envNames(name, definedAt, "dependsOnEnv", options.dependsOnEnv);
+  const ignoreEnv = envNames(name, definedAt, "ignoreEnv", options.ignoreEnv);
+  const both = dependsOnEnv.filter((variable) => ignoreEnv.includes(variable));
+  if (both.length > 0) fail(name, definedAt, `${both.join(", ")} cannot be both in dependsOnEnv and in ignoreEnv`);
   const declaration = {
     [DECLARATION]: true as const,
     name,
@@ -218,6 +239,8 @@ function declare<Name extends string, S extends RowSchema>(
     run: run as DatasetDeclaration["run"],
     runProperty,
     checks: Object.freeze(checks),
+    dependsOnEnv,
+    ignoreEnv,
     ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
@@ -227,11 +250,19 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.tags === undefined ? {} : { tags: Object.freeze([...options.tags]) }),
     ...(options.reprocess === undefined ? {} : { reprocess: options.reprocess }),
     ...kindOnly,
-    ...(definedAt === undefined ? {} : { definedAt }),
+    ...(definedAt === undefined ? {} : { definedAt, callStack: Object.freeze(callStack.map((frame) => Object.freeze({ ...frame }))) }),
   };
   Object.freeze(declaration);
   registerDeclaration(declaration as DatasetDeclaration);
   return declaration;
+}
+
+function envNames(name: string, location: SourceLocation | undefined, option: string, value: unknown): readonly string[] {
+  const names = value ?? [];
+  if (!Array.isArray(names) || names.some((variable) => typeof variable !== "string" || !ENV_NAME.test(variable))) {
+    fail(name, location, `${option} must be an array of environment variable names such as ["TAX_RATE"], got ${JSON.stringify(names)}`);
+  }
+  return Object.freeze([...new Set(names as string[])].sort());
 }
 
 function fail(name: string, location: SourceLocation | undefined, problem: string, code: ReflowErrorCode = "REFLOW_INVALID_DECLARATION"): never {

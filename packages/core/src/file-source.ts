@@ -44,9 +44,10 @@ export function declareFileSource<Name extends string, S extends RowSchema>(
   helper: string,
   name: Name,
   options: FileSourceOptions<S>,
-  definedAt: SourceLocation | undefined,
+  callStack: readonly SourceLocation[],
   readRecords: FileRecordReader,
 ): DatasetDeclaration<Name, z.output<S>> {
+  const definedAt = callStack[0];
   const fail = (problem: string): never => {
     throw new ReflowError("REFLOW_INVALID_DECLARATION", `${definedAt ? `${formatLocation(definedAt)}: ` : ""}${helper}("${name}"): ${problem}`, {
       subject: name,
@@ -91,7 +92,7 @@ export function declareFileSource<Name extends string, S extends RowSchema>(
     const stats = await Promise.all(files.map(async (file) => ({ file, stats: await stat(file) })));
     return stats.map(({ file, stats: s }) => `${path.basename(file)}:${s.size}:${Math.trunc(s.mtimeMs)}`).join(",");
   };
-  return declareSource(name, { ...rest, read, sourceVersion } as SourceOptions<S>, "path", definedAt);
+  return declareSource(name, { ...rest, read, sourceVersion } as SourceOptions<S>, "path", callStack);
 }
 
 /** The placeholders a path may use with a scheme. */

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { DatasetDeclaration } from "./dataset-declaration.js";
 import { declareFileSource, type FileRecord, type FileSourceOptions } from "./file-source.js";
 import { ReflowError } from "./reflow-error.js";
-import { callerLocation } from "./stack-frames.js";
+import { callerStack } from "./stack-frames.js";
 
 /**
  * A source read from JSON Lines files, one per partition:
@@ -12,7 +12,7 @@ import { callerLocation } from "./stack-frames.js";
  * Each non-blank line is one row; files are streamed, never read whole.
  */
 export function jsonLinesSource<Name extends string, S extends z.ZodObject<z.ZodRawShape>>(name: Name, options: FileSourceOptions<S>): DatasetDeclaration<Name, z.output<S>> {
-  return declareFileSource("jsonLinesSource", name, options, callerLocation(), readJsonLines);
+  return declareFileSource("jsonLinesSource", name, options, callerStack(), readJsonLines);
 }
 
 async function* readJsonLines(file: string, display: string): AsyncIterable<FileRecord> {

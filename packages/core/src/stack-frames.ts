@@ -30,7 +30,16 @@ export function stackFrames(error: unknown): StackFrame[] {
  * declaration in the AST, and errors use it to name file and line.
  */
 export function callerLocation(): SourceLocation | undefined {
+  return callerStack()[0];
+}
+
+/**
+ * Every frame of user code under the `dataset()` / `source()` call, innermost
+ * first: for a dataset made by a factory, the factory's callers down to the
+ * module's top level. The compiler fingerprints the factory and the call that made the dataset.
+ */
+export function callerStack(): StackFrame[] {
   return stackFrames(new Error().stack ?? "")
     .slice(1)
-    .find((frame) => !frame.file.startsWith(CORE_DIR) && !frame.file.includes("/node_modules/zod/"));
+    .filter((frame) => !frame.file.startsWith(CORE_DIR) && !frame.file.includes("/node_modules/"));
 }

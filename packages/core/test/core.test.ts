@@ -38,6 +38,26 @@ describe("declarations", () => {
     );
   });
 
+  it("records the frames of a factory's callers, innermost first", () => {
+    const make = (name: string) => source(name, { schema, read: () => [] });
+    const made = make("made");
+    expect(made.callStack?.map((frame) => [frame.file.slice(frame.file.lastIndexOf("/") + 1), frame.line])).toEqual([
+      ["core.test.ts", 42],
+      ["core.test.ts", 43],
+    ]);
+    expect(made.definedAt).toEqual(made.callStack?.[0]);
+  });
+
+  it("keeps dependsOnEnv sorted without duplicates, and rejects what is not a variable name", () => {
+    expect(source("env", { schema, read: () => [], dependsOnEnv: ["TAX_RATE", "REGION", "TAX_RATE"] }).dependsOnEnv).toEqual(["REGION", "TAX_RATE"]);
+    expect(source("no_env", { schema, read: () => [] }).dependsOnEnv).toEqual([]);
+    expect(() => source("bad_env", { schema, read: () => [], dependsOnEnv: ["TAX RATE"] })).toThrow(
+      /^packages\/core\/test\/core\.test\.ts:54:\d+: dataset "bad_env": dependsOnEnv must be an array of environment variable names such as \["TAX_RATE"\], got \["TAX RATE"\]$/,
+    );
+    expect(() => source("bad_env", { schema, read: () => [], dependsOnEnv: "TAX_RATE" as never })).toThrow('got "TAX_RATE"');
+    expect(() => source("bad_env", { schema, read: () => [], dependsOnEnv: ["A"], ignoreEnv: ["A", "B"] })).toThrow(/dataset "bad_env": A cannot be both in dependsOnEnv and in ignoreEnv$/);
+  });
+
   it("rejects an input that is not a declaration", () => {
     let caught: { code?: string; message?: string } = {};
     try {

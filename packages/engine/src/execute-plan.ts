@@ -40,6 +40,8 @@ export interface ExecutableDataset {
   readonly manifest?: unknown;
   /** Where the `sql` (or `transform`) property was written, for errors that cannot point at a stack frame. */
   readonly runAt?: SourceLocation;
+  /** The printed source of the code the fingerprint covers, by hash; recorded for plan diffs. */
+  readonly code?: { readonly sources: Readonly<Record<string, string>> };
 }
 
 export interface ExecutePlanOptions {
@@ -87,13 +89,15 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   }
 
   const manifests = new Map<string, string>();
+  const sources = new Map<string, string>();
   // Also for definitions recorded without a build (forward-only with nothing new): the next change is compared with it.
   const defined = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").map((d) => d.name);
   for (const name of new Set([...tasks.map((t) => t.dataset), ...defined])) {
     const dataset = datasets.get(name)!;
     if (dataset.manifest !== undefined) manifests.set(dataset.fingerprint, JSON.stringify(dataset.manifest));
+    for (const [hash, source] of Object.entries(dataset.code?.sources ?? {})) sources.set(hash, source);
   }
-  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, plan.accepted ?? []);
+  const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, plan.accepted ?? [], sources);
   emit({ type: "run-started", runId, total: tasks.length });
 
   const live = new Map<string, Map<string, number>>();

@@ -253,6 +253,13 @@ export class StateReader {
     return status;
   }
 
+  /** The printed sources recorded for these code hashes; unknown ones are absent. */
+  async sources(hashes: readonly string[]): Promise<Map<string, string>> {
+    if (hashes.length === 0) return new Map();
+    const rows = await this.db.selectFrom("fingerprint_sources").select(["hash", "source"]).where("hash", "in", [...hashes]).execute();
+    return new Map(rows.map((r) => [r.hash, r.source]));
+  }
+
   /** The manifests (JSON) recorded for these fingerprints; unknown ones are absent. */
   async manifests(fingerprints: readonly string[]): Promise<Map<string, string>> {
     if (fingerprints.length === 0) return new Map();

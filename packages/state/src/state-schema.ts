@@ -135,8 +135,15 @@ export interface FingerprintsTable {
   manifest: string;
 }
 
+/** Printed source of one piece of fingerprinted code, by its canonical hash: what plan diffs show. */
+export interface FingerprintSourcesTable {
+  hash: string;
+  source: string;
+}
+
 export interface StateDatabase {
   fingerprints: FingerprintsTable;
+  fingerprint_sources: FingerprintSourcesTable;
   locks: LocksTable;
   runs: RunsTable;
   tasks: TasksTable;

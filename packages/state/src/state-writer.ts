@@ -131,6 +131,8 @@ export class StateWriter {
     manifests: ReadonlyMap<string, string> = new Map(),
     /** Forward-only acceptances, recorded with the run: they do not depend on how its tasks end. */
     accepted: readonly AcceptedPartitions[] = [],
+    /** Printed source of the code those fingerprints cover, by canonical hash; kept for plan diffs. */
+    sources: ReadonlyMap<string, string> = new Map(),
   ): Promise<{ runId: number; taskIds: number[] }> {
     return this.db.transaction().execute(async (trx) => {
       for (const { dataset, fingerprint, partitions } of accepted) {
@@ -145,6 +147,9 @@ export class StateWriter {
       }
       for (const [fingerprint, manifest] of manifests) {
         await trx.insertInto("fingerprints").values({ fingerprint, manifest }).onConflict((oc) => oc.column("fingerprint").doNothing()).execute();
+      }
+      for (const [hash, source] of sources) {
+        await trx.insertInto("fingerprint_sources").values({ hash, source }).onConflict((oc) => oc.column("hash").doNothing()).execute();
       }
       const run = { id: await insertRun(trx, command, asOf, tasks.length) };
       const taskIds: number[] = [];

@@ -69,6 +69,25 @@ describe("state store", () => {
     await store.close();
   });
 
+  it("keeps each piece of fingerprinted source once, however many runs record it", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const task = { dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" } as const;
+    await store.writer!.beginRun("apply", asOf, [task], new Map(), [], new Map([["h1", "const RATE = 2;"], ["h2", "() => [1]"]]));
+    await store.writer!.beginRun("apply", asOf, [task], new Map(), [], new Map([["h1", "const RATE = 2; // again"], ["h3", "() => [2]"]]));
+    expect(await store.reader.sources(["h1", "h2", "h3", "unknown"])).toEqual(
+      new Map([
+        ["h1", "const RATE = 2;"],
+        ["h2", "() => [1]"],
+        ["h3", "() => [2]"],
+      ]),
+    );
+    await store.close();
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare("select count(*) as n from fingerprint_sources").get()).toEqual({ n: 3 });
+    raw.close();
+  });
+
   it("refuses a state file written by a newer reflow", async () => {
     const file = tempFile();
     await (await openStateStore(file, "write"))!.close();

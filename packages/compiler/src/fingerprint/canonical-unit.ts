@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ts } from "ts-morph";
-import type { CodeUnit, UnitReference } from "./file-summary.js";
+import type { CodeUnit, EnvRead, UnitReference } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
 
 /** How names resolve in one file; shared by all of its units. */
@@ -68,6 +68,8 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
   const locals = new Map<ts.Symbol, number>();
   const references = new Map<string, UnitReference>();
   const words = new Set<string>();
+  const env = new Map<string, EnvRead>();
+  let enclosed = false;
 
   const reference = (target: UnitReference): void => {
     references.set(JSON.stringify(target), target);
@@ -95,6 +97,7 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
       return `$${index}`;
     }
     // A global, an unresolved name, or one bound by an enclosing function.
+    if (declarations.length > 0) enclosed = true;
     return `~${id.text}`;
   };
 
@@ -197,6 +200,9 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
       case SK.CallExpression:
         loadedModule(node as ts.CallExpression);
         return generic(node);
+      case SK.PropertyAccessExpression:
+        environmentRead(node as ts.PropertyAccessExpression);
+        return generic(node);
       default:
         return generic(node, nodeData(node));
     }
@@ -237,6 +243,30 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
     if (callee.kind === SK.ImportKeyword || isRequire) reference({ module: specifier.text });
   }
 
+  // `process.env.X`, `process.env["X"]`, `const { X } = process.env`; any other use reads a name we cannot know.
+  function environmentRead(node: ts.PropertyAccessExpression): void {
+    const target = node.expression;
+    if (node.name.text !== "env" || !ts.isIdentifier(target) || target.text !== "process") return;
+    if (scope.checker.getSymbolAtLocation(target)?.declarations?.length) return; // a local named process
+    const parent = node.parent;
+    const line = scope.sourceFile.getLineAndCharacterOfPosition(node.getStart(scope.sourceFile)).line + 1;
+    const read = (name: string): void => {
+      if (!env.has(name)) env.set(name, { name, line });
+    };
+    if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return read(parent.name.text);
+    if (ts.isElementAccessExpression(parent) && parent.expression === node) {
+      return read(ts.isStringLiteralLike(parent.argumentExpression) ? parent.argumentExpression.text : "*");
+    }
+    if (ts.isVariableDeclaration(parent) && parent.initializer === node && ts.isObjectBindingPattern(parent.name)) {
+      for (const element of parent.name.elements) {
+        const key = element.propertyName ?? element.name;
+        read(!element.dotDotDotToken && (ts.isIdentifier(key) || ts.isStringLiteralLike(key)) ? key.text : "*");
+      }
+      return;
+    }
+    read("*");
+  }
+
   for (const node of nodes) {
     // A top-level variable unit is one declarator; keep its let/const/var.
     if (ts.isVariableDeclaration(node) && ts.isVariableDeclarationList(node.parent)) {
@@ -251,7 +281,26 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
     hash: createHash("sha256").update(out.join(" ")).digest("hex"),
     references: [...references.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, target]) => target),
     words: [...words].sort(),
+    ...(env.size > 0 ? { env: [...env.values()].sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : 1)) } : {}),
+    ...(enclosed ? { enclosed } : {}),
+    source: printedSource(nodes, scope.sourceFile),
   };
+}
+
+let printer: ts.Printer | undefined;
+
+/** The nodes printed without comments and with uniform layout: what a plan diff shows. */
+function printedSource(nodes: readonly ts.Node[], sourceFile: ts.SourceFile): string {
+  const { ts } = loadTsMorph();
+  printer ??= ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });
+  return nodes
+    .map((node) => {
+      if (ts.isVariableDeclaration(node) && ts.isVariableDeclarationList(node.parent)) {
+        return `${declarationKind(node.parent.flags)} ${printer!.printNode(ts.EmitHint.Unspecified, node, sourceFile)};`;
+      }
+      return printer!.printNode(ts.EmitHint.Unspecified, node, sourceFile);
+    })
+    .join("\n");
 }
 
 function kindName(kind: ts.SyntaxKind): string {

@@ -52,7 +52,13 @@ function link(summary: FileSummary): LinkedFile {
  * uses, across imports and re-exports, collecting every declaration, package
  * and builtin reached. Namespace imports used as `ns.member` reach only that member.
  */
-export function collectClosure(file: string, unit: CodeUnit, env: ClosureEnvironment): CodeClosure {
+export function collectClosure(
+  file: string,
+  unit: CodeUnit,
+  env: ClosureEnvironment,
+  /** Code fingerprinted with the unit whatever holds it: a factory and the call that made the dataset. */
+  extra: readonly { readonly file: string; readonly declaration: Declaration }[] = [],
+): CodeClosure {
   const declarations: { file: string; declaration: Declaration }[] = [];
   const tokens = new Set<string>();
   const packages = new Map<string, { name: string; version: string }>();
@@ -149,6 +155,11 @@ export function collectClosure(file: string, unit: CodeUnit, env: ClosureEnviron
     }
   }
 
+  for (const part of extra) {
+    if (!firstVisit(`declaration ${part.file}#${part.declaration.name}`)) continue;
+    declarations.push(part);
+    visitUnit(part.file, part.declaration);
+  }
   visitUnit(file, unit);
   return { declarations, tokens, packages, words };
 }

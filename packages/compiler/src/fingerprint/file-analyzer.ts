@@ -60,6 +60,8 @@ function assetSummary(source: SourceText): FileSummary {
     exports: [{ exported: "default", local: "default" }],
     starExports: [],
     callSites: [],
+    statements: [],
+    rootCalls: [],
   };
 }
 
@@ -73,6 +75,8 @@ function errorSummary(source: SourceText, sourceFile: ts.SourceFile, diagnostic:
     exports: [],
     starExports: [],
     callSites: [],
+    statements: [],
+    rootCalls: [],
     syntaxError: { line: line + 1, column: character + 1, message: ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n") },
   };
 }

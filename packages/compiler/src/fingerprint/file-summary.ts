@@ -11,6 +11,10 @@ export interface FileSummary {
   /** Specifiers of `export * from "…"`. */
   readonly starExports: readonly string[];
   readonly callSites: readonly CallSite[];
+  /** Top-level statements other than imports, with their positions: where a factory's frames are looked up. */
+  readonly statements: readonly Statement[];
+  /** Outermost calls outside any function: where a factory is called from the module's top level. */
+  readonly rootCalls: readonly RootCall[];
   /** The first syntax error, reported only if the file's code is needed; the lists above are then empty. */
   readonly syntaxError?: { readonly line: number; readonly column: number; readonly message: string };
 }
@@ -33,6 +37,45 @@ export interface CodeUnit {
    * non-breaking change (not hashed).
    */
   readonly words: readonly string[];
+  /** `process.env` reads, by variable name ("*" when the name is computed); absent when none. */
+  readonly env?: readonly EnvRead[];
+  /** The code printed without comments, for people (plan diffs); absent for non-code modules. */
+  readonly source?: string;
+  /** True when it uses a binding of an enclosing scope that is not part of it (a loop variable, say). */
+  readonly enclosed?: boolean;
+}
+
+export interface EnvRead {
+  readonly name: string;
+  readonly line: number;
+}
+
+/** A 1-based line and column. */
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * A top-level statement and where it is; `name` is the names it declares. Its
+ * code is the unit of the `declaration` it consists of, or its own unit.
+ */
+export type Statement = StatementPlace & ({ readonly declaration: string } | CodeUnit);
+
+interface StatementPlace {
+  readonly start: Position;
+  readonly end: Position;
+  readonly name?: string;
+}
+
+/** An outermost call outside any function (`makeRegional("eu", 0.2)`), as a unit. */
+export interface RootCall extends CodeUnit {
+  readonly start: Position;
+  readonly end: Position;
+  /** Inside a loop, or using a binding of an enclosing block: the call alone does not tell its arguments. */
+  readonly open: boolean;
+  /** Index in `statements` of the statement holding it. */
+  readonly statement: number;
 }
 
 /** A top-level declaration (function, class, enum, interface, type, variable, `export default`). */
@@ -63,6 +106,8 @@ export interface CallSite {
   readonly firstArgument?: string;
   /** Names of the top-level declarations that contain the call. */
   readonly containers: readonly string[];
+  /** The call is inside a function: a factory, fingerprinted with the calls that made this dataset. */
+  readonly insideFunction?: boolean;
   /** The code of each run property, as a unit of its own. */
   readonly properties: Readonly<Record<string, CodeUnit>>;
   /** 1-based line of each run property, for errors about it. */

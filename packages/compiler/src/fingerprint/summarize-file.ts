@@ -1,6 +1,6 @@
 import type { ts } from "ts-morph";
 import { canonicalUnit, type FileScope } from "./canonical-unit.js";
-import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding } from "./file-summary.js";
+import type { CallSite, CodeUnit, ExportBinding, FileSummary, ImportBinding, Position, RootCall, Statement } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
 
 /** The options properties that hold a declaration's code: `transform` or `sql` for datasets, `read` for sources, `path` for file sources. */
@@ -92,23 +92,55 @@ export function summarizeFile(sourceFile: ts.SourceFile, checker: ts.TypeChecker
       .map(([name]) => name)
       .sort();
   const callSites: CallSite[] = [];
-  const visit = (node: ts.Node): void => {
+  const statements: Statement[] = [];
+  const rootCalls: RootCall[] = [];
+  // `inFunction`: under a function-like node; `rootCall`: under an outermost call outside functions.
+  const visit = (node: ts.Node, statement: number, inFunction: boolean, rootCall: boolean, inLoop: boolean): void => {
     if (ts.isCallExpression(node)) {
       const site = callSite(node, sourceFile, scope, containersOf);
-      if (site) callSites.push(site);
+      if (site) callSites.push(inFunction ? { ...site, insideFunction: true } : site);
+      if (!inFunction && !rootCall) {
+        // A top-level dataset() call is never a factory's caller (its statement covers the odd case): not worth a unit.
+        if (!site) {
+          const unit = canonicalUnit([node], scope);
+          rootCalls.push({ ...unit, ...range(node, sourceFile), open: inLoop || unit.enclosed === true, statement });
+        }
+        rootCall = true;
+      }
     }
-    ts.forEachChild(node, visit);
+    const loop = ts.isIterationStatement(node, false);
+    ts.forEachChild(node, (child) => visit(child, statement, inFunction || ts.isFunctionLike(node), rootCall, inLoop || loop));
   };
-  visit(sourceFile);
+  const declarations = [...unitNodes].map(([name, nodes]) => ({ name, line: lineOf(nodes[0]!, sourceFile), ...canonicalUnit(nodes, scope) }));
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement)) continue;
+    const names = [...new Set([...unitNodes].filter(([, nodes]) => nodes.some((unit) => statement.pos <= unit.pos && unit.end <= statement.end)).map(([name]) => name))];
+    // A statement that is all of one declaration is that declaration's unit: most statements, analysed once.
+    const only = names.length === 1 ? unitNodes.get(names[0]!)! : [];
+    const whole = only.length === 1 && (only[0] === statement || (ts.isVariableStatement(statement) && statement.declarationList.declarations.length === 1));
+    const place = { ...range(statement, sourceFile), ...(names.length > 0 ? { name: names.join(", ") } : {}) };
+    statements.push(whole ? { ...place, declaration: names[0]! } : { ...place, ...canonicalUnit([statement], scope) });
+    visit(statement, statements.length - 1, false, false, false);
+  }
 
   return {
     contentHash,
-    declarations: [...unitNodes].map(([name, nodes]) => ({ name, line: lineOf(nodes[0]!, sourceFile), ...canonicalUnit(nodes, scope) })),
+    declarations,
     imports,
     exports: [...exports.values()],
     starExports,
     callSites,
+    statements,
+    rootCalls,
   };
+}
+
+function range(node: ts.Node, sourceFile: ts.SourceFile): { start: Position; end: Position } {
+  const position = (offset: number): Position => {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(offset);
+    return { line: line + 1, column: character + 1 };
+  };
+  return { start: position(node.getStart(sourceFile)), end: position(node.end) };
 }
 
 function callSite(

@@ -3,6 +3,7 @@ import { initial } from "./0001-initial.js";
 import { checksAndAttempts } from "./0002-checks-and-attempts.js";
 import { versionHistory } from "./0003-version-history.js";
 import { changeCategories } from "./0004-change-categories.js";
+import { fingerprintSources } from "./0005-fingerprint-sources.js";
 import { partitionBatches } from "./0006-partition-batches.js";
 
 /** Every state migration, in order. Append only: never edit or renumber a released one. */
@@ -11,6 +12,7 @@ export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.free
   "0002-checks-and-attempts": checksAndAttempts,
   "0003-version-history": versionHistory,
   "0004-change-categories": changeCategories,
+  "0005-fingerprint-sources": fingerprintSources,
   "0006-partition-batches": partitionBatches,
 });
 
