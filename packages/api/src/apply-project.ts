@@ -68,7 +68,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // Everything that can refuse is decided on a read-only view first, so that a
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
-  await waitUntilUnlocked(project.config.statePath, options.waitMs ?? 0);
+  await waitUntilUnlocked(project.config.state, options.waitMs ?? 0);
   const observed = new Map<string, Promise<string>>();
   const planOf = async (snapshot: StateSnapshot) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
@@ -88,7 +88,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     }
   }
 
-  const store = (await openStateStore(project.config.statePath, "write"))!;
+  const store = (await openStateStore(project.config.state, "write"))!;
   try {
     // Another apply may have started since the read-only check: wait as asked.
     const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
@@ -151,7 +151,7 @@ interface Preview {
 }
 
 async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot) => Promise<Plan>): Promise<Preview> {
-  const store = await openStateForReading(project.config.statePath);
+  const store = await openStateForReading(project.config.state);
   try {
     if (!store) return { plan: await planOf(EMPTY_STATE), unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);

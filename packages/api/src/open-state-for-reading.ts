@@ -1,12 +1,12 @@
 import { isReflowError } from "@reflow/core";
-import { OLDER_SCHEMA, openStateStore, type StateStore } from "@reflow/state";
+import { OLDER_SCHEMA, openStateStore, type StateLocation, type StateStore } from "@reflow/state";
 
 /**
  * The state, read-only (`undefined` when there is none yet). A state an older
  * reflow wrote is migrated first: the commands that read before they write
  * (apply, rollback, gc) would migrate it anyway.
  */
-export async function openStateForReading(statePath: string): Promise<StateStore | undefined> {
+export async function openStateForReading(statePath: StateLocation): Promise<StateStore | undefined> {
   try {
     return await openStateStore(statePath, "read");
   } catch (error) {

@@ -13,7 +13,7 @@ export interface ProjectPlan {
 /** Compiles a project and plans it against its state, without writing state or warehouse. */
 export async function planProject(options: ReflowOptions = {}): Promise<ProjectPlan> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
-  const store = await openStateStore(project.config.statePath, "read");
+  const store = await openStateStore(project.config.state, "read");
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();

@@ -17,7 +17,7 @@ export interface StorageView {
  * view leaves every file byte for byte as it was.
  */
 export async function withStorageView<T>(config: ProjectConfig, look: (view: StorageView | undefined) => Promise<T>): Promise<T> {
-  const store = await openStateForReading(config.statePath);
+  const store = await openStateForReading(config.state);
   const hasWarehouse = store !== undefined && existsSync(config.warehouse.path);
   if (hasWarehouse) recoverHotJournal(config.warehouse.path);
   const warehouse = hasWarehouse ? new SqliteWarehouse({ path: config.warehouse.path, readOnly: true }) : undefined;

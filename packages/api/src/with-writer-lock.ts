@@ -18,7 +18,7 @@ export interface WriterSession extends StorageView {
  * `work`; releases everything however it ends.
  */
 export async function withWriterLock<T>(config: ProjectConfig, command: string, work: (session: WriterSession) => Promise<T>): Promise<T> {
-  const store = (await openStateStore(config.statePath, "write"))!;
+  const store = (await openStateStore(config.state, "write"))!;
   try {
     const lock = await store.lock!.acquire({ command });
     const warehouse = new SqliteWarehouse({ path: config.warehouse.path });

@@ -1,4 +1,5 @@
 export * from "./reflow-error.js";
+export * from "./redact-url.js";
 export * from "./partition-scheme.js";
 export * from "./daily.js";
 export * from "./partition-keys.js";
