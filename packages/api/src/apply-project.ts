@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { displayPath, ReflowError } from "@reflow/core";
+import { displayPath, ReflowError, type Warehouse } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type Plan, type SavedPlan } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateSnapshot } from "@reflow/state";
-import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
 import { liveVersionLookup } from "./live-version-lookup.js";
 import { observeSources } from "./observe-sources.js";
 import { openStateForReading } from "./open-state-for-reading.js";
+import { openWarehouse } from "./open-warehouse.js";
 import { planFor } from "./plan-project.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -92,8 +92,9 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   try {
     // Another apply may have started since the read-only check: wait as asked.
     const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
-    const warehouse = new SqliteWarehouse({ path: project.config.warehouse.path });
+    let warehouse: Warehouse | undefined;
     try {
+      warehouse = (await openWarehouse(project.config.warehouse, "write"))!;
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
       const snapshot = await store.reader.snapshot();
       let plan = await planOf(snapshot);
@@ -131,7 +132,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
       });
       return { ...outcome, result };
     } finally {
-      await warehouse.close();
+      await warehouse?.close();
       await lock.release();
     }
   } finally {

@@ -1,5 +1,5 @@
-import { isReflowError } from "@reflow/core";
-import { OLDER_SCHEMA, openStateStore, type StateLocation, type StateStore } from "@reflow/state";
+import { isReflowError, type StateLocation } from "@reflow/core";
+import { OLDER_SCHEMA, openStateStore, type StateStore } from "@reflow/state";
 
 /**
  * The state, read-only (`undefined` when there is none yet). A state an older

@@ -1,4 +1,5 @@
-import { isLockHolderAlive, lockedError, type StateLocation } from "@reflow/state";
+import type { StateLocation } from "@reflow/core";
+import { isLockHolderAlive, lockedError } from "@reflow/state";
 import { openStateForReading } from "./open-state-for-reading.js";
 
 /**

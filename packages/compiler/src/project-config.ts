@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { displayPath, NO_RETRIES, ReflowError, type RetryPolicy } from "@reflow/core";
+import { displayPath, NO_RETRIES, ReflowError, type RetryPolicy, type StateLocation, type WarehouseLocation } from "@reflow/core";
 
 export const CONFIG_FILE = "reflow.yaml";
 
@@ -50,19 +50,6 @@ const configSchema = z.strictObject({
     .default({}),
   retainVersions: z.number().int().min(1).default(3),
 });
-
-/** Where the state store is: a SQLite file, or a schema in a PostgreSQL database. */
-export type StateLocation = { readonly type: "sqlite"; readonly path: string } | PostgresLocation;
-
-/** Where the warehouse is. */
-export type WarehouseLocation = { readonly type: "sqlite"; readonly path: string } | PostgresLocation;
-
-/** A schema in a PostgreSQL database; `url` has its `${VAR}`s expanded and may hold a password (show it with `redactUrl`). */
-export interface PostgresLocation {
-  readonly type: "postgres";
-  readonly url: string;
-  readonly schema: string;
-}
 
 /** A project's settings with every default filled in and paths made absolute. */
 export interface ProjectConfig {
