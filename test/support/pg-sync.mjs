@@ -21,6 +21,7 @@ async function run(request) {
       await client.query(`set search_path to ${request.schema}`);
       return (await client.query(request.sql)).rows;
     case "exec":
+      if (request.schema) await client.query(`set search_path to ${request.schema}`);
       await client.query(request.sql);
       return null;
     case "digest": {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import type { StateLocation } from "@reflow/core";
 import { openSqliteReadOnly } from "@reflow/state";
 
@@ -110,6 +111,20 @@ warehouse: { type: postgres, url: "\${REFLOW_TEST_PG_DATABASE}", schema: ${this.
     }
   }
 
+  /** Runs SQL statements that change the project's warehouse (or state): to fake what a crash leaves. */
+  exec(sql: string, file = ".reflow/warehouse.db"): void {
+    if (this.backend === "postgres") {
+      pgSync({ op: "exec", url: pgDatabaseUrl(), schema: this.schemaOf(file), sql });
+      return;
+    }
+    const db = new Database(path.join(this.dir, file));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  }
+
   /**
    * A digest of every file under .reflow/ except the fingerprint cache: equal
    * digests mean state and warehouse were not touched.
@@ -132,6 +147,22 @@ warehouse: { type: postgres, url: "\${REFLOW_TEST_PG_DATABASE}", schema: ${this.
     };
     walk(root);
     return hash.digest("hex");
+  }
+
+  /**
+   * On PostgreSQL, saves the project's schemas into a checkpoint folder
+   * (pg_dump), as copying .reflow/ saves a SQLite project's storage.
+   */
+  saveStorage(dir: string): void {
+    if (this.backend !== "postgres") return;
+    run("pg_dump", ["--dbname", pgDatabaseUrl(), "--no-owner", "-n", this.schemas.state, "-n", this.schemas.warehouse, "-f", path.join(dir, "postgres.sql")]);
+  }
+
+  /** Puts back the schemas `saveStorage` saved in `dir`, replacing what is there now. */
+  restoreStorage(dir: string): void {
+    if (this.backend !== "postgres") return;
+    pgSync({ op: "exec", url: pgDatabaseUrl(), sql: `drop schema if exists ${this.schemas.state}, ${this.schemas.warehouse} cascade` });
+    run("psql", ["--dbname", pgDatabaseUrl(), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", path.join(dir, "postgres.sql")]);
   }
 
   /** The names of the warehouse's views (one per dataset), sorted. */
@@ -170,6 +201,11 @@ function pgDatabaseUrl(): string {
   const url = process.env.REFLOW_TEST_PG_DATABASE;
   if (!url) throw new Error("REFLOW_TEST_BACKEND=postgres needs REFLOW_TEST_PG_DATABASE (set by test/support/postgres-setup.ts)");
   return url;
+}
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.error?.message ?? result.stderr}`);
 }
 
 /** One request to pg-sync.mjs, synchronously: the e2e helpers are synchronous, as SQLite's are. */
