@@ -32,7 +32,8 @@ export default defineConfig({
               name: "e2e-postgres",
               include: POSTGRES_E2E,
               setupFiles: ["test/support/postgres-setup.ts"],
-              env: { REFLOW_TEST_BACKEND: "postgres" },
+              // Fewer kills than on SQLite: each apply costs more (a server on the same cores), and 10 random moments still cross every step.
+              env: { REFLOW_TEST_BACKEND: "postgres", REFLOW_KILL_RUNS: process.env.REFLOW_KILL_RUNS ?? "10" },
               ...e2e,
             },
           },

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { januaryDays, ok, rowsOf, withoutElapsed } from "../support/e2e.js";
@@ -64,7 +64,7 @@ function seededRandom(seed: number): () => number {
 function liveRows(project: TempProject): Record<string, Record<string, string[]>> {
   const all: Record<string, Record<string, string[]>> = {};
   const warehouse = path.join(project.dir, ".reflow/warehouse.db");
-  const views = existsSync(warehouse) ? project.query<{ name: string }>("select name from sqlite_master where type = 'view'").map((v) => v.name) : [];
+  const views = project.backend === "postgres" || existsSync(warehouse) ? project.views() : [];
   for (const dataset of DATASETS) {
     const byPartition: Record<string, string[]> = {};
     const rows = views.includes(dataset) ? rowsOf(project, dataset) : [];
@@ -115,7 +115,7 @@ describe(`apply killed with SIGKILL at ${KILLS} random moments`, () => {
           expect({ after, dataset, partition, rows }).toEqual({ after, dataset, partition, rows: cleanRows[dataset]![partition] });
         }
       }
-      if (exit.signal !== "SIGKILL") rmSync(path.join(victim.dir, ".reflow"), { recursive: true, force: true });
+      if (exit.signal !== "SIGKILL") victim.resetStorage();
     }
     expect(kills).toBe(KILLS);
 
@@ -124,7 +124,7 @@ describe(`apply killed with SIGKILL at ${KILLS} random moments`, () => {
     expect(liveRows(victim)).toEqual(cleanRows);
     // Nothing published was built twice: one succeeded task per partition, across every run since the last reset.
     const builds = victim.query<{ dataset: string; partition: string; n: number }>(
-      "select dataset, partition, count(*) as n from tasks where status = 'succeeded' group by dataset, partition having n <> 1",
+      "select dataset, partition, count(*) as n from tasks where status = 'succeeded' group by dataset, partition having count(*) <> 1",
       ".reflow/state.db",
     );
     expect(builds).toEqual([]);

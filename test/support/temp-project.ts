@@ -149,6 +149,16 @@ warehouse: { type: postgres, url: "\${REFLOW_TEST_PG_DATABASE}", schema: ${this.
     return hash.digest("hex");
   }
 
+  /** Deletes state and warehouse (not the fingerprint cache's folder): the project as if never applied. */
+  resetStorage(): void {
+    if (this.backend === "postgres") this.dropSchemas();
+    else rmSync(path.join(this.dir, ".reflow"), { recursive: true, force: true });
+  }
+
+  private dropSchemas(): void {
+    pgSync({ op: "exec", url: pgDatabaseUrl(), sql: `drop schema if exists ${this.schemas.state}, ${this.schemas.warehouse} cascade` });
+  }
+
   /**
    * On PostgreSQL, saves the project's schemas into a checkpoint folder
    * (pg_dump), as copying .reflow/ saves a SQLite project's storage.
@@ -161,7 +171,7 @@ warehouse: { type: postgres, url: "\${REFLOW_TEST_PG_DATABASE}", schema: ${this.
   /** Puts back the schemas `saveStorage` saved in `dir`, replacing what is there now. */
   restoreStorage(dir: string): void {
     if (this.backend !== "postgres") return;
-    pgSync({ op: "exec", url: pgDatabaseUrl(), sql: `drop schema if exists ${this.schemas.state}, ${this.schemas.warehouse} cascade` });
+    this.dropSchemas();
     run("psql", ["--dbname", pgDatabaseUrl(), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", path.join(dir, "postgres.sql")]);
   }
 
@@ -190,9 +200,7 @@ warehouse: { type: postgres, url: "\${REFLOW_TEST_PG_DATABASE}", schema: ${this.
   }
 
   dispose(): void {
-    if (this.backend === "postgres") {
-      pgSync({ op: "exec", url: pgDatabaseUrl(), sql: `drop schema if exists ${this.schemas.state}, ${this.schemas.warehouse} cascade` });
-    }
+    if (this.backend === "postgres") this.dropSchemas();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
