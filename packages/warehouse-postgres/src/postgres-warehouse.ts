@@ -91,9 +91,14 @@ export class PostgresWarehouse implements Warehouse {
           if (!have.has(column.name)) await sql`alter table ${sql.id(rows)} add column ${sql.id(column.name)} ${sql.raw(sqlType(column))}`.execute(trx);
         }
       }
-      const select = sql.join(["_partition", ...table.columns.map((c) => c.name)].map((name) => sql.id(name)));
-      await sql`drop view if exists ${sql.id(table.dataset)}`.execute(trx);
-      await sql`create view ${sql.id(table.dataset)} as select ${select} from ${sql.id(rows)}
+      const names = ["_partition", ...table.columns.map((c) => c.name)];
+      const viewColumns = await sql<{ column_name: string }>`
+        select column_name from information_schema.columns where table_schema = current_schema() and table_name = ${table.dataset} order by ordinal_position`.execute(trx);
+      // Replaced in place when columns are only added at the end, so that users' own views on it
+      // survive; a removed or reordered column needs a new view (and PostgreSQL refuses if one depends on it).
+      const onlyAdded = viewColumns.rows.every((c, i) => names[i] === c.column_name);
+      if (!onlyAdded) await sql`drop view if exists ${sql.id(table.dataset)}`.execute(trx);
+      await sql`create or replace view ${sql.id(table.dataset)} as select ${sql.join(names.map((name) => sql.id(name)))} from ${sql.id(rows)}
         where _version in (select version from _reflow_live where dataset = ${sql.lit(table.dataset)})`.execute(trx);
     });
     this.prepared.add(table.dataset);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isReflowError } from "@reflow/core";
+import { isReflowError, type ColumnSpec } from "@reflow/core";
 import { createTestDatabase, postgresUnavailable, queryDatabase, type TestDatabase } from "../../../test/support/postgres-server.js";
 import { warehouseConformance } from "../../../test/support/warehouse-conformance.js";
 import { PostgresWarehouse } from "../src/index.js";
@@ -32,6 +32,28 @@ if (unavailable) {
         await warehouse.close();
         expect(await queryDatabase(db.url, "select nspname from pg_namespace where nspname = 'marts'")).toEqual([]);
       } finally {
+        await db.drop();
+      }
+    });
+
+    it("keeps users' own views on a dataset working when a column is added", async () => {
+      const db = await createTestDatabase();
+      const columns: ColumnSpec[] = [{ name: "n", type: "integer", nullable: false, optional: false }];
+      const warehouse = await PostgresWarehouse.open({ url: db.url, schema: "marts" });
+      try {
+        const writer = await warehouse.openVersion({ dataset: "things", columns }, { partition: "*", version: 1 });
+        await writer.write([{ n: 1 }, { n: 2 }]);
+        await writer.finish();
+        await warehouse.publish("things", [{ partition: "*", version: 1 }]);
+        await queryDatabase(db.url, "create view public.report as select cast(sum(n) as integer) as total from marts.things");
+        await warehouse.prepare({ dataset: "things", columns: [...columns, { name: "label", type: "text", nullable: true, optional: true }] });
+        expect(await queryDatabase(db.url, "select total from public.report")).toEqual([{ total: 3 }]);
+        expect(await queryDatabase(db.url, "select n, label from marts.things order by n")).toEqual([
+          { n: 1, label: null },
+          { n: 2, label: null },
+        ]);
+      } finally {
+        await warehouse.close();
         await db.drop();
       }
     });
