@@ -75,6 +75,20 @@ function liveRows(project: TempProject): Record<string, Record<string, string[]>
   return all;
 }
 
+/** Sends SIGINT as soon as the state records a succeeded task. */
+async function interruptOnceBuilt(project: TempProject, child: ReturnType<typeof spawn>): Promise<void> {
+  for (;;) {
+    try {
+      const [built] = project.query<{ n: number }>("select count(*) as n from tasks where status = 'succeeded'", ".reflow/state.db");
+      if (built!.n > 0) break;
+    } catch {
+      // no state yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill("SIGINT");
+}
+
 const clean = slowProject(4);
 const victim = slowProject(4);
 let cleanRows: Record<string, Record<string, string[]>>;
@@ -141,8 +155,9 @@ describe("apply stopped with Ctrl-C (SIGINT)", () => {
 
   it("starts nothing new, records what finished, exits 130 and tells how to resume; the next apply builds exactly the rest", async () => {
     const exit = await runCli(project, ["apply", "--yes", "--concurrency", "1", "--as-of", AS_OF], (child) => {
-      // Interrupt once the first partitions are published.
-      child.stdout!.once("data", () => setTimeout(() => child.kill("SIGINT"), 600));
+      // Interrupt once the first partition is published (watched in the state, not timed: opening a
+      // PostgreSQL state on a busy machine can take longer than building the first partitions on SQLite).
+      child.stdout!.once("data", () => void interruptOnceBuilt(project, child));
     });
     expect(exit.code).toBe(130);
     const match = /\nApply interrupted: (\d+) built, 0 failed, (\d+) not started \(run #1, \d+\.\ds\)\. Everything built was published and recorded; run `reflow apply` to finish\.\n$/.exec(
