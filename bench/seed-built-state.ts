@@ -13,7 +13,8 @@ import { openStateStore } from "@reflow/state";
  */
 export async function seedBuiltState(projectDir: string, asOf: string): Promise<{ versions: number }> {
   const { project, plan } = await planProject({ projectDir, asOf: new Date(`${asOf}T00:00:00Z`) });
-  const statePath = project.config.statePath;
+  if (project.config.state.type !== "sqlite") throw new Error("the benchmarks seed a SQLite state");
+  const statePath = project.config.state.path;
   await (await openStateStore(statePath, "write"))!.close(); // creates and migrates the schema
 
   const db = new Database(statePath);

@@ -1,6 +1,4 @@
 import os from "node:os";
-import path from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "@reflow/state";
 import { checkpoint, discard, noChanges, ok, planJson, restore, rowsOf, tasks, withoutClock, type Checkpoint } from "../support/e2e.js";
@@ -267,8 +265,7 @@ describe("reflow rollback", () => {
   });
 
   it("refuses while another process holds the writer lock, changing nothing", async () => {
-    const file = path.join(project.dir, ".reflow/state.db");
-    const store = (await openStateStore(file, "write"))!;
+    const store = (await openStateStore(project.stateLocation, "write"))!;
     const held = await store.lock!.acquire({ command: "test holder" });
     await store.close();
     const locked =
@@ -307,7 +304,15 @@ describe("reflow gc", () => {
     });
     expect(project.storageDigest()).toBe(before);
 
-    expect(ok(project.reflow("gc", "--yes"))).toBe(`${listing.join("\n")}\n\ngc complete: deleted 6 versions, 6 rows, 253 bytes freed.\n`);
+    // SQLite counts the pages' payload; PostgreSQL the stored size of each deleted row.
+    const freed =
+      project.backend === "sqlite"
+        ? 253
+        : project.query<{ bytes: number }>(
+            "select (select sum(pg_column_size(t.*)) from revenue__rows t where _version between 17 and 21) + " +
+              "(select sum(pg_column_size(t.*)) from revenue_total__rows t where _version = 16) as bytes",
+          )[0]!.bytes;
+    expect(ok(project.reflow("gc", "--yes"))).toBe(`${listing.join("\n")}\n\ngc complete: deleted 6 versions, 6 rows, ${freed} bytes freed.\n`);
     expect(heldVersions("revenue")).toEqual([11, 12, 13, 14, 15]);
     expect(heldVersions("revenue_total")).toEqual([22]);
     expect(rowsOf(project, "revenue")).toEqual(REVENUE_ROWS);
@@ -357,15 +362,12 @@ describe("a rollback killed between its steps", () => {
   /** Makes the state look as if `rollback revenue --yes` (run #3) died after recording, before confirming. */
   function killedRollback(published: boolean): void {
     ok(project.reflow("rollback", "revenue", "--yes"));
-    const raw = new Database(path.join(project.dir, ".reflow/state.db"));
-    raw.exec("update runs set status = 'running', finished_at = null where id = 3; update rollbacks set status = 'publishing' where run_id = 3");
-    raw.exec("update partitions set live_task_id = live_task_id + 6 where dataset = 'revenue'");
-    raw.close();
-    if (!published) {
-      const warehouse = new Database(path.join(project.dir, ".reflow/warehouse.db"));
-      warehouse.exec("update _reflow_live set version = version + 6 where dataset = 'revenue'");
-      warehouse.close();
-    }
+    project.exec(
+      "update runs set status = 'running', finished_at = null where id = 3; update rollbacks set status = 'publishing' where run_id = 3; " +
+        "update partitions set live_task_id = live_task_id + 6 where dataset = 'revenue'",
+      ".reflow/state.db",
+    );
+    if (!published) project.exec("update _reflow_live set version = version + 6 where dataset = 'revenue'");
   }
 
   it("published: the next writer (here another rollback) records it as done", () => {

@@ -1,6 +1,4 @@
 import os from "node:os";
-import path from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStateStore } from "@reflow/state";
 import { januaryDays, noChanges, ok, planJson, reflowAsync, rowsOf, storageFiles, tasks, withoutElapsed } from "../support/e2e.js";
@@ -9,7 +7,6 @@ import { TempProject } from "../support/temp-project.js";
 
 const APPLY = ["apply", "--yes", "--as-of", AS_OF];
 const DAYS = januaryDays(1, 5);
-const stateFile = (project: TempProject) => path.join(project.dir, ".reflow/state.db");
 
 describe("saved plans: plan --out FILE, apply FILE", () => {
   const project = new TempProject(fixtureFiles());
@@ -101,7 +98,7 @@ describe("one writer at a time", () => {
 
   it("apply refuses at once while another process holds the lock, and writes nothing", async () => {
     ok(project.reflow("apply", "--yes", "--as-of", "2024-01-03"));
-    const store = (await openStateStore(stateFile(project), "write"))!;
+    const store = (await openStateStore(project.stateLocation, "write"))!;
     const held = await store.lock!.acquire({ command: "test holder" });
     await store.close();
     try {
@@ -113,14 +110,14 @@ describe("one writer at a time", () => {
       expect(waited.stderr).toBe(lockedBy(held.holder.acquiredAt, "; waited 1s"));
       expect(project.storageDigest()).toBe(before);
     } finally {
-      const store = (await openStateStore(stateFile(project), "write"))!;
+      const store = (await openStateStore(project.stateLocation, "write"))!;
       await store.lock!.breakLock();
       await store.close();
     }
   });
 
   it("--wait waits for the holder to finish, then applies", async () => {
-    const store = (await openStateStore(stateFile(project), "write"))!;
+    const store = (await openStateStore(project.stateLocation, "write"))!;
     const held = await store.lock!.acquire({ command: "test holder" });
     const waiting = reflowAsync(project, ...APPLY, "--wait=30");
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -132,14 +129,14 @@ describe("one writer at a time", () => {
   });
 
   it("a lock left by a dead process is taken over; `reflow unlock --yes` removes a live one", async () => {
-    const raw = new Database(stateFile(project));
-    const insert = raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply --yes', ?, ?)");
-    insert.run(os.hostname(), 2 ** 22 + 7, "2024-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z");
-    raw.close();
+    project.exec(
+      `insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', '${os.hostname()}', ${2 ** 22 + 7}, 'apply --yes', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
+      ".reflow/state.db",
+    );
     project.edit("pipelines/lib/rates.ts", "export const RATE = 2;", "export const RATE = 3;");
     expect(withoutElapsed(ok(project.reflow(...APPLY)))).toMatch(/\nApply complete: 6 partitions built, 6 rows written \(run #3, <elapsed>\)\.\n$/);
 
-    const store = (await openStateStore(stateFile(project), "write"))!;
+    const store = (await openStateStore(project.stateLocation, "write"))!;
     const held = await store.lock!.acquire({ command: "test holder" });
     await store.close();
     expect(project.reflow("unlock")).toEqual({
@@ -149,7 +146,7 @@ describe("one writer at a time", () => {
     });
     expect(ok(project.reflow("unlock", "--yes"))).toMatch(/\nLock removed\.\n$/);
     expect(ok(project.reflow("unlock", "--yes"))).toBe("The state is not locked.\n");
-    expect(storageFiles(project)).toEqual(["state.db", "warehouse.db"]);
+    expect(storageFiles(project)).toEqual(project.backend === "sqlite" ? ["state.db", "warehouse.db"] : []);
   });
 });
 

@@ -25,9 +25,10 @@ export function reflowAsync(project: TempProject, ...args: string[]): Promise<Cl
   });
 }
 
-/** A new temp project holding a copy of a checkpoint's files (in another folder, so absolute paths differ). */
+/** A new temp project holding a copy of a checkpoint's files (in another folder, so absolute paths differ). SQLite only. */
 export function projectFrom(saved: Checkpoint): TempProject {
   const project = new TempProject();
+  if (project.backend !== "sqlite") throw new Error("projectFrom copies .reflow/: it needs the SQLite backend");
   restore(project, saved);
   return project;
 }
@@ -132,6 +133,7 @@ export function checkpoint(project: TempProject): Checkpoint {
     if (entry === "node_modules") continue;
     cpSync(path.join(project.dir, entry), path.join(dir, entry), { recursive: true });
   }
+  project.saveStorage(dir);
   return { dir };
 }
 
@@ -142,6 +144,7 @@ export function restore(project: TempProject, saved: Checkpoint): void {
     rmSync(path.join(project.dir, entry), { recursive: true, force: true });
   }
   for (const entry of readdirSync(saved.dir)) cpSync(path.join(saved.dir, entry), path.join(project.dir, entry), { recursive: true });
+  project.restoreStorage(saved.dir);
 }
 
 export function discard(saved: Checkpoint | undefined): void {

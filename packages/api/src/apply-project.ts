@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { displayPath, ReflowError } from "@reflow/core";
+import { displayPath, ReflowError, type Warehouse } from "@reflow/core";
 import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type CategoryFlags, type Plan, type SavedPlan } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateReader, type StateSnapshot } from "@reflow/state";
-import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
 import { checkCategoryFlags, resolveCategories } from "./change-categories.js";
 import { liveVersionLookup } from "./live-version-lookup.js";
 import { observeSources } from "./observe-sources.js";
 import { openStateForReading } from "./open-state-for-reading.js";
+import { openWarehouse } from "./open-warehouse.js";
 import { planFor, warnAboutMixedLogic } from "./plan-project.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import type { ReflowOptions } from "./reflow-options.js";
@@ -78,7 +78,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // Everything that can refuse is decided on a read-only view first, so that a
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
-  await waitUntilUnlocked(project.config.statePath, options.waitMs ?? 0);
+  await waitUntilUnlocked(project.config.state, options.waitMs ?? 0);
   const observed = new Map<string, Promise<string>>();
   const planOf = async (snapshot: StateSnapshot, reader: StateReader | undefined) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
@@ -106,12 +106,13 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     }
   }
 
-  const store = (await openStateStore(project.config.statePath, "write"))!;
+  const store = (await openStateStore(project.config.state, "write"))!;
   try {
     // Another apply may have started since the read-only check: wait as asked.
     const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
-    const warehouse = new SqliteWarehouse({ path: project.config.warehouse.path });
+    let warehouse: Warehouse | undefined;
     try {
+      warehouse = (await openWarehouse(project.config.warehouse, "write"))!;
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
       const snapshot = await store.reader.snapshot();
       let plan = await planOf(snapshot, store.reader);
@@ -149,7 +150,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
       });
       return { ...outcome, result };
     } finally {
-      await warehouse.close();
+      await warehouse?.close();
       await lock.release();
     }
   } finally {
@@ -176,7 +177,7 @@ interface Preview {
 }
 
 async function readOnlyPreview(project: CompiledProject, planOf: (snapshot: StateSnapshot, reader: StateReader | undefined) => Promise<Plan>): Promise<Preview> {
-  const store = await openStateForReading(project.config.statePath);
+  const store = await openStateForReading(project.config.state);
   try {
     if (!store) return { plan: await planOf(EMPTY_STATE, undefined), snapshot: EMPTY_STATE, unfinishedRuns: false };
     const [snapshot, runs] = await Promise.all([store.reader.snapshot(), store.reader.runs(1)]);

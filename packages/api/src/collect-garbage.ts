@@ -49,7 +49,7 @@ export interface GcOutcome {
  */
 export async function collectGarbage(options: GcOptions = {}): Promise<GcOutcome> {
   const config = loadProjectConfig(options.projectDir ?? process.cwd());
-  await waitUntilUnlocked(config.statePath, 0);
+  await waitUntilUnlocked(config.state, 0);
   const preview = await withStorageView(config, (view) => planGc(view, config));
   if (preview.versions.length === 0) return { plan: preview };
   if (options.confirm && !(await options.confirm(preview))) return { plan: preview, declined: true };

@@ -44,7 +44,7 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
   }
 
   const planned = new Map<string, PlannedTask>(plan.tasks.map((t) => [`${t.dataset}\u0000${t.partition}`, t]));
-  const store = await openStateStore(project.config.statePath, "read");
+  const store = await openStateStore(project.config.state, "read");
   try {
     const chain: ExplanationStep[] = [];
     let current: { dataset: string; partition: string } | undefined = { dataset: dataset.name, partition };

@@ -1,4 +1,4 @@
-import { isReflowError } from "@reflow/core";
+import { isReflowError, type StateLocation } from "@reflow/core";
 import { OLDER_SCHEMA, openStateStore, type StateStore } from "@reflow/state";
 
 /**
@@ -6,7 +6,7 @@ import { OLDER_SCHEMA, openStateStore, type StateStore } from "@reflow/state";
  * reflow wrote is migrated first: the commands that read before they write
  * (apply, rollback, gc) would migrate it anyway.
  */
-export async function openStateForReading(statePath: string): Promise<StateStore | undefined> {
+export async function openStateForReading(statePath: StateLocation): Promise<StateStore | undefined> {
   try {
     return await openStateStore(statePath, "read");
   } catch (error) {

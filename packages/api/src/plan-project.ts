@@ -24,7 +24,7 @@ export async function planProject(options: PlanOptions = {}): Promise<ProjectPla
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const flags = options.categoryFlags ?? {};
   checkCategoryFlags(project, flags);
-  const store = await openStateStore(project.config.statePath, "read");
+  const store = await openStateStore(project.config.state, "read");
   try {
     const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();

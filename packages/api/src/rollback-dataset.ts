@@ -70,7 +70,7 @@ export async function rollbackDataset(options: RollbackOptions): Promise<Rollbac
   const dataset = declaredDataset(project, options.dataset);
   checkPartitionRange(dataset, options.from, options.to);
   const config = project.config;
-  await waitUntilUnlocked(config.statePath, 0);
+  await waitUntilUnlocked(config.state, 0);
   const preview = await withStorageView(config, (view) => planRollback(view, dataset, options));
   if (preview.steps.length === 0) return { plan: preview };
   if (options.confirm && !(await options.confirm(preview))) return { plan: preview, declined: true };

@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import type { ProjectConfig } from "@reflow/compiler";
 import type { Warehouse } from "@reflow/core";
-import { recoverHotJournal, type StateReader } from "@reflow/state";
-import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
+import type { StateReader } from "@reflow/state";
 import { openStateForReading } from "./open-state-for-reading.js";
+import { openWarehouse } from "./open-warehouse.js";
 
 /** State and warehouse as a command sees them, to decide what to do. */
 export interface StorageView {
@@ -17,11 +16,10 @@ export interface StorageView {
  * view leaves every file byte for byte as it was.
  */
 export async function withStorageView<T>(config: ProjectConfig, look: (view: StorageView | undefined) => Promise<T>): Promise<T> {
-  const store = await openStateForReading(config.statePath);
-  const hasWarehouse = store !== undefined && existsSync(config.warehouse.path);
-  if (hasWarehouse) recoverHotJournal(config.warehouse.path);
-  const warehouse = hasWarehouse ? new SqliteWarehouse({ path: config.warehouse.path, readOnly: true }) : undefined;
+  const store = await openStateForReading(config.state);
+  let warehouse: Warehouse | undefined;
   try {
+    warehouse = store ? await openWarehouse(config.warehouse, "read") : undefined;
     return await look(store && warehouse ? { state: store.reader, warehouse } : undefined);
   } finally {
     await warehouse?.close();

@@ -16,12 +16,12 @@ export interface UnlockOutcome {
 /** Removes the writer lock of a project whose holder is gone for good (`reflow unlock`). */
 export async function unlockState(options: UnlockOptions = {}): Promise<UnlockOutcome> {
   const config = loadProjectConfig(options.projectDir ?? process.cwd());
-  const reader = await openStateStore(config.statePath, "read");
+  const reader = await openStateStore(config.state, "read");
   const holder = await reader?.reader.lockHolder();
   await reader?.close();
   if (!holder) return { removed: false };
   if (options.confirm && !(await options.confirm(holder, isLockHolderAlive(holder)))) return { holder, removed: false };
-  const store = (await openStateStore(config.statePath, "write"))!;
+  const store = (await openStateStore(config.state, "write"))!;
   try {
     const removed = await store.lock!.breakLock();
     return { holder, removed: removed !== undefined };

@@ -28,7 +28,7 @@ export async function unpinDataset(options: UnpinOptions): Promise<UnpinOutcome>
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const dataset = declaredDataset(project, options.dataset);
   checkPartitionRange(dataset, options.from, options.to);
-  await waitUntilUnlocked(project.config.statePath, 0);
+  await waitUntilUnlocked(project.config.state, 0);
   const inRange = partitionRange(dataset.partitions, options.from, options.to);
   const pinnedIn = async (state: StateReader) => {
     const partitions = (await state.snapshot()).partitions.get(dataset.name) ?? new Map();

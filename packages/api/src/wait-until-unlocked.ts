@@ -1,3 +1,4 @@
+import type { StateLocation } from "@reflow/core";
 import { isLockHolderAlive, lockedError } from "@reflow/state";
 import { openStateForReading } from "./open-state-for-reading.js";
 
@@ -5,7 +6,7 @@ import { openStateForReading } from "./open-state-for-reading.js";
  * Polls the writer lock read-only while a live holder has it; REFLOW_LOCKED
  * after `waitMs`. Read-only so that refusing leaves the state as it was.
  */
-export async function waitUntilUnlocked(statePath: string, waitMs: number): Promise<void> {
+export async function waitUntilUnlocked(statePath: StateLocation, waitMs: number): Promise<void> {
   const store = await openStateForReading(statePath);
   if (!store) return;
   try {

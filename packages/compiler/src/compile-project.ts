@@ -39,7 +39,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
 
   const fingerprinter = createCodeFingerprinter({
     projectDir: config.projectDir,
-    cacheFile: path.join(path.dirname(config.statePath), "cache", "fingerprints.json"),
+    // Next to a SQLite state; in .reflow/ when the state is on a server (the cache is this machine's).
+    cacheFile: path.join(config.state.type === "sqlite" ? path.dirname(config.state.path) : path.join(config.projectDir, ".reflow"), "cache", "fingerprints.json"),
   });
   const codes = fingerprinter.fingerprint(
     declarations.map((d) => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { displayPath, NO_RETRIES, ReflowError, type RetryPolicy } from "@reflow/core";
+import { displayPath, NO_RETRIES, ReflowError, type RetryPolicy, type StateLocation, type WarehouseLocation } from "@reflow/core";
 
 export const CONFIG_FILE = "reflow.yaml";
 
@@ -11,10 +11,30 @@ const sqliteWarehouse = z.strictObject({
   path: z.string().min(1).default(".reflow/warehouse.db"),
 });
 
+/** A PostgreSQL schema name: plain, so it never needs quoting in a connection option. */
+const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a schema name is lower-case letters, digits and _");
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, "a PostgreSQL URL starts with postgres:// or postgresql://");
+
+const postgresWarehouse = z.strictObject({
+  type: z.literal("postgres"),
+  url: postgresUrl,
+  schema: schemaName.default("public"),
+});
+
+const sqliteState = z.strictObject({ type: z.literal("sqlite"), path: z.string().min(1).default(".reflow/state.db") });
+const postgresState = z.strictObject({ type: z.literal("postgres"), url: postgresUrl, schema: schemaName.default("reflow_state") });
+
+/** Keys whose values may name environment variables as `${NAME}`. */
+const EXPANDED_KEYS: readonly (readonly string[])[] = [
+  ["state", "url"],
+  ["warehouse", "url"],
+];
+
 const configSchema = z.strictObject({
   pipelines: z.array(z.string().min(1)).min(1).default(["pipelines/**/*.ts"]),
-  state: z.string().min(1).default(".reflow/state.db"),
-  warehouse: z.discriminatedUnion("type", [sqliteWarehouse]).default({ type: "sqlite", path: ".reflow/warehouse.db" }),
+  /** A path is the SQLite state file (the short form). */
+  state: z.union([z.string().min(1), z.discriminatedUnion("type", [sqliteState, postgresState])]).default(".reflow/state.db"),
+  warehouse: z.discriminatedUnion("type", [sqliteWarehouse, postgresWarehouse]).default({ type: "sqlite", path: ".reflow/warehouse.db" }),
   concurrency: z.number().int().min(1).max(256).default(4),
   /** Named slots shared by the datasets that declare `pool: NAME`. */
   pools: z.record(z.string().regex(/^[A-Za-z][\w-]*$/, "a pool name is letters, digits, _ and -"), z.number().int().min(1)).default({}),
@@ -37,8 +57,8 @@ export interface ProjectConfig {
   /** The config file, if the project has one. */
   readonly configFile?: string;
   readonly pipelines: readonly string[];
-  readonly statePath: string;
-  readonly warehouse: { readonly type: "sqlite"; readonly path: string };
+  readonly state: StateLocation;
+  readonly warehouse: WarehouseLocation;
   readonly concurrency: number;
   readonly pools: Readonly<Record<string, number>>;
   readonly retries: RetryPolicy;
@@ -63,6 +83,7 @@ export function loadProjectConfig(projectDir: string): ProjectConfig {
     });
   }
   const raw = document.toJS() ?? {};
+  expandEnvironment(raw, document, lineCounter, file);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -82,13 +103,43 @@ function resolveConfig(dir: string, configFile: string | undefined, data: z.outp
     projectDir: dir,
     ...(configFile ? { configFile } : {}),
     pipelines: Object.freeze([...data.pipelines]),
-    statePath: path.resolve(dir, data.state),
-    warehouse: Object.freeze({ type: data.warehouse.type, path: path.resolve(dir, data.warehouse.path) }),
+    state: Object.freeze(
+      typeof data.state === "string"
+        ? { type: "sqlite" as const, path: path.resolve(dir, data.state) }
+        : data.state.type === "sqlite"
+          ? { type: "sqlite" as const, path: path.resolve(dir, data.state.path) }
+          : { ...data.state },
+    ),
+    warehouse: Object.freeze(data.warehouse.type === "sqlite" ? { type: "sqlite" as const, path: path.resolve(dir, data.warehouse.path) } : { ...data.warehouse }),
     concurrency: data.concurrency,
     pools: Object.freeze({ ...data.pools }),
     retries: Object.freeze({ ...NO_RETRIES, ...data.retries }),
     retainVersions: data.retainVersions,
   });
+}
+
+/**
+ * Replaces \`${NAME}\` in the keys that allow it with the environment's value,
+ * in place; an unset variable is an error naming file, line and variable
+ * (never the value of anything: URLs hold passwords).
+ */
+function expandEnvironment(raw: unknown, document: ReturnType<typeof parseDocument>, lineCounter: LineCounter, file: string): void {
+  for (const keys of EXPANDED_KEYS) {
+    const parent = keys.slice(0, -1).reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), raw);
+    const key = keys[keys.length - 1]!;
+    if (!parent || typeof parent !== "object") continue;
+    const value = (parent as Record<string, unknown>)[key];
+    if (typeof value !== "string") continue;
+    (parent as Record<string, unknown>)[key] = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const set = process.env[name];
+      if (set !== undefined) return set;
+      const { line, col } = lineCounter.linePos(findNode(document, keys)?.range?.[0] ?? 0);
+      throw new ReflowError("REFLOW_CONFIG_INVALID", `${displayPath(file)}:${line}:${col}: ${keys.join(".")}: environment variable ${name} is not set`, {
+        location: { file, line, column: col },
+        subject: keys.join("."),
+      });
+    });
+  }
 }
 
 function issuePath(issue: z.core.$ZodIssue): string {

@@ -27,7 +27,7 @@ describe("loadProjectConfig", () => {
     expect(loadProjectConfig(dir)).toEqual({
       projectDir: dir,
       pipelines: ["pipelines/**/*.ts"],
-      statePath: path.join(dir, ".reflow/state.db"),
+      state: { type: "sqlite", path: path.join(dir, ".reflow/state.db") },
       warehouse: { type: "sqlite", path: path.join(dir, ".reflow/warehouse.db") },
       concurrency: 4,
       pools: {},
@@ -40,7 +40,7 @@ describe("loadProjectConfig", () => {
     const dir = projectWith(`pipelines: ["flows/*.ts"]\nstate: data/s.db\nwarehouse: { type: sqlite, path: data/w.db }\nconcurrency: 2\nretainVersions: 5\n`);
     expect(loadProjectConfig(dir)).toMatchObject({
       pipelines: ["flows/*.ts"],
-      statePath: path.join(dir, "data/s.db"),
+      state: { type: "sqlite", path: path.join(dir, "data/s.db") },
       warehouse: { type: "sqlite", path: path.join(dir, "data/w.db") },
       concurrency: 2,
       retainVersions: 5,
@@ -68,5 +68,34 @@ describe("loadProjectConfig", () => {
   it("reports broken YAML with its position", () => {
     expect(errorOf(projectWith(`concurrency: [1\n`))).toMatchObject({ code: "REFLOW_CONFIG_INVALID" });
     expect(errorOf(projectWith(`concurrency: [1\n`)).message).toMatch(/^reflow\.yaml:\d+:\d+: invalid YAML: /);
+  });
+
+  it("reads PostgreSQL state and warehouse, expanding ${VAR} in their URLs", () => {
+    process.env.REFLOW_TEST_PG_URL = "postgres://app:s3cret@db.example:5432/analytics";
+    try {
+      const dir = projectWith(`state: { type: postgres, url: "\${REFLOW_TEST_PG_URL}" }\nwarehouse:\n  type: postgres\n  url: \${REFLOW_TEST_PG_URL}?sslmode=disable\n  schema: marts\n`);
+      expect(loadProjectConfig(dir)).toMatchObject({
+        state: { type: "postgres", url: "postgres://app:s3cret@db.example:5432/analytics", schema: "reflow_state" },
+        warehouse: { type: "postgres", url: "postgres://app:s3cret@db.example:5432/analytics?sslmode=disable", schema: "marts" },
+      });
+    } finally {
+      delete process.env.REFLOW_TEST_PG_URL;
+    }
+  });
+
+  it("names the file, line and variable of an unset environment variable", () => {
+    delete process.env.REFLOW_TEST_UNSET;
+    expect(errorOf(projectWith(`concurrency: 2\nwarehouse:\n  type: postgres\n  url: postgres://u:pw@h/\${REFLOW_TEST_UNSET}\n`))).toEqual({
+      code: "REFLOW_CONFIG_INVALID",
+      message: "reflow.yaml:4:8: warehouse.url: environment variable REFLOW_TEST_UNSET is not set",
+    });
+  });
+
+  it("never prints a URL it rejects (it may hold a password)", () => {
+    const error = errorOf(projectWith(`state: { type: postgres, url: "mysql://u:hunter2@h/db" }\n`));
+    expect(error).toEqual({ code: "REFLOW_CONFIG_INVALID", message: "reflow.yaml:1:31: state.url: a PostgreSQL URL starts with postgres:// or postgresql://" });
+    expect(errorOf(projectWith(`warehouse: { type: postgres, url: "postgres://u:hunter2@h/db", schema: "Bad-Name" }\n`)).message).toBe(
+      "reflow.yaml:1:72: warehouse.schema: a schema name is lower-case letters, digits and _",
+    );
   });
 });

@@ -1,4 +1,6 @@
 export * from "./reflow-error.js";
+export * from "./redact-url.js";
+export * from "./storage-location.js";
 export * from "./partition-scheme.js";
 export * from "./daily.js";
 export * from "./partition-keys.js";

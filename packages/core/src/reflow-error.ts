@@ -42,6 +42,7 @@ export const REFLOW_ERROR_CODES = [
   "REFLOW_UNKNOWN_PARTITION",
   "REFLOW_UNKNOWN_RUN",
   "REFLOW_NO_PREVIOUS_VERSION",
+  "REFLOW_STORAGE_UNAVAILABLE",
 ] as const;
 
 export type ReflowErrorCode = (typeof REFLOW_ERROR_CODES)[number];

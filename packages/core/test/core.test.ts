@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { columnsOf, ContentHasher, daily, dailyKeys, dataset, partitionKeys, source } from "../src/index.js";
+import { columnsOf, ContentHasher, daily, dailyKeys, dataset, partitionKeys, redactSecrets, redactUrl, source } from "../src/index.js";
 
 describe("daily partitions", () => {
   it("runs from start to the last complete day before as-of", () => {
@@ -118,5 +118,15 @@ describe("ContentHasher", () => {
   // Digests are recorded in state: a faster implementation must give the same ones.
   it("gives the digest recorded by earlier versions of reflow", () => {
     expect(digest([{ a: 1, b: "x" }, { a: 2, b: "y" }, { a: 3, b: "z" }])).toBe("3-b682daaa880a2e7e592c412771f62b7b");
+  });
+});
+
+describe("redactUrl", () => {
+  it("hides the password of a URL and wherever a message repeats it", () => {
+    expect(redactUrl("postgres://app:s3cr%40t@db.example:5432/analytics?sslmode=require")).toBe("postgres://app:***@db.example:5432/analytics?sslmode=require");
+    expect(redactUrl("postgresql://app@db/x")).toBe("postgresql://app@db/x");
+    expect(redactUrl("postgres://db/x")).toBe("postgres://db/x");
+    const url = "postgres://app:s3cr%40t@db/x";
+    expect(redactSecrets(`connect to ${url} failed: password s3cr@t rejected, s3cr%40t`, url)).toBe("connect to postgres://app:***@db/x failed: password *** rejected, ***");
   });
 });

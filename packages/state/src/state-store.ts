@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
-import { displayPath, ReflowError } from "@reflow/core";
+import { displayPath, redactUrl, ReflowError, type PostgresLocation, type StateLocation } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
 import { recoverAfterCrash } from "./recover-hot-journal.js";
 import type { StateDatabase } from "./state-schema.js";
@@ -23,12 +23,18 @@ export interface StateStore {
 }
 
 /**
- * Opens the SQLite state store. Writers create the file and migrate it to the
- * latest schema; readers never create or change anything, and a project that
- * has no state yet (no file, or one whose first migration never committed)
- * reads as empty (`undefined`).
+ * Opens the state store: a SQLite file (a path is one) or a schema in a
+ * PostgreSQL database. Writers create it and migrate it to the latest schema;
+ * readers never create or change anything, and a project that has no state yet
+ * (nothing there, or a first migration that never committed) reads as empty
+ * (`undefined`).
  */
-export async function openStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
+export async function openStateStore(location: string | StateLocation, mode: "read" | "write"): Promise<StateStore | undefined> {
+  const where: StateLocation = typeof location === "string" ? { type: "sqlite", path: location } : location;
+  return where.type === "sqlite" ? openSqliteStateStore(where.path, mode) : openPostgresStateStore(where, mode);
+}
+
+async function openSqliteStateStore(file: string, mode: "read" | "write"): Promise<StateStore | undefined> {
   if (mode === "read" && !existsSync(file)) return undefined;
   if (mode === "write") mkdirSync(path.dirname(file), { recursive: true });
   const database = mode === "read" ? openSqliteReadOnly(file) : new Database(file);
@@ -39,9 +45,10 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
   const db = new Kysely<StateDatabase>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
+  const label = displayPath(file);
   try {
-    if (mode === "write") await migrate(db, file);
-    else if ((await checkSchema(db, file)) === "fresh") {
+    if (mode === "write") await migrate(db, label);
+    else if ((await checkSchema(db, label, sqliteHasTable)) === "fresh") {
       // Created by a writer that stopped before its first migration committed: nothing in it yet.
       await db.destroy();
       return undefined;
@@ -57,6 +64,33 @@ export async function openStateStore(file: string, mode: "read" | "write"): Prom
       if (mode === "write") leaveWalMode(database);
       await db.destroy();
     },
+  };
+}
+
+/**
+ * The state in a PostgreSQL schema. `pg` is loaded only here, so a SQLite
+ * project never needs it. None of SQLite's crash recovery applies (the server
+ * recovers itself); readers run in read-only sessions.
+ */
+async function openPostgresStateStore(location: PostgresLocation, mode: "read" | "write"): Promise<StateStore | undefined> {
+  const { connectPostgres } = await import("@reflow/postgres");
+  const connection = await connectPostgres({ url: location.url, schema: location.schema, readOnly: mode === "read", role: "state", maxConnections: 4 });
+  const db = connection.db as Kysely<StateDatabase>;
+  const label = `${redactUrl(location.url)} (schema ${location.schema})`;
+  try {
+    if (mode === "write") await migrate(db, label, location.schema);
+    else if (!connection.schemaExists || (await checkSchema(db, label, postgresHasTable)) === "fresh") {
+      await connection.close();
+      return undefined;
+    }
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  return {
+    reader: new StateReader(db),
+    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db) } : {}),
+    close: () => connection.close(),
   };
 }
 
@@ -123,15 +157,16 @@ function leaveWalMode(database: Database.Database): void {
  * transaction cannot become a write after the first committed). Retrying
  * then finds the migrations done.
  */
-async function migrate(db: Kysely<StateDatabase>, file: string): Promise<void> {
-  const migrator = new Migrator({ db, provider: stateMigrationProvider });
+async function migrate(db: Kysely<StateDatabase>, label: string, schema?: string): Promise<void> {
+  // Named on PostgreSQL: kysely looks for its tables in every schema, and would find another project's.
+  const migrator = new Migrator({ db, provider: stateMigrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
   let { error } = await migrator.migrateToLatest();
   for (let retry = 0; error && isBusy(error) && retry < 100; retry++) {
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
     ({ error } = await migrator.migrateToLatest());
   }
   if (error) {
-    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)}: cannot migrate the state store: ${(error as Error).message}`, { cause: error });
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label}: cannot migrate the state store: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -141,19 +176,27 @@ function isBusy(error: unknown): boolean {
 }
 
 /** "fresh": no migration ever committed; "current": readable; throws for a newer or older schema. */
-async function checkSchema(db: Kysely<StateDatabase>, file: string): Promise<"fresh" | "current"> {
-  const table = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db);
-  const applied = table.rows.length === 0 ? [] : (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((r) => r.name);
+async function checkSchema(db: Kysely<StateDatabase>, label: string, hasTable: (db: Kysely<StateDatabase>, name: string) => Promise<boolean>): Promise<"fresh" | "current"> {
+  const applied = !(await hasTable(db, "kysely_migration")) ? [] : (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((r) => r.name);
   const known = Object.keys(STATE_MIGRATIONS);
   const unknown = applied.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
-    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by a newer reflow (migration ${unknown[0]}); upgrade reflow`);
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label} was written by a newer reflow (migration ${unknown[0]}); upgrade reflow`);
   }
   if (applied.length === 0) return "fresh";
   if (applied.length < known.length) {
-    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${displayPath(file)} was written by an older reflow; run \`reflow apply\` to migrate it`, {
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label} was written by an older reflow; run \`reflow apply\` to migrate it`, {
       subject: OLDER_SCHEMA,
     });
   }
   return "current";
+}
+
+async function sqliteHasTable(db: Kysely<StateDatabase>, name: string): Promise<boolean> {
+  return (await sql`select 1 from sqlite_master where type = 'table' and name = ${name}`.execute(db)).rows.length > 0;
+}
+
+/** In the connection's schema (its search_path). */
+async function postgresHasTable(db: Kysely<StateDatabase>, name: string): Promise<boolean> {
+  return (await sql`select 1 from information_schema.tables where table_schema = current_schema() and table_name = ${name}`.execute(db)).rows.length > 0;
 }

@@ -1,10 +1,11 @@
-import { sql, type Kysely, type Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { autoIncrementId, withoutRowid } from "./migration-dialect.js";
 
 export const initial: Migration = {
   async up(db: Kysely<any>) {
     await db.schema
       .createTable("runs")
-      .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+      .addColumn("id", "integer", autoIncrementId(db))
       .addColumn("command", "text", (c) => c.notNull())
       .addColumn("as_of", "text", (c) => c.notNull())
       .addColumn("started_at", "text", (c) => c.notNull())
@@ -17,7 +18,7 @@ export const initial: Migration = {
     // AUTOINCREMENT: task ids are partition version ids and must never be reused.
     await db.schema
       .createTable("tasks")
-      .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+      .addColumn("id", "integer", autoIncrementId(db))
       .addColumn("run_id", "integer", (c) => c.notNull().references("runs.id"))
       .addColumn("dataset", "text", (c) => c.notNull())
       .addColumn("partition", "text", (c) => c.notNull())
@@ -33,8 +34,7 @@ export const initial: Migration = {
       .execute();
     await db.schema.createIndex("tasks_by_run").on("tasks").columns(["run_id"]).execute();
     await db.schema.createIndex("tasks_by_partition").on("tasks").columns(["dataset", "partition"]).execute();
-    await db.schema
-      .createTable("partitions")
+    await withoutRowid(db, db.schema.createTable("partitions"))
       .addColumn("dataset", "text", (c) => c.notNull())
       .addColumn("partition", "text", (c) => c.notNull())
       .addColumn("status", "text", (c) => c.notNull())
@@ -42,7 +42,6 @@ export const initial: Migration = {
       .addColumn("last_task_id", "integer", (c) => c.notNull().references("tasks.id"))
       .addColumn("updated_at", "text", (c) => c.notNull())
       .addPrimaryKeyConstraint("partitions_pk", ["dataset", "partition"])
-      .modifyEnd(sql`without rowid`)
       .execute();
     await db.schema
       .createTable("datasets")

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from "kysely";
+import { autoIncrementId } from "./migration-dialect.js";
 
 /**
  * History and rollback. `rollbacks` records every partition a `reflow
@@ -9,7 +10,7 @@ export const versionHistory: Migration = {
   async up(db: Kysely<any>) {
     await db.schema
       .createTable("rollbacks")
-      .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+      .addColumn("id", "integer", autoIncrementId(db))
       .addColumn("run_id", "integer", (c) => c.notNull().references("runs.id"))
       .addColumn("dataset", "text", (c) => c.notNull())
       .addColumn("partition", "text", (c) => c.notNull())
