@@ -23,8 +23,9 @@ export interface CliResult {
 export class TempProject {
   readonly dir: string;
 
-  constructor(files: Record<string, string> = {}) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), "reflow-e2e-"));
+  /** `parent`: the folder to create it in (default: the OS temp folder). */
+  constructor(files: Record<string, string> = {}, parent = os.tmpdir()) {
+    this.dir = mkdtempSync(path.join(parent, "reflow-e2e-"));
     symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.dir, "node_modules"), "dir");
     this.write("package.json", `${JSON.stringify({ name: "reflow-e2e-project", private: true, type: "module" }, null, 2)}\n`);
     for (const [file, text] of Object.entries(files)) this.write(file, text);
