@@ -51,8 +51,10 @@ export interface SourcePartition {
 /** Everything a generated project is made of, as plain data: rendering it gives the files, editing it is an edit. */
 export interface CaseModel {
   readonly seed: number;
-  /** Days of source data; the project is built as of the end of the last one. */
-  readonly days: number;
+  /** The project is built as of the end of this many days. */
+  days: number;
+  /** Days of source data, more than `days`: moving the clock on brings new partitions. */
+  readonly dataDays: number;
   readonly datasets: readonly CaseDataset[];
   readonly helpers: CaseHelper[];
   readonly constants: number[];
@@ -67,8 +69,11 @@ export interface CaseSize {
 }
 
 /** Small enough for 200 cases in CI; `REFLOW_DIFF_FULL=1` uses the issue's whole range. */
-export const CI_SIZE: CaseSize = { datasets: [20, 26], days: [31, 38] };
+export const CI_SIZE: CaseSize = { datasets: [20, 22], days: [31, 33] };
 export const FULL_SIZE: CaseSize = { datasets: [20, 60], days: [30, 120] };
+
+/** Source data past the first as-of, for edits that move the clock on. */
+const DATA_AHEAD = 12;
 
 export function dayKey(day: number): string {
   return new Date(Date.parse(`${FIRST_DAY}T00:00:00Z`) + day * DAY_MS).toISOString().slice(0, 10);
@@ -84,7 +89,7 @@ export function generateCase(seed: number, size: CaseSize): CaseModel {
   const between = ([low, high]: readonly [number, number]) => low + Math.floor(random() * (high - low + 1));
   const n = between(size.datasets);
   const days = between(size.days);
-  const dag = syntheticDag({ datasets: n, files: 2 + Math.floor(random() * 3), depth: 3 + Math.floor(random() * 4), helpers: 4, helperShare: 0.15, seed: `differential:${seed}` });
+  const dag = syntheticDag({ datasets: n, files: 2 + Math.floor(random() * 3), depth: 4 + Math.floor(random() * 4), helpers: 4, helperShare: 0.15, seed: `differential:${seed}` });
   const constants = [0, 1, 2].map(() => 1 + Math.floor(random() * 20));
   const helpers: CaseHelper[] = [0, 1, 2, 3].map((h) => ({
     form: random() < 0.5 ? "linear" : "floor",
@@ -115,12 +120,12 @@ export function generateCase(seed: number, size: CaseSize): CaseModel {
   const sourceData: Record<string, Record<string, SourcePartition>> = {};
   for (const d of datasets.filter((d) => d.kind === "source")) {
     const partitions: Record<string, SourcePartition> = {};
-    for (let day = 0; day < days; day++) {
+    for (let day = 0; day < days + DATA_AHEAD; day++) {
       partitions[dayKey(day)] = { rev: 1, rows: Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * 50)) };
     }
     sourceData[d.name] = partitions;
   }
-  return { seed, days, datasets, helpers, constants, constantsNote: "Tunables shared by datasets.", sourceData };
+  return { seed, days, dataDays: days + DATA_AHEAD, datasets, helpers, constants, constantsNote: "Tunables shared by datasets.", sourceData };
 }
 
 /** A mapping that connects the two grains, the default one most often. */
@@ -145,8 +150,8 @@ function mappingFor(random: () => number, input: Grain, output: Grain): Pick<Cas
   return {};
 }
 
-export type EditKind = "helper" | "constant" | "comment" | "version" | "source-row";
-export const EDIT_KINDS: readonly EditKind[] = ["helper", "constant", "comment", "version", "source-row"];
+export type EditKind = "helper" | "constant" | "comment" | "version" | "source-row" | "clock";
+export const EDIT_KINDS: readonly EditKind[] = ["helper", "constant", "comment", "version", "source-row", "clock"];
 
 export interface EditedCase {
   readonly model: CaseModel;
@@ -203,10 +208,16 @@ function applyEdit(model: CaseModel, kind: EditKind, random: () => number): stri
       d.version += 1;
       return `version bump of ${d.name}: ${d.version - 1} -> ${d.version}`;
     }
+    case "clock": {
+      // Not an edit of the project but of --as-of: new partitions complete, `latest` and `all` readers see them.
+      const before = model.days;
+      model.days = Math.min(model.dataDays, before + 1 + Math.floor(random() * 6));
+      return `as-of moved on: ${before} -> ${model.days} days`;
+    }
     case "source-row": {
       const sources = model.datasets.filter((d) => d.kind === "source");
       const source = pick(random, sources);
-      const keys = Object.keys(model.sourceData[source.name]!);
+      const keys = Object.keys(model.sourceData[source.name]!).slice(0, model.days);
       const key = pick(random, keys);
       const partition = model.sourceData[source.name]![key]!;
       const variant = Math.floor(random() * 4);

@@ -13,7 +13,7 @@ import { runDifferentialChain } from "./run-differential-case.js";
  *   REFLOW_DIFF_SEED=123     replay one seed's chain, printing each case
  *   REFLOW_DIFF_FULL=1       the issue's whole size range (20–60 datasets, 30–120 days)
  */
-const EDITS_PER_SEED = 4;
+const EDITS_PER_SEED = 5;
 const replay = process.env.REFLOW_DIFF_SEED;
 const cases = Number(process.env.REFLOW_DIFF_CASES ?? 200);
 const seeds = replay ? [Number(replay)] : Array.from({ length: Math.ceil(cases / EDITS_PER_SEED) }, (_, i) => i + 1);

@@ -52,14 +52,16 @@ export function expectedRecomputation(before: CaseModel, after: CaseModel, built
   return { expected, why, codeChanged };
 
   function reasonToRebuild(dataset: string, key: string): string | undefined {
+    if (!built.get(dataset)?.has(key)) return "it is new";
     if (codeChanged.has(dataset)) return "its code changed";
     const data = after.sourceData[dataset];
     if (data) {
       const old = before.sourceData[dataset]![key]!;
       const now = data[key]!;
+      // Observed by content hash: what `read` returns (after helpers such as a floor) must differ, not just the raw rows.
       const versioned = after.datasets.find((d) => d.name === dataset)!.versioned;
-      const changed = versioned ? old.rev !== now.rev : [...old.rows].sort().join() !== [...now.rows].sort().join();
-      return changed ? "its source data changed" : undefined;
+      if (versioned) return old.rev !== now.rev ? "its sourceVersion() changed" : undefined;
+      return contentChanged(dataset, key) ? "what its read returns changed" : undefined;
     }
     for (const input of mappings.get(dataset) ?? []) {
       for (const read of mappedInputKeys(input.mapping, key, sortedKeys.get(input.dataset) ?? [])) {
