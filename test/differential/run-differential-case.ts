@@ -43,9 +43,9 @@ interface Built {
  * cutoffs, rebuilt versions) and compare with a from-scratch build of the
  * edited project in a fresh folder. Stops at the first case with problems.
  *
- * Each folder is compiled once: pipeline modules stay cached in the process
- * (an import of a loaded URL does not run it again), so edited files always
- * get a new folder, a copy of the applied one, state and warehouse included.
+ * ES modules stay cached in a process, so a changed pipeline module cannot be
+ * loaded again (REFLOW_MODULE_LOAD_FAILED): edited files always go to a new
+ * folder, a copy of the applied one, state and warehouse included.
  */
 export async function runDifferentialChain(seed: number, steps: number, size: CaseSize): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
@@ -74,7 +74,7 @@ const EMPTY_STATS: CaseResult["stats"] = { partitions: 0, expected: 0, recompute
 /**
  * A fresh folder with the model's files, applied. `analysedIn`: a folder
  * whose fingerprint cache to reuse, which spares re-parsing the files it
- * already analysed (a third of a case's time otherwise): fingerprints decide
+ * already analysed (about a seventh of a case's CPU otherwise): fingerprints decide
  * what to rebuild, and a scratch build rebuilds everything.
  */
 async function buildFromScratch(model: CaseModel, analysedIn?: string): Promise<Built> {
