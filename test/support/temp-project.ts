@@ -38,8 +38,9 @@ export class TempProject {
   /** On PostgreSQL: the project's two schemas, in the test file's database. */
   private readonly schemas = { state: `st_${randomBytes(5).toString("hex")}`, warehouse: `wh_${randomBytes(5).toString("hex")}` };
 
-  constructor(files: Record<string, string> = {}) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), "reflow-e2e-"));
+  /** `parent`: the folder to create it in (default: the OS temp folder). */
+  constructor(files: Record<string, string> = {}, parent = os.tmpdir()) {
+    this.dir = mkdtempSync(path.join(parent, "reflow-e2e-"));
     symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.dir, "node_modules"), "dir");
     this.write("package.json", `${JSON.stringify({ name: "reflow-e2e-project", private: true, type: "module" }, null, 2)}\n`);
     if (this.backend === "postgres" && !("reflow.yaml" in files)) this.write("reflow.yaml", "");

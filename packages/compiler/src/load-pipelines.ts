@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,8 +21,21 @@ export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipeli
     );
   }
   for (const file of files) requireEsm(file);
+  const contents = files.map((file) => `${file}\0${createHash("sha256").update(readFileSync(file)).digest("hex")}`);
+  const loaded = loadedPipelines();
+  const again = loaded.loads.get(contents.join("\n"));
+  if (again) return { files, declarations: again };
+  const reloaded = files.find((file) => loaded.files.has(file));
+  if (reloaded) {
+    throw new ReflowError(
+      "REFLOW_MODULE_LOAD_FAILED",
+      `${displayPath(reloaded)} was already loaded by this process, by a load that failed or saw other files or contents: ES modules cannot be loaded again, so compile the project in a new process`,
+      { location: { file: reloaded, line: 1 } },
+    );
+  }
   clearDeclarations();
   for (const file of files) {
+    loaded.files.add(file);
     try {
       await import(pathToFileURL(file).href);
     } catch (error) {
@@ -31,7 +45,29 @@ export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipeli
   }
   const declarations = declaredDatasets();
   clearDeclarations();
+  loaded.loads.set(contents.join("\n"), declarations);
   return { files, declarations };
+}
+
+interface LoadedPipelineModules {
+  /** Every pipeline module this process imported. */
+  readonly files: Set<string>;
+  /** The declarations of each load, by its files and their contents. */
+  readonly loads: Map<string, readonly DatasetDeclaration[]>;
+}
+
+const LOADED = Symbol.for("reflow.loadedPipelines");
+
+/**
+ * Imported modules stay cached for the life of the process and an import of a
+ * loaded one does not run it again, so its declarations would not register
+ * again: a second compile of a project in one process (the programmatic API)
+ * would see no datasets and plan to forget them all. Unchanged modules give
+ * the declarations of their first load; changed ones cannot be loaded again.
+ */
+function loadedPipelines(): LoadedPipelineModules {
+  const holder = globalThis as unknown as Record<symbol, LoadedPipelineModules | undefined>;
+  return (holder[LOADED] ??= { files: new Set(), loads: new Map() });
 }
 
 /**

@@ -135,6 +135,9 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async *read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize = DEFAULT_BATCH): AsyncIterable<Row[]> {
+    // Reading no partitions is how a reader sees an input that has none yet (a month not complete),
+    // whose table may never have been created: preparing the select would fail.
+    if (refs.length === 0) return;
     const columns = table.columns;
     const select = this.statement(
       `select rowid as _rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ?`,
