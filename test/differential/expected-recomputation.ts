@@ -1,9 +1,9 @@
-import { mappedInputKeys, type PartitionMapping } from "@reflow/core";
+import { mappedInputKeys, type MappedSchemes, type PartitionMapping } from "@reflow/core";
 import type { CaseModel } from "./differential-case.js";
 import type { StoredPartitions } from "./stored-partitions.js";
 
 /** Dataset → its inputs, each with the mapping the compiler resolved for it. */
-export type InputMappings = ReadonlyMap<string, readonly { readonly dataset: string; readonly mapping: PartitionMapping }[]>;
+export type InputMappings = ReadonlyMap<string, readonly { readonly dataset: string; readonly mapping: PartitionMapping; readonly schemes: MappedSchemes }[]>;
 
 export interface Recomputation {
   /** `dataset partition` of every partition an exact incremental apply must rebuild. */
@@ -64,7 +64,7 @@ export function expectedRecomputation(before: CaseModel, after: CaseModel, built
       return contentChanged(dataset, key) ? "what its read returns changed" : undefined;
     }
     for (const input of mappings.get(dataset) ?? []) {
-      for (const read of mappedInputKeys(input.mapping, key, sortedKeys.get(input.dataset) ?? [])) {
+      for (const read of mappedInputKeys(input.mapping, key, input.schemes, sortedKeys.get(input.dataset) ?? [])) {
         if (contentChanged(input.dataset, read)) return `it reads ${input.dataset} ${read}, whose content changed`;
       }
     }

@@ -116,7 +116,10 @@ async function runCase(built: Built, step: number): Promise<{ result: CaseResult
     for (const key of partitions.keys()) if (!truth.stored.partitions.get(dataset)?.has(key)) problems.push(`partition gone after the edit: ${dataset} ${key}`);
   }
 
-  const mappings = new Map([...truth.outcome.project.datasets.values()].map((d) => [d.name, d.inputs]));
+  const compiled = truth.outcome.project.datasets;
+  const mappings = new Map(
+    [...compiled.values()].map((d) => [d.name, d.inputs.map((input) => ({ ...input, schemes: { input: compiled.get(input.dataset)!.partitions, output: d.partitions } }))]),
+  );
   const oracle = expectedRecomputation(built.model, edited.model, built.stored.partitions, truth.stored.partitions, mappings);
   const runId = applied.result?.runId;
   const recomputed = runTasks(incremental.dir, runId, "succeeded");

@@ -58,7 +58,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
     throw error;
   }
   return {
-    reader: new StateReader(db),
+    reader: new StateReader(db, database),
     ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db) } : {}),
     close: async () => {
       if (mode === "write") leaveWalMode(database);

@@ -43,7 +43,7 @@ describe.skipIf(unavailable !== undefined)(`state store on PostgreSQL${unavailab
     const snapshot = await reader.reader.snapshot();
     expect(snapshot.partitions.get("events")).toEqual(
       new Map([
-        ["2024-01-01", { status: "built", liveVersion: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
+        ["2024-01-01", { status: "built", liveVersion: 1, liveRun: 1, fingerprint: "e1", inputs: {}, rowCount: 3, contentHash: "h1" }],
         ["2024-01-02", { status: "failed", liveVersion: null, fingerprint: null, inputs: {}, rowCount: null, contentHash: null }],
       ]),
     );
