@@ -57,6 +57,7 @@ describe.skipIf(unavailable !== undefined)(`state store on PostgreSQL${unavailab
     );
     expect(tables.map((t) => t.table_name)).toEqual([
       "datasets",
+      "fingerprint_sources",
       "fingerprints",
       "kysely_migration",
       "kysely_migration_lock",
