@@ -14,7 +14,7 @@ describe("checks run before publishing", () => {
   const project = new TempProject(fixtureFiles());
   afterAll(() => project.dispose());
 
-  it("adding checks to a built dataset changes nothing (they are not part of the fingerprint)", () => {
+  it("adding checks to a built dataset rebuilds nothing: a metadata-only change (checks are not part of the fingerprint)", () => {
     ok(project.reflow(...APPLY));
     project.edit("pipelines/revenue.ts", 'import { daily, dataset } from "@reflow/core";', 'import { daily, dataset, notNull, rowCount } from "@reflow/core";');
     project.edit(
@@ -22,7 +22,17 @@ describe("checks run before publishing", () => {
       "  transform: async",
       '  checks: [rowCount({ min: 1, max: 1 }), notNull(["day", "total"]), (rows) => (rows.some((r) => r.total < 0) ? "a negative total" : undefined)],\n  transform: async',
     );
-    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(
+      [
+        `Plan as of ${AS_OF_ISO}`,
+        "",
+        "Changed directly:",
+        "  ~ revenue (modified): metadata only: recorded, nothing rebuilt (checks changed)",
+        "",
+        "Plan: 0 partitions to build in 0 datasets; 1 changed directly.",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("a failing check keeps the previous version live, fails the task with the check's message and blocks downstream", () => {

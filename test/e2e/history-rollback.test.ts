@@ -339,7 +339,12 @@ describe("reflow gc", () => {
   });
 
   it("deletes the version a killed apply was writing, and settles that run", () => {
-    project.edit("pipelines/revenue.ts", "    let total = 0;\n", '    if (partition.key === "2024-01-03") process.kill(process.pid, "SIGKILL");\n    let total = 0;\n');
+    // Killed while its rows stream into the new version (the version is open by then).
+    project.edit(
+      "pipelines/revenue.ts",
+      "    let total = 0;\n",
+      '    if (partition.key === "2024-01-03") return (async function* () { yield { day: partition.key, total: 1 }; process.kill(process.pid, "SIGKILL"); })();\n    let total = 0;\n',
+    );
     const killed = project.reflow("apply", "--yes", "--concurrency", "1", "--as-of", AS_OF);
     expect(killed.status).not.toBe(0);
     expect(project.query("select version, state from _reflow_versions where state in ('writing', 'written')")).toEqual([{ version: 25, state: "writing" }]);
