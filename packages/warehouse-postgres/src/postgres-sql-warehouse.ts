@@ -1,6 +1,7 @@
 import pg from "pg";
 import { sql, type AliasableExpression, type AliasedExpression, type CompiledQuery, type Kysely, type RawBuilder } from "kysely";
-import { asTableExpression, compileOnlyQueryBuilder, ContentHasher, ReflowError, type ColumnSpec, type PartitionVersionRef, type Row, type SqlWarehouse, type WarehouseTable, type WrittenVersion } from "@reflow/core";
+import { asTableExpression, ContentHasher, ReflowError, type ColumnSpec, type PartitionVersionRef, type Row, type SqlWarehouse, type WarehouseTable, type WrittenVersion } from "@reflow/core";
+import { postgresQueryBuilder } from "./postgres-query-builder.js";
 
 /** What the SQL runner borrows from the warehouse that owns the connection. */
 export interface PostgresSqlWarehouseParts {
@@ -47,7 +48,7 @@ interface ResultColumn {
  * producing the same rows records.
  */
 export class PostgresSqlWarehouse implements SqlWarehouse {
-  readonly db = compileOnlyQueryBuilder("postgres");
+  readonly db = postgresQueryBuilder();
 
   constructor(private readonly parts: PostgresSqlWarehouseParts) {}
 
@@ -175,7 +176,7 @@ function insertAndCount(table: WarehouseTable, ref: PartitionVersionRef, query: 
   return sql`with _reflow_result as materialized (select * from ${asTableExpression(query, RESULT)}),
     _reflow_inserted as (
       insert into ${sql.table(rowsTable(table.dataset))} (_partition, _version${columns.length > 0 ? sql`, ${names}` : sql``})
-      select ${ref.partition}::text, ${ref.version}::bigint${values.length > 0 ? sql`, ${sql.join(values)}` : sql``} from _reflow_result
+      select ${ref.partition}::text, ${ref.version}${values.length > 0 ? sql`, ${sql.join(values)}` : sql``} from _reflow_result
     )
     select count(*)${counts.length > 0 ? sql`, ${sql.join(counts)}` : sql``} from _reflow_result`;
 }
