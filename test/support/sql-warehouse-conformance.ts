@@ -93,28 +93,16 @@ export function sqlWarehouseConformance(name: string, subject: SqlWarehouseUnder
     );
 
     it(
-      "takes a kysely select built with its query builder",
+      "takes a kysely select built with its query builder, binding parameters as values of their type",
       withWarehouse(async (warehouse, runner) => {
         const input = runner.versionsOf(payments, [{ partition: "2024-01-01", version: 2 }], "payments") as never;
         const query = runner.db
           .selectFrom(input)
-          .select((eb: any) => ["user_id", eb.fn.sum("amount").as("cents"), eb.lit(1).as("vip")])
+          .select((eb: any) => ["user_id", eb.fn.sum("amount").as("cents"), eb.val(1).as("vip"), eb.val("x").as("note")])
+          .where((eb: any) => eb("amount", ">", 499.5))
           .groupBy("user_id");
         await runner.writeVersion(spend, { partition: "2024-01-01", version: 11 }, query);
-        expect(await rowsOf(warehouse, spend, 11)).toEqual([{ user_id: "alice", cents: 500, vip: true, note: null }]);
-      }),
-    );
-
-    it(
-      "binds parameters as values of their type",
-      withWarehouse(async (warehouse, runner) => {
-        const input = runner.versionsOf(payments, [{ partition: "2024-01-01", version: 2 }], "payments") as never;
-        const query = runner.db
-          .selectFrom(input)
-          .select((eb: any) => ["user_id", eb.val(7).as("cents"), eb.val(1).as("vip"), eb.val("x").as("note")])
-          .where("amount", ">", 499.5);
-        await runner.writeVersion(spend, { partition: "2024-01-01", version: 11 }, query);
-        expect(await rowsOf(warehouse, spend, 11)).toEqual([{ user_id: "alice", cents: 7, vip: true, note: "x" }]);
+        expect(await rowsOf(warehouse, spend, 11)).toEqual([{ user_id: "alice", cents: 500, vip: true, note: "x" }]);
       }),
     );
 
