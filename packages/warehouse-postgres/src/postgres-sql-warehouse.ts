@@ -63,30 +63,33 @@ export class PostgresSqlWarehouse implements SqlWarehouse {
     await this.parts.ensurePrepared(table);
     const client = await this.parts.pool.connect();
     let rowCount: number;
+    let broken: Error | undefined;
     try {
       const described = this.db.selectFrom(asTableExpression(query, RESULT)).selectAll().limit(0).compile();
       const fields = (await run(() => client.query(described.sql, [...described.parameters]), table.dataset)).fields;
       const columns = await resultColumns(fields, table, client);
+      // One transaction: a mismatch, an error or a killed process leaves neither rows nor a version record.
       await client.query("begin");
       try {
-        await client.query(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values ($1, $2, $3, null, 'writing', $4)`, [
-          ref.version,
-          table.dataset,
-          ref.partition,
-          new Date().toISOString(),
-        ]);
         const insert = insertAndCount(table, ref, query, columns).compile(this.db);
         const counts = (await run(() => client.query({ text: insert.sql, values: [...insert.parameters], rowMode: "array" }), table.dataset)).rows[0] as unknown[];
         rowCount = Number(counts[0]);
         rejectBadValues(table, columns, counts.slice(1));
-        await client.query(`update _reflow_versions set row_count = $1, state = 'written' where version = $2`, [rowCount, ref.version]);
+        await client.query(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values ($1, $2, $3, $4, 'written', $5)`, [
+          ref.version,
+          table.dataset,
+          ref.partition,
+          rowCount,
+          new Date().toISOString(),
+        ]);
         await client.query("commit");
       } catch (error) {
-        await client.query("rollback");
+        await client.query("rollback").catch((lost: Error) => (broken = lost));
         throw error;
       }
     } finally {
-      client.release();
+      // A client whose connection failed is destroyed, not returned to the pool.
+      client.release(broken);
     }
     try {
       return { rowCount, contentHash: await this.contentHash(table, ref) };
