@@ -45,7 +45,7 @@ export interface VersionWriter {
  * do not see, then published atomically: readers of the dataset's table see
  * the old rows or the new ones, never a mix, never duplicates.
  *
- * Implementations: `@reflow/warehouse-sqlite` (the embedded default).
+ * Implementations: `@reflow/warehouse-sqlite` (the embedded default), `@reflow/warehouse-postgres`.
  */
 export interface Warehouse {
   /** Present when the warehouse can run SQL transforms (`dataset({ sql })`) itself. */

@@ -21,6 +21,8 @@ export interface PostgresConnectionOptions {
 /** A kysely over a pg pool, on one schema. `schemaExists` is false for a reader of a schema nobody created yet. */
 export interface PostgresConnection {
   readonly db: Kysely<any>;
+  /** The pool under `db`, for what kysely does not return (a result's column names and types). */
+  readonly pool: pg.Pool;
   readonly schemaExists: boolean;
   readonly url: string;
   close(): Promise<void>;
@@ -56,7 +58,7 @@ export async function connectPostgres(options: PostgresConnectionOptions): Promi
   try {
     if (!options.readOnly) await createSchema(db, options.schema);
     const exists = await sql<{ found: boolean }>`select exists (select 1 from pg_namespace where nspname = ${options.schema}) as found`.execute(db);
-    return { db, schemaExists: exists.rows[0]!.found, url: options.url, close: () => db.destroy() };
+    return { db, pool, schemaExists: exists.rows[0]!.found, url: options.url, close: () => db.destroy() };
   } catch (error) {
     await db.destroy();
     throw storageUnavailable(options, error);

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
-import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { connectPostgres, storageUnavailable, type PostgresConnection } from "@reflow/postgres";
+import { PostgresSqlWarehouse, rowsTable } from "./postgres-sql-warehouse.js";
 
 export interface PostgresWarehouseOptions {
   readonly url: string;
@@ -27,13 +28,24 @@ const MAX_ROWS_PER_INSERT = 1_000;
  */
 export class PostgresWarehouse implements Warehouse {
   private readonly prepared = new Set<string>();
+  readonly sql: SqlWarehouse;
 
   private constructor(
     private readonly connection: PostgresConnection,
     private readonly options: PostgresWarehouseOptions,
     /** False for a reader of a warehouse nobody wrote yet. */
     private readonly exists: boolean,
-  ) {}
+  ) {
+    this.sql = new PostgresSqlWarehouse({
+      db: connection.db,
+      pool: connection.pool,
+      ensurePrepared: async (table) => {
+        if (!this.prepared.has(table.dataset)) await this.prepare(table);
+      },
+      read: (table, refs) => this.read(table, refs),
+      dropVersions: (dataset, versions) => this.dropVersions(dataset, versions),
+    });
+  }
 
   private get db(): Kysely<any> {
     return this.connection.db;
@@ -224,10 +236,6 @@ async function ddlLock(trx: Transaction<any>, schema: string): Promise<void> {
 
 function tuple(values: readonly unknown[]): RawBuilder<unknown> {
   return sql`(${sql.join(values)})`;
-}
-
-function rowsTable(dataset: string): string {
-  return `${dataset}__rows`;
 }
 
 function sqlType(column: ColumnSpec): string {

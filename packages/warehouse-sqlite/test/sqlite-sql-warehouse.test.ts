@@ -1,121 +1,12 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { sql } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContentHasher, unique, notNull, type ColumnSpec, type Row, type WarehouseCheckContext, type WarehouseTable } from "@reflow/core";
+import { sqlWarehouseConformance } from "../../../test/support/sql-warehouse-conformance.js";
 import { SqliteWarehouse } from "../src/index.js";
 
-const payments: WarehouseTable = {
-  dataset: "payments",
-  columns: [
-    { name: "user_id", type: "text", nullable: false, optional: false },
-    { name: "amount", type: "integer", nullable: false, optional: false },
-  ],
-};
-const spendColumns: ColumnSpec[] = [
-  { name: "user_id", type: "text", nullable: false, optional: false },
-  { name: "cents", type: "integer", nullable: false, optional: false },
-  { name: "vip", type: "boolean", nullable: false, optional: false },
-  { name: "note", type: "text", nullable: true, optional: true },
-];
-const spend: WarehouseTable = { dataset: "spend", columns: spendColumns };
-
-let warehouse: SqliteWarehouse;
-
-beforeEach(async () => {
-  warehouse = new SqliteWarehouse({ path: path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-sql-")), "warehouse.db") });
-  await warehouse.prepare(spend);
-  for (const [partition, version, rows] of [
-    ["2024-01-01", 1, [{ user_id: "alice", amount: 10 }, { user_id: "bob", amount: 1 }, { user_id: "alice", amount: 1 }]],
-    ["2024-01-01", 2, [{ user_id: "alice", amount: 500 }]],
-    ["2024-01-02", 3, [{ user_id: "carol", amount: 5 }]],
-  ] as const) {
-    const writer = await warehouse.openVersion(payments, { partition, version });
-    await writer.write(rows as unknown as Row[]);
-    await writer.finish();
-  }
-});
-afterEach(() => warehouse.close());
-
-const runner = () => warehouse.sql;
-/** Per user, over the given versions of payments. */
-const spendOf = (versions: number[], extra = "") => {
-  const input = runner().versionsOf(payments, versions.map((version) => ({ partition: "p", version })), "payments");
-  return sql`select user_id, sum(amount) as cents, sum(amount) > 100 as vip${sql.raw(extra)} from ${input} group by user_id`;
-};
-const rowsOf = async (version: number) => {
-  const rows: Row[] = [];
-  for await (const batch of warehouse.read(spend, [{ partition: "2024-01-01", version }])) rows.push(...batch);
-  return rows.sort((a, b) => String(a.user_id).localeCompare(String(b.user_id)));
-};
-
-describe("SQL transforms on the embedded warehouse", () => {
-  it("writes a query's rows over exactly the given input versions as a new, unpublished version", async () => {
-    const written = await runner().writeVersion(spend, { partition: "2024-01-01", version: 10 }, spendOf([1, 3]));
-    expect(await rowsOf(10)).toEqual([
-      { user_id: "alice", cents: 11, vip: false, note: null },
-      { user_id: "bob", cents: 1, vip: false, note: null },
-      { user_id: "carol", cents: 5, vip: false, note: null },
-    ]);
-    expect(written.rowCount).toBe(3);
-    // The same digest a transform returning these rows gets.
-    const hasher = new ContentHasher(spendColumns);
-    for (const row of [{ user_id: "carol", cents: 5, vip: false }, { user_id: "alice", cents: 11, vip: false }, { user_id: "bob", cents: 1, vip: false }]) hasher.add(row);
-    expect(written.contentHash).toBe(hasher.digest());
-    expect(await warehouse.storedVersions("spend")).toEqual([{ dataset: "spend", partition: "2024-01-01", version: 10, state: "written", rowCount: 3 }]);
-    expect(await warehouse.liveVersions("spend")).toEqual(new Map());
-  });
-
-  it("takes a kysely select built with its query builder", async () => {
-    const input = runner().versionsOf(payments, [{ partition: "2024-01-01", version: 2 }], "payments") as never;
-    const query = runner()
-      .db.selectFrom(input)
-      .select((eb: any) => ["user_id", eb.fn.sum("amount").as("cents"), eb.lit(1).as("vip")])
-      .groupBy("user_id");
-    await runner().writeVersion(spend, { partition: "2024-01-01", version: 11 }, query);
-    expect(await rowsOf(11)).toEqual([{ user_id: "alice", cents: 500, vip: true, note: null }]);
-  });
-
-  it.each([
-    [", 1 as bonus", 'column "bonus" is not in the schema (it has user_id, cents, vip, note)'],
-    [", user_id", 'column "user_id" appears twice in the result'],
-  ])("rejects a result with other columns than the schema's (%s) before writing anything", async (extra, message) => {
-    await expect(runner().writeVersion(spend, { partition: "2024-01-01", version: 12 }, spendOf([1, 3], extra))).rejects.toThrow(message);
-    expect(await warehouse.storedVersions("spend")).toEqual([]);
-  });
-
-  it("stores numbers in a text column as text, as SQLite's column affinity does for any table", async () => {
-    await runner().writeVersion(spend, { partition: "2024-01-01", version: 12 }, spendOf([1, 3], ", sum(amount) * 1.5 as note"));
-    expect((await rowsOf(12)).map((r) => r.note)).toEqual(["16.5", "1.5", "7.5"]);
-  });
-
-  it("rejects missing required columns, wrong types and nulls, naming the column; nothing is kept", async () => {
-    const input = () => runner().versionsOf(payments, [{ partition: "p", version: 1 }], "payments");
-    const cases: [ReturnType<typeof sql>, string][] = [
-      [sql`select user_id, 1 as vip from ${input()}`, 'the result has no column "cents" (it has user_id, vip)'],
-      [sql`select user_id, amount / 2.0 as cents, 0 as vip from ${input()}`, 'column "cents": 2 rows hold values that are not integers (first: 0.5)'],
-      [sql`select user_id, amount as cents, 2 as vip from ${input()}`, 'column "vip": 3 rows hold values that are not booleans (0 or 1) (first: 2)'],
-      [sql`select null as user_id, amount as cents, 0 as vip from ${input()}`, 'column "user_id": 3 rows hold null, but the schema requires a value'],
-      [sql`select amount as user_id, user_id as cents, 0 as vip from ${sql.table("payments__rows")}`, 'column "user_id" is INTEGER in the warehouse, but the schema says text'],
-    ];
-    for (const [query, message] of cases) {
-      await expect(runner().writeVersion(spend, { partition: "2024-01-01", version: 13 }, query)).rejects.toThrow(message);
-    }
-    expect(await warehouse.storedVersions("spend")).toEqual([]);
-  });
-
-  it("runs built-in checks as queries over a version", async () => {
-    await runner().writeVersion(spend, { partition: "2024-01-01", version: 14 }, sql`select user_id, amount as cents, 0 as vip from ${runner().versionsOf(payments, [{ partition: "p", version: 1 }], "payments")}`);
-    const context: WarehouseCheckContext = {
-      dataset: "spend",
-      partition: { key: "2024-01-01" },
-      rowCount: 3,
-      query: (build) => runner().select(build(runner().db as never, runner().versionsOf(spend, [{ partition: "2024-01-01", version: 14 }], "rows") as never)) as never,
-    };
-    expect(await unique(["user_id"]).inWarehouse!(context)).toBe('1 row repeat a key already seen, first user_id="alice" (2 rows)');
-    expect(await unique(["user_id", "cents"]).inWarehouse!(context)).toBeUndefined();
-    expect(await notNull(["note", "user_id"]).inWarehouse!(context)).toBe("3 rows with a null value (note: 3)");
-    expect(await notNull(["user_id"]).inWarehouse!(context)).toBeUndefined();
-  });
+sqlWarehouseConformance("SqliteWarehouse", {
+  open: async () => new SqliteWarehouse({ path: path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-sql-")), "warehouse.db") }),
+  integerType: "INTEGER",
+  // SQLite's column affinity stores numbers in a text column as text, in any table.
+  numberIntoText: { stored: ["16.5", "1.5", "7.5"] },
 });
