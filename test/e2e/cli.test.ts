@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locateLine, ok, reflowAsync, storageFiles, tasks, withoutClock, type PlanJson } from "../support/e2e.js";
 import { ACTIVE_USERS_TS, AS_OF, AS_OF_ISO, DATASETS, DAYS, FIRST_PLAN_TEXT, fixtureFiles, REVENUE_TS } from "../support/fixture.js";
-import { TempProject, type CliResult } from "../support/temp-project.js";
+import { REPO_ROOT, TempProject, type CliResult } from "../support/temp-project.js";
 
 const CONFIRMATION_REQUIRED =
   "error REFLOW_CONFIRMATION_REQUIRED: apply asks for confirmation, and there is no terminal to ask on: run `reflow apply --yes` to apply without asking\n";
@@ -168,6 +170,16 @@ describe("a new project", () => {
   it("an unknown command exits 1 with commander's message", () => {
     expect(run.unknownCommand.status).toBe(1);
     expect(run.unknownCommand.stderr.split("\n")[0]).toBe("error: unknown command 'frobnicate'");
+  });
+
+  it("a reader that goes away (`reflow plan | head`) ends the output quietly: no EPIPE stack, the command's own exit code", async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, "cli/bin/reflow.js"), "plan", "--as-of", AS_OF], { cwd: project.dir, stdio: ["ignore", "pipe", "pipe"] });
+    // Closed before the first line is written: every write to stdout fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
   });
 
   it("none of the above created a state or warehouse (nothing under .reflow/ but the fingerprint cache)", () => {
