@@ -134,18 +134,12 @@ export function dataset<Name extends string, S extends RowSchema, I extends Inpu
     const dataset = input === SELF ? name : input.name;
     return Object.freeze(isMappedInput(declared) ? { alias, dataset, mapping: declared.mapping } : { alias, dataset });
   });
-  // A batch would have to read partitions it is itself computing.
-  if ((options as { batch?: unknown }).batch !== undefined && inputs.some((input) => input.dataset === name)) {
-    fail(name, definedAt, "batch cannot be combined with previous(): each partition reads the one before it, so they are built one at a time");
-  }
   const given = (["transform", "sql"] as const).filter((property) => options?.[property] !== undefined);
   if (given.length !== 1) {
     fail(name, definedAt, given.length === 0 ? "give a transform (rows computed in Node) or sql (a query run in the warehouse)" : "give transform or sql, not both");
   }
   const runProperty = given[0]!;
   if (runProperty === "sql" && typeof options.sql !== "function") fail(name, definedAt, "sql must be a function ({ db, inputs, partition, sql }) => query");
-  // One INSERT … SELECT per partition already runs in bulk inside the warehouse.
-  if (runProperty === "sql" && (options as { batch?: unknown }).batch !== undefined) fail(name, definedAt, "batch applies to transform, not sql");
   return declare(name, "dataset", options, inputs, options[runProperty], runProperty, callStack, runProperty === "sql" ? { sql: options.sql as SqlFunction } : {});
 }
 
@@ -223,7 +217,15 @@ function declare<Name extends string, S extends RowSchema>(
   }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
   const batch = (options as { batch?: unknown }).batch;
-  if (batch !== undefined && (!Number.isInteger(batch) || (batch as number) < 1)) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
+  if (batch !== undefined) {
+    if (!Number.isInteger(batch) || (batch as number) < 1) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
+    // One INSERT … SELECT per partition already runs in bulk inside the warehouse.
+    if (runProperty === "sql") fail(name, definedAt, "batch applies to transform, not sql");
+    // A batch would have to read partitions it is itself computing.
+    if (inputs.some((input) => input.dataset === name)) {
+      fail(name, definedAt, "batch cannot be combined with previous(): each partition reads the one before it, so they are built one at a time");
+    }
+  }
   const dependsOnEnv = envNames(name, definedAt, "dependsOnEnv", options.dependsOnEnv);
   const ignoreEnv = envNames(name, definedAt, "ignoreEnv", options.ignoreEnv);
   const both = dependsOnEnv.filter((variable) => ignoreEnv.includes(variable));
