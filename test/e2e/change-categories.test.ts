@@ -65,6 +65,9 @@ describe("forward-only changes", () => {
     const [recorded] = project.query<{ fingerprint: string }>("select fingerprint from datasets where name = 'revenue'", STATE);
     expect(acceptedRevenue()).toEqual([...DAYS.map((partition) => ({ partition, accepted: recorded!.fingerprint })), ...NEW_DAYS.map((partition) => ({ partition, accepted: null }))]);
     expect(ok(project.reflow("plan", "--as-of", LATER))).toBe(`No changes. 4 datasets up to date as of 2024-01-08T00:00:00.000Z.\n`);
+    expect(ok(project.reflow("explain", "revenue", "2024-01-02", "--as-of", LATER))).toBe(
+      "revenue 2024-01-02 is up to date (built by run #1 with older code, kept by a forward-only change): it is not in the plan.\n",
+    );
     expect(ok(project.reflow("status", "--as-of", LATER))).toMatch(/\n {4}[0-9a-f]{8} \(current code\): 2 partitions \(2024-01-06 … 2024-01-07\)\n {4}[0-9a-f]{8} \(kept by a forward-only change\): 5 partitions \(2024-01-01 … 2024-01-05\)\n$/);
   });
 
@@ -103,6 +106,14 @@ describe("non-breaking and metadata-only changes", () => {
       kept: [...DAYS.map((partition) => ({ dataset: "active_users", partition })), ...DAYS.map((partition) => ({ dataset: "revenue", partition }))],
       summary: { tasks: 5, datasets: 1, kept: 10 },
     });
+    expect(ok(project.reflow("explain", "revenue", "2024-01-03", "--as-of", AS_OF))).toBe(
+      [
+        "revenue 2024-01-03 is in the plan but not rebuilt: what it reads changes only by a non-breaking change, so its live version stays and apply records the new input versions",
+        "  ← events 2024-01-03: code-changed",
+        "  ← its schema changed",
+        "",
+      ].join("\n"),
+    );
     const applied = withoutElapsed(ok(project.reflow("apply", "--yes", "--as-of", AS_OF)));
     expect(applied).toContain(
       [

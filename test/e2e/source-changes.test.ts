@@ -50,6 +50,13 @@ describe("sources that change: late-arriving data", () => {
     project.write("data/orders/2024-01-02.jsonl", '{"id":"2024-01-02-a","cents":100}\n{"id":"2024-01-02-b","cents":250}\n{"id":"2024-01-02-late","cents":5}\n');
     expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([...tasks("orders", "source-changed", ["2024-01-02"]), ...tasks("daily_orders", "upstream-changed", ["2024-01-02"])]);
     expect(ok(project.reflow("plan", "--as-of", AS_OF))).toContain("\nPlan: 2 partitions to build in 2 datasets (1 source-changed, 1 upstream-changed); 0 changed directly.\n");
+    expect(ok(project.reflow("explain", "daily_orders", "2024-01-02", "--as-of", AS_OF))).toBe(
+      [
+        "daily_orders 2024-01-02 is in the plan: upstream-changed",
+        "  ← orders 2024-01-02: source-changed (reading it now gives other rows than the live version holds (content hash))",
+        "",
+      ].join("\n"),
+    );
     expect(withoutElapsed(ok(project.reflow("apply", "--yes", "--as-of", AS_OF)))).toMatch(/\nApply complete: 2 partitions built, 4 rows written \(run #2, <elapsed>\)\.\n$/);
     expect(project.query("select day, orders, cents from daily_orders order by day")).toEqual([
       { day: "2024-01-01", orders: 2, cents: 350 },
@@ -85,6 +92,9 @@ describe("sourceVersion(): a cheap version instead of reading", () => {
     expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(2, AS_OF_ISO));
     project.write("data/orders/2024-01-01.jsonl", '{"id":"2024-01-01-a","cents":1900}\n{"id":"2024-01-01-b","cents":250}\n');
     expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([...tasks("orders", "source-changed", ["2024-01-01"]), ...tasks("daily_orders", "upstream-changed", ["2024-01-01"])]);
+    expect(ok(project.reflow("explain", "orders", "2024-01-01", "--as-of", AS_OF))).toBe(
+      'orders 2024-01-01 is in the plan: source-changed (sourceVersion() now gives "69"; the live version was read at "68")\n',
+    );
   });
 });
 

@@ -18,7 +18,9 @@ export async function explainCommand(dataset: string, partition: string | undefi
 export function formatExplanation(explanation: Explanation): string {
   const [first, ...rest] = explanation.chain;
   const lines = [
-    explanation.inPlan
+    first!.kept
+      ? `${label(first!)} is in the plan but not rebuilt: what it reads changes only by a non-breaking change, so its live version stays and apply records the new input versions`
+      : explanation.inPlan
       ? `${label(first!)} is in the plan: ${first!.reason}${describe(first!)}`
       : `${label(first!)} is up to date${first!.detail ? ` (${first!.detail})` : ""}: it is not in the plan.`,
     ...causes(first!),

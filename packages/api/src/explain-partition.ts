@@ -17,6 +17,8 @@ export interface ExplanationStep {
   readonly detail?: string;
   /** What changed in its code, for `code-changed` (file and line where there is one). */
   readonly changes?: readonly FingerprintChange[];
+  /** In the plan but not rebuilt: its inputs change only by non-breaking changes, so its live version stays and records their new versions. */
+  readonly kept?: true;
   /** Input partitions that changed, for `upstream-changed`: the chain goes on with the first. */
   readonly changedInputs?: readonly { readonly dataset: string; readonly partition: string }[];
 }
@@ -29,7 +31,7 @@ export interface Explanation {
 
 /** Why a partition is (or is not) in the plan, as a chain of causes down to the root. Writes nothing. */
 export async function explainPartition(options: ReflowOptions & { readonly dataset: string; readonly partition?: string }): Promise<Explanation> {
-  const { project, snapshot, plan } = await planProject(options);
+  const { project, snapshot, plan, observed } = await planProject(options);
   const dataset = declaredDataset(project, options.dataset);
   const partition = options.partition ?? (dataset.partitions.kind === "unpartitioned" ? UNPARTITIONED_KEY : undefined);
   const keys = effectivePartitionKeys(project.datasets, project.order, plan.asOf).get(dataset.name)!;
@@ -55,7 +57,13 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
       const built = snapshot.partitions.get(name)?.get(key);
       if (!task) {
         const run = built?.liveVersion != null && store ? await store.reader.version(built.liveVersion) : undefined;
-        chain.push({ dataset: name, partition: key, ...(run ? { detail: `built by run #${run.runId}` } : {}) });
+        const builtBy = run ? `built by run #${run.runId}` : undefined;
+        const fingerprint = project.datasets.get(name)!.fingerprint;
+        const accepted =
+          plan.accepted?.some((a) => a.dataset === name && a.partitions.includes(key)) ||
+          (built?.fingerprint !== fingerprint && built?.acceptedFingerprint === fingerprint);
+        const detail = accepted ? `${builtBy ? `${builtBy} ` : ""}with older code, kept by a forward-only change` : builtBy;
+        chain.push({ dataset: name, partition: key, ...(detail ? { detail } : {}) });
         break;
       }
       if (task.reason === "missing") chain.push({ dataset: name, partition: key, reason: task.reason, detail: "never built" });
@@ -63,7 +71,14 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
         const failure = store ? (await store.reader.datasetStatus()).get(name)?.failures.find((f) => f.partition === key)?.error : undefined;
         chain.push({ dataset: name, partition: key, reason: task.reason, detail: failure ?? "its last attempt failed" });
       } else if (task.reason === "restated") chain.push({ dataset: name, partition: key, reason: task.reason });
-      else if (task.reason === "incomplete") chain.push({ dataset: name, partition: key, reason: task.reason, detail: "built before it was complete (--include-incomplete)" });
+      else if (task.reason === "source-changed") {
+        const now = observed.get(name)?.get(key);
+        const detail =
+          now?.startsWith("v:") && built?.sourceVersion
+            ? `sourceVersion() now gives ${JSON.stringify(now.slice(2))}; the live version was read at ${JSON.stringify(built.sourceVersion.slice(2))}`
+            : "reading it now gives other rows than the live version holds (content hash)";
+        chain.push({ dataset: name, partition: key, reason: task.reason, detail });
+      } else if (task.reason === "incomplete") chain.push({ dataset: name, partition: key, reason: task.reason, detail: "built before it was complete (--include-incomplete)" });
       else if (task.reason === "code-changed" && built?.rollback) {
         chain.push({ dataset: name, partition: key, reason: task.reason, detail: `rolled back by run #${built.rollback.runId}: the live version is not what this code builds` });
       } else if (task.reason === "code-changed") {
@@ -88,7 +103,7 @@ export async function explainPartition(options: ReflowOptions & { readonly datas
             if (planned.has(`${input.dataset}\u0000${p}`) || recorded[p] !== live) changedInputs.push({ dataset: input.dataset, partition: p });
           }
         }
-        chain.push({ dataset: name, partition: key, reason: task.reason, changedInputs });
+        chain.push({ dataset: name, partition: key, reason: task.reason, ...(task.keep ? { kept: true as const } : {}), changedInputs });
         // Follow an input this plan rebuilds first: that is where the change comes from.
         current = changedInputs.find((i) => planned.has(`${i.dataset}\u0000${i.partition}`)) ?? changedInputs[0];
       }

@@ -12,6 +12,8 @@ export interface ProjectPlan {
   readonly plan: Plan;
   /** For each dataset rebuilt as `code-changed`, what changed in its code since its live partitions were built. */
   readonly diffs: readonly DatasetCodeDiff[];
+  /** What observing the sources found now (by source, then partition): `v:` a `sourceVersion()`, `c:` a content hash. */
+  readonly observed: ObservedSources;
 }
 
 export interface PlanOptions extends ReflowOptions {
@@ -31,7 +33,7 @@ export async function planProject(options: PlanOptions = {}): Promise<ProjectPla
     const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (store ? store.reader.manifests(fingerprints) : new Map()));
     const observed = await observeSources(project, snapshot, asOf);
     const plan = planFor(project, snapshot, asOf, observed, resolved, options.includeIncomplete);
-    return { project, snapshot, plan, diffs: store ? await codeDiffs(project, snapshot, plan, store.reader) : [] };
+    return { project, snapshot, plan, observed, diffs: store ? await codeDiffs(project, snapshot, plan, store.reader) : [] };
   } finally {
     await store?.close();
   }
