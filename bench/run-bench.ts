@@ -14,6 +14,7 @@ import { bigPartitionMemory } from "./scenarios/big-partition-memory.js";
 import { planAfterEdit } from "./scenarios/plan-after-edit.js";
 import { planFixture, type PlanFixture } from "./scenarios/plan-fixture.js";
 import { sqlTransform } from "./scenarios/sql-transform.js";
+import { sqlTransformPostgres } from "./scenarios/sql-transform-postgres.js";
 import { stateSize } from "./scenarios/state-size.js";
 import { transformThroughput } from "./scenarios/transform-throughput.js";
 
@@ -30,6 +31,7 @@ const SCENARIOS: Readonly<Record<string, (context: Context) => Promise<ScenarioR
   "transform-throughput": (c) => transformThroughput(c.scale.transformThroughput),
   "big-partition-memory": (c) => bigPartitionMemory(c.scale.bigPartition),
   "sql-transform": (c) => sqlTransform(c.scale.sqlTransform),
+  "sql-transform-postgres": (c) => sqlTransformPostgres(c.scale.sqlTransform),
   "state-size": (c) => stateSize(c.scale.stateSize),
 };
 
@@ -69,6 +71,10 @@ try {
     const started = performance.now();
     const loadBefore = os.loadavg()[0]!;
     const result = await SCENARIOS[name]!(context);
+    if (result.skipped) {
+      console.log(`${name.padEnd(22)} skipped: ${result.skipped}`);
+      continue;
+    }
     results.scenarios[name] = { ...result, measuredAt: new Date().toISOString(), loadAverage: [loadBefore, os.loadavg()[0]!] };
     writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
     const verdict = result.met ? "met" : "MISSED";

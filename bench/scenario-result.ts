@@ -9,6 +9,8 @@ export interface ScenarioResult {
   readonly met: boolean;
   /** The sizes it ran at and anything else worth reading next to the figure. */
   readonly details: Readonly<Record<string, unknown>>;
+  /** Why it could not run here (e.g. no PostgreSQL server); nothing was measured. */
+  readonly skipped?: string;
 }
 
 export function scenarioResult(fields: Omit<ScenarioResult, "met">): ScenarioResult {

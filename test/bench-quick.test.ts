@@ -3,9 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { postgresUnavailable } from "./support/postgres-server.js";
 import { REPO_ROOT } from "./support/temp-project.js";
 
-const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "sql-transform", "state-size"];
+// sql-transform-postgres needs the test server; without one it is skipped (saying so) and writes nothing.
+const SCENARIOS = ["plan-warm", "plan-cold", "apply-overhead", "transform-throughput", "big-partition-memory", "sql-transform", "state-size"].concat(
+  (await postgresUnavailable()) ? [] : ["sql-transform-postgres"],
+);
 const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-bench-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -70,7 +70,7 @@ export function sqlTransform(scale: BenchScale["sqlTransform"]): ScenarioResult 
 }
 
 /** The SQL transform timed; a new `version` rebuilds every partition with the same SQL. */
-function spendDataset(version: number): string {
+export function spendDataset(version: number): string {
   return `import { daily, dataset } from "@reflow/core";
 import { z } from "zod";
 import { events } from "./events.js";
