@@ -33,13 +33,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   // What every command that plans partitions to build takes (plan, apply, backfill).
   const withPlanOptions = (command: Command) =>
     withGlobals(command).option("--include-incomplete", "also plan partitions whose window has not closed (or closed less than `lag` ago); they are built again once complete");
+  // What every command that takes the state's writer lock takes.
+  const withWait = (command: Command) =>
+    command.option("--wait [seconds]", "if another reflow holds the state's writer lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v));
   // What every command that builds partitions takes (apply, backfill).
   const withRunOptions = (command: Command) =>
-    withPlanOptions(command)
+    withWait(withPlanOptions(command))
       .option("-y, --yes", "do not ask for confirmation")
       .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
-      .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
-      .option("--wait [seconds]", "if another apply holds the state's lock, wait for it (for ever, or up to SECONDS)", (v) => parseSeconds(v));
+      .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"));
 
   // How changed datasets are applied (plan and apply).
   const withCategoryOptions = (command: Command) =>
@@ -88,7 +90,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument("[partition]", "only this partition")
     .option("--json", "print as JSON")
     .action(async (dataset, partition, options) => historyCommand(dataset, partition, options));
-  withGlobals(program.command("rollback"))
+  withWait(withGlobals(program.command("rollback")))
     .description("republish the previous version (or the one live before a run) of a dataset's partitions, atomically")
     .argument("<dataset>", "the dataset to roll back")
     .option("--from <key>", "first partition to roll back (default: the first built)")
@@ -97,13 +99,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--pin", "plan leaves the rolled-back partitions alone until the dataset's code changes")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (dataset, options) => rollbackCommand(dataset, options));
-  withGlobals(program.command("unpin"))
+  withWait(withGlobals(program.command("unpin")))
     .description("end the pins `rollback --pin` recorded: plan rebuilds those partitions again while the code is unchanged")
     .argument("<dataset>", "the dataset")
     .option("--from <key>", "first partition to unpin")
     .option("--to <key>", "last partition to unpin, inclusive")
     .action(async (dataset, options) => unpinCommand(dataset, options));
-  withGlobals(program.command("gc"))
+  withWait(withGlobals(program.command("gc")))
     .description("delete versions past retention (retainVersions) and versions crashed runs never published; report the space freed")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (options) => gcCommand(options));

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openStateStore } from "@reflow/state";
-import { checkpoint, discard, noChanges, ok, planJson, restore, rowsOf, tasks, withoutClock, type Checkpoint } from "../support/e2e.js";
+import { checkpoint, discard, noChanges, ok, planJson, reflowAsync, restore, rowsOf, tasks, withoutClock, type Checkpoint } from "../support/e2e.js";
 import { AS_OF, AS_OF_ISO, DAYS, fixtureFiles, REVENUE_ROWS, REVENUE_TOTAL_ROWS } from "../support/fixture.js";
 import { TempProject } from "../support/temp-project.js";
 
@@ -273,6 +273,23 @@ describe("reflow rollback", () => {
       "Wait for it to finish or retry with --wait; if that process is gone for good, run `reflow unlock`";
     refuses(["rollback", "revenue", "--yes"], locked);
     refuses(["gc", "--yes"], locked);
+    const waited = locked.replace(`since ${held.holder.acquiredAt})`, `since ${held.holder.acquiredAt}); waited 1s`);
+    refuses(["rollback", "revenue", "--yes", "--wait=1"], waited);
+    refuses(["gc", "--yes", "--wait=1"], waited);
+    refuses(["unpin", "revenue", "--wait=1"], waited);
+    const store2 = (await openStateStore(project.stateLocation, "write"))!;
+    await store2.lock!.breakLock();
+    await store2.close();
+  });
+
+  it("--wait waits for the holder to finish, then goes on", async () => {
+    const store = (await openStateStore(project.stateLocation, "write"))!;
+    const held = await store.lock!.acquire({ command: "test holder" });
+    const waiting = reflowAsync(project, "gc", "--yes", "--wait=30");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await held.release();
+    await store.close();
+    expect(await waiting).toEqual({ status: 0, stdout: "Nothing to delete: no version is past retention (retainVersions: 3) or abandoned.\n", stderr: "" });
   });
 });
 

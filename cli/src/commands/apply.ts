@@ -12,18 +12,17 @@ import {
 } from "@reflow/api";
 import cliProgress from "cli-progress";
 import type { GlobalOptions } from "../main.js";
+import { waitMs, type WaitOption } from "../wait-option.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
 import { formatPlan } from "../format/plan-report.js";
 import { askYesNo, colors, isInteractive, plural } from "../terminal.js";
 
-export interface ApplyCommandOptions extends GlobalOptions, CategoryOptions {
+export interface ApplyCommandOptions extends GlobalOptions, CategoryOptions, WaitOption {
   readonly yes?: boolean;
   readonly concurrency?: number;
   readonly maxTasks?: number;
   readonly order?: TaskOrder;
-  /** `--wait` alone: true (wait for ever); `--wait=SECONDS`: a number. */
-  readonly wait?: boolean | number;
   readonly includeIncomplete?: boolean;
 }
 
@@ -81,7 +80,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.order ? { order: options.order } : {}),
       ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
       ...(planFile ? { planFile } : {}),
-      ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
+      ...waitMs(options),
       ...(backfill ? { backfill } : { categoryFlags: categoryFlagsOf(options) }),
       command: process.argv.slice(2).join(" "),
       signal: stop.signal,

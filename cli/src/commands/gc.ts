@@ -1,11 +1,13 @@
 import { collectGarbage, UNPARTITIONED_KEY, type GcPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
+import { waitMs, type WaitOption } from "../wait-option.js";
 import { colors, confirmOrRefuse, plural } from "../terminal.js";
 
-export async function gcCommand(options: GlobalOptions & { yes?: boolean }): Promise<void> {
+export async function gcCommand(options: GlobalOptions & WaitOption & { yes?: boolean }): Promise<void> {
   const outcome = await collectGarbage({
     projectDir: options.project,
     command: ["gc", ...process.argv.slice(3)].join(" "),
+    ...waitMs(options),
     confirm: async (plan) => {
       process.stdout.write(formatGcPlan(plan));
       return confirmOrRefuse("\nDelete them?", { yes: options.yes, command: "gc", without: "delete" });

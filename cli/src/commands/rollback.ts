@@ -1,8 +1,9 @@
 import { rollbackDataset, UNPARTITIONED_KEY, type RollbackPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
+import { waitMs, type WaitOption } from "../wait-option.js";
 import { colors, confirmOrRefuse, plural } from "../terminal.js";
 
-export interface RollbackCommandOptions extends GlobalOptions {
+export interface RollbackCommandOptions extends GlobalOptions, WaitOption {
   readonly from?: string;
   readonly to?: string;
   readonly toRun?: number;
@@ -18,6 +19,7 @@ export async function rollbackCommand(dataset: string, options: RollbackCommandO
     ...(options.to !== undefined ? { to: options.to } : {}),
     ...(options.toRun !== undefined ? { toRun: options.toRun } : {}),
     ...(options.pin ? { pin: true } : {}),
+    ...waitMs(options),
     command: ["rollback", ...process.argv.slice(3)].join(" "),
     confirm: async (plan) => {
       process.stdout.write(formatRollback(plan));

@@ -1,13 +1,13 @@
 import { loadProjectConfig, type ProjectConfig } from "@reflow/compiler";
 import { ReflowError, type StoredVersion } from "@reflow/core";
 import type { ReconcileResult } from "@reflow/state";
-import type { ReflowOptions } from "./reflow-options.js";
+import type { ReflowOptions, WriterLockOptions } from "./reflow-options.js";
 import { withStorageView, type StorageView } from "./storage-view.js";
 import { versionsPastRetention } from "./versions-past-retention.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import { withWriterLock } from "./with-writer-lock.js";
 
-export interface GcOptions extends ReflowOptions {
+export interface GcOptions extends ReflowOptions, WriterLockOptions {
   /** Asked with the versions to delete, before anything is written; false cancels. Absent: delete without asking. */
   readonly confirm?: (plan: GcPlan) => Promise<boolean>;
   /** Recorded with the lock. */
@@ -49,7 +49,7 @@ export interface GcOutcome {
  */
 export async function collectGarbage(options: GcOptions = {}): Promise<GcOutcome> {
   const config = loadProjectConfig(options.projectDir ?? process.cwd());
-  await waitUntilUnlocked(config.state, 0);
+  await waitUntilUnlocked(config.state, options.waitMs ?? 0);
   const preview = await withStorageView(config, (view) => planGc(view, config));
   if (preview.versions.length === 0) return { plan: preview };
   if (options.confirm && !(await options.confirm(preview))) return { plan: preview, declined: true };
@@ -78,7 +78,7 @@ export async function collectGarbage(options: GcOptions = {}): Promise<GcOutcome
     }
     await session.writer.versionsPurged(plan.versions.map((v) => v.version));
     return { plan, freed: { versions: plan.versions.length, rows, bytes }, ...reconciled };
-  });
+  }, options.waitMs);
 }
 
 async function planGc(view: StorageView | undefined, config: ProjectConfig): Promise<GcPlan> {

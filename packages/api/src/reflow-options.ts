@@ -10,3 +10,9 @@ export interface ReflowOptions {
    */
   readonly includeIncomplete?: boolean;
 }
+
+/** Options of the commands that take the state's writer lock. */
+export interface WriterLockOptions {
+  /** How long to wait for another writer's lock: 0 fails at once (default), Infinity waits for ever. */
+  readonly waitMs?: number;
+}

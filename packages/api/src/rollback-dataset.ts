@@ -3,12 +3,12 @@ import { partitionRange, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
 import type { PartitionVersionRecord, ReconcileResult } from "@reflow/state";
 import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
 import { keptVersions } from "./kept-versions.js";
-import type { ReflowOptions } from "./reflow-options.js";
+import type { ReflowOptions, WriterLockOptions } from "./reflow-options.js";
 import { withStorageView, type StorageView } from "./storage-view.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import { withWriterLock } from "./with-writer-lock.js";
 
-export interface RollbackOptions extends ReflowOptions {
+export interface RollbackOptions extends ReflowOptions, WriterLockOptions {
   readonly dataset: string;
   /** First partition key to roll back (default: the first built). */
   readonly from?: string;
@@ -70,7 +70,7 @@ export async function rollbackDataset(options: RollbackOptions): Promise<Rollbac
   const dataset = declaredDataset(project, options.dataset);
   checkPartitionRange(dataset, options.from, options.to);
   const config = project.config;
-  await waitUntilUnlocked(config.state, 0);
+  await waitUntilUnlocked(config.state, options.waitMs ?? 0);
   const preview = await withStorageView(config, (view) => planRollback(view, dataset, options));
   if (preview.steps.length === 0) return { plan: preview };
   if (options.confirm && !(await options.confirm(preview))) return { plan: preview, declined: true };
@@ -108,7 +108,7 @@ export async function rollbackDataset(options: RollbackOptions): Promise<Rollbac
     );
     await session.writer.rollbackPublished(runId);
     return { plan, runId, ...reconciled };
-  });
+  }, options.waitMs);
 }
 
 /** What a rollback would republish, or the refusal, from one view of state and warehouse. */

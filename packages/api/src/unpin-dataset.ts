@@ -2,12 +2,12 @@ import { compileProject, loadProjectConfig } from "@reflow/compiler";
 import { partitionRange } from "@reflow/core";
 import type { StateReader } from "@reflow/state";
 import { checkPartitionRange, declaredDataset } from "./declared-dataset.js";
-import type { ReflowOptions } from "./reflow-options.js";
+import type { ReflowOptions, WriterLockOptions } from "./reflow-options.js";
 import { withStorageView } from "./storage-view.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import { withWriterLock } from "./with-writer-lock.js";
 
-export interface UnpinOptions extends ReflowOptions {
+export interface UnpinOptions extends ReflowOptions, WriterLockOptions {
   readonly dataset: string;
   readonly from?: string;
   readonly to?: string;
@@ -28,7 +28,7 @@ export async function unpinDataset(options: UnpinOptions): Promise<UnpinOutcome>
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const dataset = declaredDataset(project, options.dataset);
   checkPartitionRange(dataset, options.from, options.to);
-  await waitUntilUnlocked(project.config.state, 0);
+  await waitUntilUnlocked(project.config.state, options.waitMs ?? 0);
   const inRange = partitionRange(dataset.partitions, options.from, options.to);
   const pinnedIn = async (state: StateReader) => {
     const partitions = (await state.snapshot()).partitions.get(dataset.name) ?? new Map();
@@ -43,5 +43,5 @@ export async function unpinDataset(options: UnpinOptions): Promise<UnpinOutcome>
     const partitions = await pinnedIn(session.state);
     await session.writer.unpin(dataset.name, partitions);
     return { dataset: dataset.name, partitions };
-  });
+  }, options.waitMs);
 }

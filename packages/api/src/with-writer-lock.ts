@@ -15,13 +15,13 @@ export interface WriterSession extends StorageView {
 
 /**
  * Takes the state's writer lock (failing at once if a live process holds it,
- * as apply does), settles runs a dead process left unfinished, and runs
+ * or after `waitMs`, as apply does), settles runs a dead process left unfinished, and runs
  * `work`; releases everything however it ends.
  */
-export async function withWriterLock<T>(config: ProjectConfig, command: string, work: (session: WriterSession) => Promise<T>): Promise<T> {
+export async function withWriterLock<T>(config: ProjectConfig, command: string, work: (session: WriterSession) => Promise<T>, waitMs = 0): Promise<T> {
   const store = (await openStateStore(config.state, "write"))!;
   try {
-    const lock = await store.lock!.acquire({ command });
+    const lock = await store.lock!.acquire({ command, waitMs });
     let warehouse: Warehouse | undefined;
     try {
       warehouse = (await openWarehouse(config.warehouse, "write"))!;
