@@ -1,6 +1,7 @@
 // The by-hand equivalent of the sql-transform-postgres scenario's `spend`: the
 // same INSERT … SELECT per live partition of `events`, over the same input
-// version, into a table of the same layout, with one pg client.
+// version (inlined, as reflow inlines version ids), into a table of the same
+// layout, with one pg client.
 // Usage: baseline-postgres-sql-transform.ts URL SCHEMA; prints the rows written
 // and the seconds the statements took, then drops its table again.
 import pg from "pg";
@@ -22,8 +23,8 @@ try {
   for (const { partition, version: input } of live) {
     const inserted = await client.query(
       `insert into baseline__rows (_partition, _version, day, "user", amount)
-       select $1, $2, day, "user", amount from (select $3::text as day, "user", sum(amount) as amount from (select id, "user", amount from events__rows where _version = any($4::bigint[])) as events group by "user") as q`,
-      [partition, (version += 1), partition, [input]],
+       select $1, $2, day, "user", amount from (select $3::text as day, "user", sum(amount) as amount from (select id, "user", amount from events__rows where _version in (${Number(input)})) as events group by "user") as q`,
+      [partition, (version += 1), partition],
     );
     count += inserted.rowCount ?? 0;
   }
