@@ -355,6 +355,36 @@ describe("reflow gc", () => {
     ]);
   });
 
+  it("a dataset's own retainVersions overrides reflow.yaml's for that dataset: history and gc keep what it says", () => {
+    project.write("reflow.yaml", "retainVersions: 1\n");
+    project.edit("pipelines/revenue.ts", "  inputs: { events },\n", "  inputs: { events },\n  retainVersions: 2,\n");
+    expect(withoutClock(ok(project.reflow("history", "revenue", "2024-01-02"))).split("\n").slice(1)).toEqual([
+      `2024-01-02       18   #2  ${fingerprint(18)}        1  <time>  live`,
+      `2024-01-02       12   #1  ${fingerprint(12)}        1  <time>`,
+      "",
+    ]);
+    const gc = ok(project.reflow("gc", "--yes"));
+    expect(gc.replace(/\d+ bytes freed/, "N bytes freed")).toBe(
+      [
+        "Delete 1 version (retainVersions: 1, revenue: 2; live versions are never deleted):",
+        "  revenue_total (unpartitioned): version 16 (run #1, 1 row), past retention",
+        "",
+        "gc complete: deleted 1 version, 1 row, N bytes freed.",
+        "",
+      ].join("\n"),
+    );
+    expect(heldVersions("revenue")).toEqual([11, 12, 13, 14, 15, 17, 18, 19, 20, 21]);
+    expect(heldVersions("revenue_total")).toEqual([22]);
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toContain("metadata");
+  });
+
+  it("refuses a retainVersions below 1, naming the dataset and line", () => {
+    project.edit("pipelines/revenue.ts", "  inputs: { events },\n", "  inputs: { events },\n  retainVersions: 0,\n");
+    const result = project.reflow("gc", "--yes");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^error REFLOW_INVALID_DECLARATION: .*revenue.*retainVersions must be a whole number of at least 1 \(the live version counts\), got 0\n$/);
+  });
+
   it("deletes the version a killed apply was writing, and settles that run", () => {
     // Killed while its rows stream into the new version (the version is open by then).
     project.edit(

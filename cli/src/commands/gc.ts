@@ -1,4 +1,4 @@
-import { collectGarbage, UNPARTITIONED_KEY, type GcPlan } from "@reflow/api";
+import { collectGarbage, UNPARTITIONED_KEY, type GcPlan, type Retention } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { waitMs, type WaitOption } from "../wait-option.js";
 import { colors, confirmOrRefuse, plural } from "../terminal.js";
@@ -16,7 +16,7 @@ export async function gcCommand(options: GlobalOptions & WaitOption & { yes?: bo
   if (outcome.declined) {
     process.stdout.write("gc cancelled; nothing was deleted.\n");
   } else if (!outcome.freed) {
-    process.stdout.write(`Nothing to delete: no version is past retention (retainVersions: ${outcome.plan.retainVersions}) or abandoned.\n`);
+    process.stdout.write(`Nothing to delete: no version is past retention (${describeRetention(outcome.plan)}) or abandoned.\n`);
   } else {
     const { versions, rows, bytes } = outcome.freed;
     process.stdout.write(
@@ -27,8 +27,13 @@ export async function gcCommand(options: GlobalOptions & WaitOption & { yes?: bo
 
 const LISTED = 20;
 
+/** `retainVersions: 3`, then the datasets that declare their own: `retainVersions: 3, events: 10`. */
+function describeRetention(retention: Retention): string {
+  return [`retainVersions: ${retention.retainVersions}`, ...Object.entries(retention.byDataset).map(([dataset, n]) => `${dataset}: ${n}`)].join(", ");
+}
+
 export function formatGcPlan(plan: GcPlan): string {
-  const lines = [`Delete ${plural(plan.versions.length, "version")} (retainVersions: ${plan.retainVersions}; live versions are never deleted):`];
+  const lines = [`Delete ${plural(plan.versions.length, "version")} (${describeRetention(plan)}; live versions are never deleted):`];
   for (const v of plan.versions.slice(0, LISTED)) {
     const key = v.partition === UNPARTITIONED_KEY ? "(unpartitioned)" : v.partition;
     const origin = [...(v.runId !== undefined ? [`run #${v.runId}`] : []), ...(v.rows !== undefined ? [plural(v.rows, "row")] : [])].join(", ");

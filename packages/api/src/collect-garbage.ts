@@ -1,7 +1,8 @@
-import { loadProjectConfig, type ProjectConfig } from "@reflow/compiler";
+import { compileProject, loadProjectConfig } from "@reflow/compiler";
 import { ReflowError, type StoredVersion } from "@reflow/core";
 import type { ReconcileResult } from "@reflow/state";
 import type { ReflowOptions, WriterLockOptions } from "./reflow-options.js";
+import { retainedVersions, retentionOf, type Retention } from "./retention.js";
 import { withStorageView, type StorageView } from "./storage-view.js";
 import { versionsPastRetention } from "./versions-past-retention.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
@@ -27,8 +28,7 @@ export interface GcVersion {
   readonly rows?: number;
 }
 
-export interface GcPlan {
-  readonly retainVersions: number;
+export interface GcPlan extends Retention {
   /** By dataset, partition and version. */
   readonly versions: readonly GcVersion[];
 }
@@ -48,15 +48,18 @@ export interface GcOutcome {
  * read-only view first and again under the writer lock, as apply does.
  */
 export async function collectGarbage(options: GcOptions = {}): Promise<GcOutcome> {
-  const config = loadProjectConfig(options.projectDir ?? process.cwd());
+  // Compiled for the datasets' own retainVersions.
+  const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
+  const config = project.config;
+  const retention = retentionOf(project);
   await waitUntilUnlocked(config.state, options.waitMs ?? 0);
-  const preview = await withStorageView(config, (view) => planGc(view, config));
+  const preview = await withStorageView(config, (view) => planGc(view, retention));
   if (preview.versions.length === 0) return { plan: preview };
   if (options.confirm && !(await options.confirm(preview))) return { plan: preview, declined: true };
 
   return withWriterLock(config, options.command ?? "gc", async (session) => {
     const reconciled = session.reconciled.runs.length > 0 ? { reconciled: session.reconciled } : {};
-    const plan = await planGc(session, config);
+    const plan = await planGc(session, retention);
     if (JSON.stringify(plan) !== JSON.stringify(preview)) {
       if (!reconciled.reconciled) {
         throw new ReflowError("REFLOW_STATE_CHANGED", "the state changed while the versions to delete were shown (another apply ran?); nothing was deleted. Run `reflow gc` again");
@@ -81,9 +84,8 @@ export async function collectGarbage(options: GcOptions = {}): Promise<GcOutcome
   }, options.waitMs);
 }
 
-async function planGc(view: StorageView | undefined, config: ProjectConfig): Promise<GcPlan> {
-  const retainVersions = config.retainVersions;
-  if (!view) return { retainVersions, versions: [] };
+async function planGc(view: StorageView | undefined, retention: Retention): Promise<GcPlan> {
+  if (!view) return { ...retention, versions: [] };
   const stored = await view.warehouse.storedVersions();
   const byPartition = new Map<string, StoredVersion[]>();
   for (const v of stored) {
@@ -93,7 +95,10 @@ async function planGc(view: StorageView | undefined, config: ProjectConfig): Pro
   const doomed: { stored: StoredVersion; reason: GcVersion["reason"] }[] = [];
   for (const versions of byPartition.values()) {
     const published = versions.filter((v) => v.state === "live" || v.state === "retired");
-    const expired = versionsPastRetention(published.map((v) => ({ version: v.version, live: v.state === "live" })), retainVersions);
+    const expired = versionsPastRetention(
+      published.map((v) => ({ version: v.version, live: v.state === "live" })),
+      retainedVersions(retention, versions[0]!.dataset),
+    );
     for (const v of versions) {
       if (expired.has(v.version)) doomed.push({ stored: v, reason: "past-retention" });
       else if (v.state === "writing" || v.state === "written") doomed.push({ stored: v, reason: "abandoned" });
@@ -111,5 +116,5 @@ async function planGc(view: StorageView | undefined, config: ProjectConfig): Pro
       ...(v.rowCount !== null ? { rows: v.rowCount } : {}),
     };
   });
-  return { retainVersions, versions };
+  return { ...retention, versions };
 }

@@ -1,3 +1,4 @@
+import { retainedVersions, retentionOf } from "./retention.js";
 import { compileProject, loadProjectConfig } from "@reflow/compiler";
 import { ReflowError } from "@reflow/core";
 import type { PartitionVersionRecord } from "@reflow/state";
@@ -31,7 +32,7 @@ export async function datasetHistory(options: HistoryOptions): Promise<DatasetHi
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
   const dataset = declaredDataset(project, options.dataset);
   if (options.partition !== undefined) checkPartitionKey(dataset, options.partition, "partition");
-  const retainVersions = project.config.retainVersions;
+  const retainVersions = retainedVersions(retentionOf(project), dataset.name);
   const records = await withStorageView(project.config, async (view) => (view ? keptVersions(view, dataset.name) : []));
   const selected = options.partition === undefined ? records : records.filter((r) => r.partition === options.partition);
   if (options.partition !== undefined && selected.length === 0) {

@@ -18,3 +18,4 @@ export * from "./dataset-history.js";
 export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";
 export * from "./unpin-dataset.js";
+export * from "./retention.js";

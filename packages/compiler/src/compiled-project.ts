@@ -28,7 +28,7 @@ export interface CompiledDataset {
   readonly code: CodeFingerprint;
   /** What `fingerprint` was made of, stored with it so `explain` can tell what changed. */
   readonly manifest: FingerprintManifest;
-  /** Canonical JSON of description, owner, tags, reprocess, checks, retries, maxConcurrency and pool: not in the fingerprint. */
+  /** Canonical JSON of description, owner, tags, reprocess, checks, retries, maxConcurrency, pool and retainVersions: not in the fingerprint. */
   readonly metadata: string;
   /** The project's retry policy with the dataset's own `retries` over it. */
   readonly retries: RetryPolicy;

@@ -16,6 +16,7 @@ export function datasetMetadata(declaration: DatasetDeclaration): string {
     retries: declaration.retries === undefined ? undefined : sortedKeys(declaration.retries),
     maxConcurrency: declaration.maxConcurrency,
     pool: declaration.pool,
+    retainVersions: declaration.retainVersions,
   };
   // Undefined fields drop out, so a dataset without metadata is `{}`.
   return JSON.stringify(fields);

@@ -92,7 +92,7 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly inputs: readonly InputBinding[];
   readonly schema: z.ZodType<R>;
   readonly version: number;
-  /** Metadata: changing it (or checks, retries, maxConcurrency, pool) rebuilds nothing; `apply` records it. */
+  /** Metadata: changing it (or checks, retries, maxConcurrency, pool, retainVersions) rebuilds nothing; `apply` records it. */
   readonly description?: string;
   readonly owner?: string;
   readonly tags?: readonly string[];
@@ -106,6 +106,8 @@ export interface DatasetDeclaration<Name extends string = string, R = Row> {
   readonly maxConcurrency?: number;
   /** The reflow.yaml pool (`pools: { api: 1 }`) whose slots this dataset's builds share. */
   readonly pool?: string;
+  /** Versions of each partition `reflow gc` keeps (the live one included); absent: reflow.yaml `retainVersions`. */
+  readonly retainVersions?: number;
   /** Sources: a cheap version of a partition's raw data, observed by `plan` instead of reading it. */
   readonly sourceVersion?: (context: ReadContext) => string | Promise<string>;
   /** Sources: false if `plan` must not observe it for changes. */

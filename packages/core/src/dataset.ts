@@ -62,6 +62,8 @@ interface CommonOptions<S extends RowSchema> {
   readonly maxConcurrency?: number;
   /** A pool from reflow.yaml `pools`: datasets in one pool share its slots (an API with a rate limit). */
   readonly pool?: string;
+  /** Versions of each partition `reflow gc` keeps, the live one included (default: reflow.yaml `retainVersions`). */
+  readonly retainVersions?: number;
   /**
    * Environment variables the code reads (`["TAX_RATE"]`): what code analysis
    * cannot see. Their values are hashed into the fingerprint, so changing one
@@ -216,6 +218,9 @@ function declare<Name extends string, S extends RowSchema>(
     fail(name, definedAt, `reprocess must be "breaking" or "forward-only", got ${JSON.stringify(options.reprocess)}`);
   }
   if (options.pool !== undefined && (typeof options.pool !== "string" || options.pool === "")) fail(name, definedAt, `pool must be the name of a pool in reflow.yaml, got ${JSON.stringify(options.pool)}`);
+  if (options.retainVersions !== undefined && (!Number.isInteger(options.retainVersions) || options.retainVersions < 1)) {
+    fail(name, definedAt, `retainVersions must be a whole number of at least 1 (the live version counts), got ${JSON.stringify(options.retainVersions)}`);
+  }
   const batch = (options as { batch?: unknown }).batch;
   if (batch !== undefined) {
     if (!Number.isInteger(batch) || (batch as number) < 1) fail(name, definedAt, `batch must be a whole number of at least 1, got ${JSON.stringify(batch)}`);
@@ -246,6 +251,7 @@ function declare<Name extends string, S extends RowSchema>(
     ...(options.retries === undefined ? {} : { retries: Object.freeze({ ...options.retries }) }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
+    ...(options.retainVersions === undefined ? {} : { retainVersions: options.retainVersions }),
     ...(batch === undefined ? {} : { batch: batch as number }),
     ...(options.description === undefined ? {} : { description: options.description }),
     ...(options.owner === undefined ? {} : { owner: options.owner }),
