@@ -16,7 +16,8 @@ const WAREHOUSE_SCHEMA = "marts";
  * a fresh database of the local server, `spend` rebuilt with `reflow apply`
  * against bench/baseline-postgres-sql-transform.ts running the same
  * `INSERT … SELECT` per partition by hand. The figure is reflow's run (start
- * to finish as the state records it) over the statements' own time, minus 1.
+ * to finish as the state records it, one partition at a time) over the
+ * statements' own time, minus 1.
  * Without a server it is skipped, saying why.
  */
 export async function sqlTransformPostgres(scale: BenchScale["sqlTransform"]): Promise<ScenarioResult> {
@@ -35,7 +36,9 @@ export async function sqlTransformPostgres(scale: BenchScale["sqlTransform"]): P
     const pairs = [];
     for (let i = 0; i < scale.runs; i++) {
       project.write("pipelines/spend.ts", spendDataset(i + 1));
-      const reflow = runReflow(["apply", "--yes", "--as-of", asOf], { cwd });
+      // One statement at a time, as the baseline runs them: PostgreSQL would otherwise run
+      // several partitions' statements at once on other cores, which the baseline does not.
+      const reflow = runReflow(["apply", "--yes", "--concurrency", "1", "--as-of", asOf], { cwd });
       if (builtPartitions(reflow.stdout) !== scale.partitions) throw new Error(`expected ${scale.partitions} partitions rebuilt:\n${reflow.stdout}`);
       const baseline = runNode([path.join(REPO_ROOT, "bench/baseline-postgres-sql-transform.ts"), database.url, WAREHOUSE_SCHEMA], { cwd: REPO_ROOT, nodeFlags: ["--import", "tsx"] });
       const [written, statementSeconds] = baseline.stdout.trim().split(" ").map(Number);
