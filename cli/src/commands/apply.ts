@@ -25,6 +25,7 @@ export interface ApplyCommandOptions extends GlobalOptions, CategoryOptions {
   /** `--wait` alone: true (wait for ever); `--wait=SECONDS`: a number. */
   readonly wait?: boolean | number;
   readonly includeIncomplete?: boolean;
+  readonly distribute?: boolean;
 }
 
 export interface BackfillCommandOptions extends ApplyCommandOptions {
@@ -80,6 +81,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
       ...(options.order ? { order: options.order } : {}),
       ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
+      ...(options.distribute ? { distribute: true } : {}),
       ...(planFile ? { planFile } : {}),
       ...(options.wait !== undefined ? { waitMs: options.wait === true ? Infinity : Number(options.wait) * 1000 } : {}),
       ...(backfill ? { backfill } : { categoryFlags: categoryFlagsOf(options) }),

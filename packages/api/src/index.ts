@@ -18,3 +18,6 @@ export * from "./dataset-history.js";
 export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";
 export * from "./unpin-dataset.js";
+export * from "./run-worker.js";
+export type { ClaimReport, UnitOutcome } from "@reflow/engine";
+export type { RefusedUnits } from "@reflow/state";
