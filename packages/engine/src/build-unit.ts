@@ -61,6 +61,8 @@ export interface BuildUnitOptions {
   readonly projectDir: string;
   /** Aborted: no further retry (the unit fails with the last error). */
   readonly signal?: AbortSignal;
+  /** Distributed builds: the claim number, fencing off the versions from earlier claimers (`Warehouse.openVersion`). */
+  readonly fence?: number;
   /** Called before waiting to retry (the caller records the attempt). */
   readonly onRetry?: (attempt: FailedAttempt, attempts: number, delayMs: number) => Promise<void>;
 }
@@ -79,7 +81,7 @@ export async function buildUnit(options: BuildUnitOptions): Promise<UnitOutcome>
   for (;;) {
     const startedAt = new Date();
     try {
-      const results = await buildVersions(builds, dataset, options.tables, options.warehouse, options.projectDir);
+      const results = await buildVersions(builds, dataset, options.tables, options.warehouse, options.projectDir, options.fence);
       return { status: "built", results, attempts: attempt, failedAttempts };
     } catch (error) {
       const messages = builds.map((b) => describeTaskError(error, { dataset: dataset.name, partition: b.partition }));
@@ -113,6 +115,7 @@ async function buildVersions(
   tables: ReadonlyMap<string, WarehouseTable>,
   warehouse: Warehouse,
   projectDir: string,
+  fence: number | undefined,
 ): Promise<BuiltVersion[]> {
   if (dataset.declaration.sql) {
     // SQL datasets are never batched (the declaration refuses it): one INSERT … SELECT per partition.
@@ -155,7 +158,7 @@ async function buildVersions(
   try {
     const results: BuiltVersion[] = [];
     for (const [k, build] of builds.entries()) {
-      const { rowCount, contentHash, warnings } = await writeVersion(build, partitions[k]!, outputs[k], dataset, tables.get(dataset.name)!, warehouse, projectDir);
+      const { rowCount, contentHash, warnings } = await writeVersion(build, partitions[k]!, outputs[k], dataset, tables.get(dataset.name)!, warehouse, projectDir, fence);
       written.push(build.taskId);
       const sourceVersion = sourceVersions[k];
       results.push({ inputs: build.inputs, rowCount, contentHash, warnings, ...(sourceVersion ? { sourceVersion } : {}) });
@@ -180,9 +183,10 @@ async function writeVersion(
   table: WarehouseTable,
   warehouse: Warehouse,
   projectDir: string,
+  fence: number | undefined,
 ): Promise<{ rowCount: number; contentHash: string; warnings: string[] }> {
   const { taskId, previousRows } = build;
-  const writer = await warehouse.openVersion(table, { partition: build.partition, version: taskId });
+  const writer = await warehouse.openVersion(table, { partition: build.partition, version: taskId }, fence === undefined ? undefined : { fence });
   const hasher = new ContentHasher(table.columns);
   const schema = dataset.declaration.schema;
   const audit = new PartitionAudit(dataset.declaration.checks, {

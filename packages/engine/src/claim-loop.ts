@@ -70,7 +70,7 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<{ readonl
           builds.map((b) => b.taskId),
         );
       }
-      outcome = await buildUnit({ dataset, builds, tables, warehouse, projectDir: options.projectDir, ...(signal ? { signal } : {}) });
+      outcome = await buildUnit({ dataset, builds, tables, warehouse, projectDir: options.projectDir, fence: unit.claims, ...(signal ? { signal } : {}) });
     } catch (error) {
       outcome = { status: "failed", errors: builds.map((b) => describeTaskError(error, { dataset: dataset.name, partition: b.partition })), attempts: 1, failedAttempts: [] };
     } finally {
