@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { januaryDays, planJson } from "../support/e2e.js";
+import { januaryDays, locate, planJson, withEnv, withoutElapsed } from "../support/e2e.js";
+import { AS_OF as FIXTURE_AS_OF, fixtureFiles } from "../support/fixture.js";
 import { REPO_ROOT, TEST_BACKEND, TempProject } from "../support/temp-project.js";
 
 /*
@@ -239,6 +240,32 @@ describe.skipIf(TEST_BACKEND !== "postgres")(`reflow worker${TEST_BACKEND !== "p
     } finally {
       drifted.dispose();
       coordinator.dispose();
+    }
+  });
+
+  it("a unit that fails in a claimer is retried there; the apply records the attempts, the failure and the blocked readers as a local run does", () => {
+    const project = new TempProject(fixtureFiles());
+    try {
+      project.edit("pipelines/events.ts", "  read: ({ partition }) => {\n", '  retries: { attempts: 2, backoff: "fixed", initialDelayMs: 10 },\n  read: ({ partition }) => {\n    if (partition.key === "2024-01-02") throw new Error("connection reset");\n');
+      const at = locate(project, "pipelines/events.ts", "new Error(");
+      // No worker: the apply's own slots claim every unit.
+      const result = withEnv({ REFLOW_WORKER_LEASE_MS: String(LEASE_MS) }, () => project.reflow("apply", "--yes", "--distribute", "--as-of", FIXTURE_AS_OF));
+      const error = `REFLOW_TRANSFORM_FAILED: dataset "events" partition 2024-01-02: read threw at ${at}: connection reset`;
+      expect(result.status).toBe(1);
+      expect(withoutElapsed(result.stderr).split("\n").slice(0, 4)).toEqual(["", "Apply failed: 12 built, 1 failed, 3 blocked (run #1, <elapsed>).", "Failed:", `  ${error} (after 2 attempts)`]);
+      expect(project.query("select attempt, error from task_attempts", ".reflow/state.db")).toEqual([{ attempt: 1, error }]);
+      expect(project.query("select status, attempts, error from tasks where dataset = 'events' and partition = '2024-01-02'", ".reflow/state.db")).toEqual([
+        { status: "failed", attempts: 2, error: `${error} (after 2 attempts)` },
+      ]);
+      expect(project.query("select status, count(*)::int as n from tasks group by status order by status", ".reflow/state.db")).toEqual([
+        { status: "blocked", n: 3 },
+        { status: "failed", n: 1 },
+        { status: "succeeded", n: 12 },
+      ]);
+      expect(project.query("select version from _reflow_versions where state <> 'live'")).toEqual([]);
+      expect(project.query("select id from work_queue", ".reflow/state.db")).toEqual([]);
+    } finally {
+      project.dispose();
     }
   });
 });
