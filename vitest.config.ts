@@ -15,6 +15,7 @@ const POSTGRES_E2E = [
   "test/e2e/failures.test.ts",
   "test/e2e/crash-safety.test.ts",
   "test/e2e/sql-transforms.test.ts",
+  "test/e2e/workers.test.ts",
 ];
 
 // Without a server the PostgreSQL e2e project runs one skipped test whose name says why (never silently).

@@ -9,6 +9,7 @@ import { planCommand } from "./commands/plan.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
+import { workerCommand } from "./commands/worker.js";
 import { unpinCommand } from "./commands/unpin.js";
 import { colors } from "./terminal.js";
 
@@ -41,7 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     withWait(withPlanOptions(command))
       .option("-y, --yes", "do not ask for confirmation")
       .option("-c, --concurrency <n>", "partitions built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
-      .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"));
+      .addOption(new Option("--order <order>", "which ready partition starts first").choices(["plan", "oldest-first", "newest-first"]).default("plan", "plan order"))
+      .option("--distribute", "let `reflow worker` processes sharing the PostgreSQL state build partitions too (this apply still records and publishes them)");
 
   // How changed datasets are applied (plan and apply).
   const withCategoryOptions = (command: Command) =>
@@ -70,6 +72,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--downstream", "also rebuild everything that reads them")
     .option("--json", "print the plan and the result as JSON (needs --yes)")
     .action(async (dataset, options) => backfillCommand(dataset, options));
+  withGlobals(program.command("worker"))
+    .description("build partitions of distributed runs (`apply --distribute`) from the shared PostgreSQL state, until Ctrl-C")
+    .option("-c, --concurrency <n>", "units built at once (overrides reflow.yaml)", (v) => parsePositiveInt(v, "--concurrency"))
+    .option("--lease <seconds>", "a unit this worker stops renewing for this long is claimed by another (default 60)", (v) => parseSeconds(v, "--lease"))
+    .option("--exit-when-idle", "exit once no running run has a partition left that this worker could build")
+    .action(async (options) => workerCommand(options));
   withGlobals(program.command("unlock"))
     .description("remove the state's writer lock left by a process that is gone")
     .option("-y, --yes", "do not ask for confirmation")
@@ -147,10 +155,10 @@ function parseAsOf(value: string): Date {
   );
 }
 
-function parseSeconds(value: string): number {
+function parseSeconds(value: string, option = "--wait"): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || value.trim() === "") {
-    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `--wait: expected a number of seconds, got ${JSON.stringify(value)}`);
+    throw new ReflowError("REFLOW_INVALID_ARGUMENT", `${option}: expected a number of seconds, got ${JSON.stringify(value)}`);
   }
   return n;
 }

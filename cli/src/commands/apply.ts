@@ -24,6 +24,7 @@ export interface ApplyCommandOptions extends GlobalOptions, CategoryOptions, Wai
   readonly maxTasks?: number;
   readonly order?: TaskOrder;
   readonly includeIncomplete?: boolean;
+  readonly distribute?: boolean;
 }
 
 export interface BackfillCommandOptions extends ApplyCommandOptions {
@@ -79,6 +80,7 @@ export async function applyCommand(planFile: string | undefined, options: ApplyC
       ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
       ...(options.order ? { order: options.order } : {}),
       ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
+      ...(options.distribute ? { distribute: true } : {}),
       ...(planFile ? { planFile } : {}),
       ...waitMs(options),
       ...(backfill ? { backfill } : { categoryFlags: categoryFlagsOf(options) }),

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
 import { displayPath, ReflowError, type Warehouse } from "@reflow/core";
-import { executePlan, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
+import { executePlan, queueDispatcher, type ApplyResult, type EngineEvent, type TaskOrder } from "@reflow/engine";
 import { limitPlan, parseSavedPlan, planDigest, stalePlanReason, type CategoryFlags, type Plan, type SavedPlan } from "@reflow/planner";
 import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateReader, type StateSnapshot } from "@reflow/state";
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
@@ -11,6 +11,8 @@ import { observeSources } from "./observe-sources.js";
 import { openStateForReading } from "./open-state-for-reading.js";
 import { openWarehouse } from "./open-warehouse.js";
 import { planFor, warnAboutMixedLogic } from "./plan-project.js";
+import { requireSharedStorage } from "./require-shared-storage.js";
+import { workQueueTimings } from "./work-queue-timings.js";
 import { waitUntilUnlocked } from "./wait-until-unlocked.js";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -42,6 +44,12 @@ export interface ApplyOptions extends ReflowOptions {
   readonly command?: string;
   /** `--breaking`, `--non-breaking`, `--forward-only NAME`, `--from KEY`; a saved plan brings its own. */
   readonly categoryFlags?: CategoryFlags;
+  /**
+   * `--distribute`: `reflow worker` processes sharing the PostgreSQL state
+   * build the run's units too (this process builds `concurrency` at a time
+   * itself); this process still records and publishes every one.
+   */
+  readonly distribute?: boolean;
 }
 
 export interface ApplyOutcome {
@@ -60,6 +68,7 @@ export interface ApplyOutcome {
  */
 export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOutcome> {
   const project = await compileProject(loadProjectConfig(options.projectDir ?? process.cwd()));
+  if (options.distribute) requireSharedStorage(project.config, "apply --distribute");
   const concurrency = options.concurrency ?? project.config.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ReflowError("REFLOW_INVALID_ARGUMENT", `concurrency must be a whole number of at least 1, got ${concurrency}`);
@@ -147,6 +156,18 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
         projectDir: project.config.projectDir,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.distribute
+          ? {
+              distribute: queueDispatcher({
+                queue: store.workQueue!,
+                datasets: project.datasets,
+                warehouse,
+                projectDir: project.config.projectDir,
+                slots: concurrency,
+                ...workQueueTimings(),
+              }),
+            }
+          : {}),
       });
       return { ...outcome, result };
     } finally {

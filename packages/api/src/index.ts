@@ -19,3 +19,6 @@ export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";
 export * from "./unpin-dataset.js";
 export * from "./retention.js";
+export * from "./run-worker.js";
+export type { ClaimReport, UnitOutcome } from "@reflow/engine";
+export type { RefusedUnits } from "@reflow/state";

@@ -43,6 +43,7 @@ export const REFLOW_ERROR_CODES = [
   "REFLOW_UNKNOWN_RUN",
   "REFLOW_NO_PREVIOUS_VERSION",
   "REFLOW_STORAGE_UNAVAILABLE",
+  "REFLOW_DISTRIBUTE_UNSUPPORTED",
 ] as const;
 
 export type ReflowErrorCode = (typeof REFLOW_ERROR_CODES)[number];

@@ -31,6 +31,10 @@ export interface FreedSpace {
   readonly bytes: number;
 }
 
+export interface VersionWriteOptions {
+  readonly fence?: number;
+}
+
 /** Writes one new, not yet live, version of a partition. */
 export interface VersionWriter {
   write(rows: readonly Row[]): Promise<void>;
@@ -52,7 +56,14 @@ export interface Warehouse {
   readonly sql?: SqlWarehouse;
   /** Creates or migrates the storage and the reader-facing view of a dataset. */
   prepare(table: WarehouseTable): Promise<void>;
-  openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter>;
+  /**
+   * `fence` (distributed runs: the claim number of the unit being built): a
+   * writer with a higher fence takes the version over (what an earlier writer
+   * wrote is deleted), and from then on every write, `finish` and `abort` of a
+   * writer with a lower fence fails without touching it. Warehouses that are
+   * never shared between processes may ignore it.
+   */
+  openVersion(table: WarehouseTable, ref: PartitionVersionRef, options?: VersionWriteOptions): Promise<VersionWriter>;
   /**
    * Makes each version live for its partition, all in one atomic step. A
    * version must be finished (written, or published before: that is how a

@@ -1,15 +1,8 @@
 import {
-  ContentHasher,
-  NO_RETRIES,
-  partitionInfo,
-  retryDelayMs,
   type RetryPolicy,
   type ColumnSpec,
   type DatasetDeclaration,
-  type InputReader,
-  type PartitionInfo,
   type PartitionScheme,
-  type Row,
   type Warehouse,
   type WarehouseTable,
   type SourceLocation,
@@ -17,11 +10,10 @@ import {
 import type { Plan, PlannedTask } from "@reflow/planner";
 import type { InputVersions, PartitionState, StateSnapshot, StateWriter } from "@reflow/state";
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
-import { buildSqlPartition } from "./build-sql-partition.js";
-import { PartitionAudit } from "./partition-audit.js";
-import { asRows, batchOutput } from "./transform-output.js";
+import { buildUnit, type UnitOutcome } from "./build-unit.js";
+import type { UnitDispatcher } from "./unit-dispatcher.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
-import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
+import { describeTaskError, TaskError } from "./task-error.js";
 import { taskDependencies } from "./task-dependencies.js";
 import { taskUnits } from "./task-units.js";
 
@@ -62,9 +54,13 @@ export interface ExecutePlanOptions {
   readonly onEvent?: (event: EngineEvent) => void;
   /** When aborted, no new task starts; running ones finish and are recorded; the run ends `interrupted`. */
   readonly signal?: AbortSignal;
+  /**
+   * Distributed run (`apply --distribute`): units are built by whoever claims
+   * them (this process's own slots included); this process still records,
+   * publishes and confirms every one, exactly as for a local build.
+   */
+  readonly distribute?: UnitDispatcher;
 }
-
-const WRITE_BATCH = 5_000;
 
 /**
  * Runs a plan: every task after the tasks it reads, up to `concurrency` at a
@@ -99,6 +95,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   }
   const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, plan.accepted ?? [], sources);
   emit({ type: "run-started", runId, total: tasks.length });
+  const distribute = options.distribute;
+  await distribute?.start(runId);
 
   const live = new Map<string, Map<string, number>>();
   const liveOf = (dataset: string) => {
@@ -140,7 +138,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   const done: boolean[] = new Array(tasks.length).fill(false);
 
   /** Runs one unit: a task, or a batch of one batched dataset's tasks (one transform call, one publish). */
-  const runUnit = async (members: readonly number[]): Promise<void> => {
+  const runUnit = async (members: readonly number[]): Promise<boolean> => {
     const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
     const builds: Build[] = [];
     for (const i of members) {
@@ -152,7 +150,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       try {
         inputs = currentInputs(task, liveOf);
       } catch (error) {
-        await failBuilds([{ i, task, taskId, previous, inputs: {} }], error, 1);
+        await failBuilds([{ i, task, taskId, previous, inputs: {} }], [describeTaskError(error, task)]);
         continue;
       }
       // Non-breaking change upstream: the live version stays, valid for the new input versions.
@@ -170,29 +168,46 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       }
       builds.push({ i, task, taskId, previous, inputs });
     }
-    if (builds.length === 0) return;
-    const policy = dataset.retries ?? NO_RETRIES;
-    let attempt = 1;
-    try {
-      let results: BuiltVersion[];
-      for (;;) {
-        const startedAt = new Date();
-        try {
-          results = await buildVersions(builds, dataset, tables, warehouse, options.projectDir);
-          break;
-        } catch (error) {
-          if (attempt >= policy.attempts || !isRetryable(error) || signal?.aborted) throw error;
-          const delayMs = retryDelayMs(policy, attempt + 1);
-          for (const { task, taskId } of builds) {
-            const message = describeTaskError(error, task);
-            await state.attemptFailed(taskId, attempt, startedAt, message);
-            emit({ type: "task-retrying", task, attempt, attempts: policy.attempts, delayMs, error: message });
-          }
-          attempt += 1;
-          // Ctrl-C during the wait: give up the retry, the task fails with the last error.
-          if (!(await sleep(delayMs, signal))) throw error;
-        }
+    if (builds.length === 0) return true;
+    const unitBuilds = builds.map(({ task, taskId, previous, inputs }) => ({
+      taskId,
+      partition: task.partition,
+      inputs,
+      ...(previous?.liveVersion != null && previous.rowCount != null ? { previousRows: previous.rowCount } : {}),
+    }));
+    let outcome: UnitOutcome;
+    if (distribute) {
+      const remote = await distribute.dispatch({ dataset: dataset.name, fingerprint: dataset.fingerprint, builds: unitBuilds });
+      // Withdrawn before anyone claimed it (the run is stopping): not started, left as it was.
+      if (remote === undefined) return false;
+      outcome = remote;
+      // The claimer (maybe on another machine) does not write state: its retried attempts are recorded here.
+      for (const failure of outcome.failedAttempts) {
+        for (const [k, { taskId }] of builds.entries()) await state.attemptFailed(taskId, failure.attempt, new Date(failure.startedAt), failure.errors[k]!);
       }
+    } else {
+      outcome = await buildUnit({
+        dataset,
+        builds: unitBuilds,
+        tables,
+        warehouse,
+        projectDir: options.projectDir,
+        ...(signal ? { signal } : {}),
+        onRetry: async (failure, attempts, delayMs) => {
+          for (const [k, { task, taskId }] of builds.entries()) {
+            await state.attemptFailed(taskId, failure.attempt, new Date(failure.startedAt), failure.errors[k]!);
+            emit({ type: "task-retrying", task, attempt: failure.attempt, attempts, delayMs, error: failure.errors[k]! });
+          }
+        },
+      });
+    }
+    if (outcome.status === "failed") {
+      await failBuilds(builds, outcome.errors, outcome.attempts);
+      return true;
+    }
+    const attempt = outcome.attempts;
+    try {
+      const results = outcome.results;
       // Record, publish, confirm: a crash between any two steps is settled by reconcile.
       // A batch is published in one atomic step, like a single partition.
       for (const [k, { taskId }] of builds.entries()) await state.taskBuilt(taskId, { ...results[k]!, attempts: attempt });
@@ -210,15 +225,16 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         emit({ type: "task-finished", task, outcome: "succeeded", rowCount: result.rowCount, warnings: result.warnings });
       }
     } catch (error) {
-      await failBuilds(builds, error, attempt);
+      const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+      await failBuilds(builds, builds.map(({ task }) => `${describeTaskError(error, task)}${tries}`), attempt);
     }
+    return true;
   };
 
   /** A failure fails every task of the unit (a batch fails as a whole) and blocks their readers. */
-  const failBuilds = async (builds: readonly Build[], error: unknown, attempt: number): Promise<void> => {
-    const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
-    for (const { i, task, taskId } of builds) {
-      const message = `${describeTaskError(error, task)}${tries}`;
+  const failBuilds = async (builds: readonly Build[], messages: readonly string[], attempt = 1): Promise<void> => {
+    for (const [k, { i, task, taskId }] of builds.entries()) {
+      const message = messages[k]!;
       await state.taskFailed(taskId, task.dataset, task.partition, message, attempt);
       const failure = { dataset: task.dataset, partition: task.partition, error: message };
       failed.push(failure);
@@ -260,7 +276,8 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       return false;
     };
     const pump = () => {
-      while (!signal?.aborted && running < options.concurrency) {
+      // Distributed: every ready unit goes to the queue at once (claimers across machines take them); else up to `concurrency` here.
+      while (!signal?.aborted && running < (distribute ? Infinity : options.concurrency)) {
         const first = ready.take();
         if (first === undefined) break;
         // Tasks blocked by a failed input were counted as finished when they were blocked.
@@ -271,9 +288,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         }
         running += 1;
         runUnit(members).then(
-          () => {
+          (started) => {
             running -= 1;
             ready.release(first);
+            if (!started) {
+              settle();
+              return;
+            }
             finished += members.length;
             for (const i of members) {
               done[i] = true;
@@ -290,8 +311,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       settle();
     };
     signal?.addEventListener("abort", settle);
+    // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.
+    const withdraw = () => void distribute?.withdraw().catch(reject);
+    signal?.addEventListener("abort", withdraw, { once: true });
+    if (signal?.aborted) withdraw();
     pump();
-  });
+  }).finally(() => distribute?.stop());
 
   // Tasks never started because the run was stopped: left exactly as they were.
   const notStarted = tasks.flatMap((_, i) => (done[i] || blockedBy.has(i) ? [] : [i]));
@@ -366,157 +391,3 @@ interface Build {
   readonly inputs: InputVersions;
 }
 
-interface BuiltVersion {
-  readonly inputs: InputVersions;
-  readonly rowCount: number;
-  readonly contentHash: string;
-  readonly warnings: string[];
-  readonly sourceVersion?: string;
-}
-
-/**
- * Runs the user's function once for the builds (one partition, or a batch:
- * `partitions` and inputs covering all of them), then validates, checks and
- * writes each partition's rows as its own new version. If any partition
- * fails, the versions already written for the others are deleted.
- */
-async function buildVersions(
-  builds: readonly Build[],
-  dataset: ExecutableDataset,
-  tables: ReadonlyMap<string, WarehouseTable>,
-  warehouse: Warehouse,
-  projectDir: string,
-): Promise<BuiltVersion[]> {
-  if (dataset.declaration.sql) {
-    // SQL datasets are never batched (the declaration refuses it): one INSERT … SELECT per partition.
-    const [{ task, taskId, previous, inputs: inputVersions }] = builds as [Build];
-    const partition = partitionInfo(dataset.partitions, task.partition);
-    const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
-    return [await buildSqlPartition({ version: taskId, dataset, partition, inputVersions, tables, warehouse, projectDir, previousRows })];
-  }
-  const readers: Record<string, InputReader<Row>> = {};
-  for (const input of dataset.inputs) {
-    const refs = new Map<string, number>();
-    for (const build of builds) for (const [partition, version] of Object.entries(build.inputs[input.dataset] ?? {})) refs.set(partition, version);
-    readers[input.alias] = inputReader(warehouse, tables.get(input.dataset)!, [...refs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([partition, version]) => ({ partition, version })));
-  }
-  const partitions = builds.map(({ task }) => partitionInfo(dataset.partitions, task.partition));
-  const declaration = dataset.declaration;
-  const sourceVersions: (string | undefined)[] = [];
-  if (declaration.sourceVersion) {
-    // Observed before reading: if the data changes in between, the next plan sees a change and reads again.
-    for (const partition of partitions) {
-      try {
-        sourceVersions.push(`v:${String(await declaration.sourceVersion({ partition, projectDir }))}`);
-      } catch (error) {
-        throw TaskError.fromUserCode(error, { declaration: { runProperty: "sourceVersion" } }, projectDir);
-      }
-    }
-  }
-  const inputs = Object.freeze(readers);
-  let outputs: readonly unknown[];
-  try {
-    if (declaration.batch === undefined) outputs = [await declaration.run({ partition: partitions[0]!, inputs, projectDir })];
-    else {
-      const keys = builds.map(({ task }) => task.partition);
-      const byKey = batchOutput(await declaration.run({ partitions: Object.freeze(partitions), inputs, projectDir }), keys, dataset);
-      outputs = keys.map((key) => byKey.get(key));
-    }
-  } catch (error) {
-    throw TaskError.fromUserCode(error, dataset, projectDir);
-  }
-  const written: number[] = [];
-  try {
-    const results: BuiltVersion[] = [];
-    for (const [k, build] of builds.entries()) {
-      const { rowCount, contentHash, warnings } = await writeVersion(build, partitions[k]!, outputs[k], dataset, tables.get(dataset.name)!, warehouse, projectDir);
-      written.push(build.taskId);
-      const sourceVersion = sourceVersions[k];
-      results.push({ inputs: build.inputs, rowCount, contentHash, warnings, ...(sourceVersion ? { sourceVersion } : {}) });
-    }
-    return results;
-  } catch (error) {
-    if (written.length > 0) await warehouse.dropVersions(dataset.name, written);
-    // Every task of the batch records this message: say which partition broke it.
-    if (builds.length > 1 && error instanceof TaskError) {
-      throw new TaskError(error.code, `in partition ${builds[written.length]!.task.partition} of the batch ${builds[0]!.task.partition} … ${builds.at(-1)!.task.partition}: ${error.message}`, error.retryable);
-    }
-    throw error;
-  }
-}
-
-/** Validates and checks one partition's rows while writing them as a new, not yet live, version. */
-async function writeVersion(
-  build: Build,
-  partition: PartitionInfo,
-  output: unknown,
-  dataset: ExecutableDataset,
-  table: WarehouseTable,
-  warehouse: Warehouse,
-  projectDir: string,
-): Promise<{ rowCount: number; contentHash: string; warnings: string[] }> {
-  const { task, taskId, previous } = build;
-  const writer = await warehouse.openVersion(table, { partition: task.partition, version: taskId });
-  const hasher = new ContentHasher(table.columns);
-  const schema = dataset.declaration.schema;
-  const previousRows = previous?.liveVersion != null && previous.rowCount != null ? previous.rowCount : undefined;
-  const audit = new PartitionAudit(dataset.declaration.checks, {
-    dataset: task.dataset,
-    partition,
-    ...(previousRows === undefined ? {} : { previous: { rowCount: previousRows } }),
-  });
-  try {
-    let batch: Row[] = [];
-    let index = 0;
-    for await (const raw of asRows(output, dataset, projectDir)) {
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) throw schemaViolation(index, parsed.error);
-      const row = parsed.data as Row;
-      hasher.add(row);
-      audit.add(row, index);
-      batch.push(row);
-      index += 1;
-      if (batch.length >= WRITE_BATCH) {
-        await writer.write(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) await writer.write(batch);
-    const warnings = await audit.finish();
-    await writer.finish();
-    return { rowCount: hasher.rowCount, contentHash: hasher.digest(), warnings };
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-}
-
-function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {
-  return Object.freeze({
-    partitions: Object.freeze(refs.map((r) => r.partition)),
-    async rows() {
-      const all: Row[] = [];
-      for await (const batch of warehouse.read(table, refs)) all.push(...batch);
-      return all;
-    },
-    async *[Symbol.asyncIterator]() {
-      for await (const batch of warehouse.read(table, refs)) yield* batch;
-    },
-  });
-}
-
-/** Waits `ms`; resolves false at once if the signal aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

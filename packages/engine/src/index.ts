@@ -6,3 +6,7 @@ export * from "./ready-queue.js";
 export * from "./partition-audit.js";
 export * from "./observe-source.js";
 export * from "./task-units.js";
+export * from "./build-unit.js";
+export * from "./unit-dispatcher.js";
+export * from "./claim-loop.js";
+export * from "./queue-dispatcher.js";

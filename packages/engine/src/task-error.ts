@@ -43,7 +43,7 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /** The message recorded for a failed task: names dataset and partition, then what went wrong. */
-export function describeTaskError(error: unknown, task: PlannedTask): string {
+export function describeTaskError(error: unknown, task: Pick<PlannedTask, "dataset" | "partition">): string {
   const code = error instanceof TaskError || isReflowError(error) ? error.code : "REFLOW_TRANSFORM_FAILED";
   const message = error instanceof Error ? error.message : String(error);
   return `${code}: dataset "${task.dataset}" partition ${task.partition}: ${message}`;

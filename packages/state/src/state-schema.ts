@@ -141,7 +141,37 @@ export interface FingerprintSourcesTable {
   source: string;
 }
 
+/**
+ * One unit of a distributed run (`apply --distribute`), dispatched by the
+ * coordinator and built by whichever process claims it (`reflow worker`).
+ * `ready` → `claimed` (lease running) → `built`/`failed` (result JSON), then
+ * deleted by the coordinator when it records the result. A claim whose lease
+ * ran out is claimed again with a new token; reports carry the token, so a
+ * claimer that lost its claim cannot overwrite the new claimer's result.
+ */
+export interface WorkQueueTable {
+  id: Generated<number>;
+  run_id: number;
+  dataset: string;
+  /** The dataset fingerprint the plan builds with: a claimer with other code refuses the unit. */
+  fingerprint: string;
+  /** The unit's first task id (its version id), for logs. */
+  first_task_id: number;
+  /** JSON: what to build (the engine's `DispatchedUnit` builds). */
+  payload: string;
+  status: "ready" | "claimed" | "built" | "failed";
+  /** `host:pid` of the last claimer. */
+  claimed_by: string | null;
+  token: string | null;
+  /** Claims so far: more than 1 means an earlier claimer's lease ran out. */
+  claims: number;
+  lease_until: string | null;
+  /** JSON: the engine's `UnitOutcome`. */
+  result: string | null;
+}
+
 export interface StateDatabase {
+  work_queue: WorkQueueTable;
   fingerprints: FingerprintsTable;
   fingerprint_sources: FingerprintSourcesTable;
   locks: LocksTable;

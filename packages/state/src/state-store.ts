@@ -9,6 +9,7 @@ import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
 import { StateLock } from "./state-lock.js";
 import { StateWriter } from "./state-writer.js";
+import { WorkQueue } from "./work-queue.js";
 
 /** `subject` of the REFLOW_STATE_INCOMPATIBLE error a reader gets from a state that a writer would migrate. */
 export const OLDER_SCHEMA = "older-schema";
@@ -19,6 +20,8 @@ export interface StateStore {
   readonly writer?: StateWriter;
   /** The writer lock; absent on a read-only store (read its holder with `reader.lockHolder()`). */
   readonly lock?: StateLock;
+  /** The work queue of distributed runs; only on a writable PostgreSQL store. */
+  readonly workQueue?: WorkQueue;
   close(): Promise<void>;
 }
 
@@ -74,7 +77,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
  */
 async function openPostgresStateStore(location: PostgresLocation, mode: "read" | "write"): Promise<StateStore | undefined> {
   const { connectPostgres } = await import("@reflow/postgres");
-  const connection = await connectPostgres({ url: location.url, schema: location.schema, readOnly: mode === "read", role: "state", maxConnections: 4 });
+  const connection = await connectPostgres({ url: location.url, schema: location.schema, readOnly: mode === "read", role: "state", maxConnections: 10 });
   const db = connection.db as Kysely<StateDatabase>;
   const label = `${redactUrl(location.url)} (schema ${location.schema})`;
   try {
@@ -89,7 +92,7 @@ async function openPostgresStateStore(location: PostgresLocation, mode: "read" |
   }
   return {
     reader: new StateReader(db),
-    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db) } : {}),
+    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db), workQueue: new WorkQueue(db) } : {}),
     close: () => connection.close(),
   };
 }

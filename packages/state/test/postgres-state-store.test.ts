@@ -67,6 +67,7 @@ describe.skipIf(unavailable !== undefined)(`state store on PostgreSQL${unavailab
       "runs",
       "task_attempts",
       "tasks",
+      "work_queue",
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
-import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriteOptions, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { connectPostgres, storageUnavailable, type PostgresConnection } from "@reflow/postgres";
 import { PostgresSqlWarehouse, rowsTable } from "./postgres-sql-warehouse.js";
 
@@ -69,6 +69,8 @@ export class PostgresWarehouse implements Warehouse {
           created_at text not null
         )`.execute(trx);
         await sql`create index if not exists _reflow_versions_by_partition on _reflow_versions (dataset, partition)`.execute(trx);
+        // The claim number of the distributed build writing the version (null: not distributed); see openVersion.
+        await sql`alter table _reflow_versions add column if not exists fence integer`.execute(trx);
         await sql`create table if not exists _reflow_live (
           dataset text not null,
           partition text not null,
@@ -116,28 +118,64 @@ export class PostgresWarehouse implements Warehouse {
     this.prepared.add(table.dataset);
   }
 
-  async openVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<VersionWriter> {
+  async openVersion(table: WarehouseTable, ref: PartitionVersionRef, options: VersionWriteOptions = {}): Promise<VersionWriter> {
     if (!this.prepared.has(table.dataset)) await this.prepare(table);
     const columns = table.columns;
-    await sql`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at)
-      values (${ref.version}, ${table.dataset}, ${ref.partition}, null, 'writing', ${new Date().toISOString()})`.execute(this.db);
+    const fence = options.fence;
+    const rows = sql.id(rowsTable(table.dataset));
+    const createdAt = new Date().toISOString();
+    if (fence === undefined) {
+      await sql`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at)
+        values (${ref.version}, ${table.dataset}, ${ref.partition}, null, 'writing', ${createdAt})`.execute(this.db);
+    } else {
+      // Take the version over from any writer with a lower fence (a claimer whose lease ran out), waiting for its chunk in flight.
+      await this.db.transaction().execute(async (trx) => {
+        await sql`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at, fence)
+          values (${ref.version}, ${table.dataset}, ${ref.partition}, null, 'writing', ${createdAt}, ${fence}) on conflict (version) do nothing`.execute(trx);
+        const held = await sql<{ fence: number | null; state: string }>`select fence, state from _reflow_versions where version = ${ref.version} for update`.execute(trx);
+        const current = held.rows[0]!;
+        if ((current.fence ?? 0) > fence || current.state === "live" || current.state === "retired") {
+          throw new Error(`version ${ref.version} of ${table.dataset} ${ref.partition} is held by a newer claim (fence ${current.fence}, state ${current.state}); nothing was written`);
+        }
+        await sql`delete from ${rows} where _version = ${ref.version}`.execute(trx);
+        await sql`update _reflow_versions set fence = ${fence}, state = 'writing', row_count = null, created_at = ${createdAt} where version = ${ref.version}`.execute(trx);
+      });
+    }
     const names = sql.join(["_partition", "_version", ...columns.map((c) => c.name)].map((name) => sql.id(name)));
     const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / (columns.length + 2))));
+    const lost = () => new Error(`version ${ref.version} of ${table.dataset} ${ref.partition} was taken over by a newer claim (this claim's lease ran out); nothing more was written`);
     let count = 0;
     return {
-      write: async (rows) => {
-        // One multi-row INSERT per chunk: one round trip for up to a thousand rows.
-        for (let i = 0; i < rows.length; i += perInsert) {
-          const tuples = rows.slice(i, i + perInsert).map((row) => tuple([ref.partition, ref.version, ...columns.map((c) => toSql(row[c.name], c))]));
-          await sql`insert into ${sql.id(rowsTable(table.dataset))} (${names}) values ${sql.join(tuples)}`.execute(this.db);
+      write: async (batch) => {
+        for (let i = 0; i < batch.length; i += perInsert) {
+          const tuples = batch.slice(i, i + perInsert).map((row) => tuple([ref.partition, ref.version, ...columns.map((c) => toSql(row[c.name], c))]));
+          const insert = sql`insert into ${rows} (${names}) values ${sql.join(tuples)}`;
+          // One multi-row INSERT per chunk: one round trip for up to a thousand rows.
+          if (fence === undefined) await insert.execute(this.db);
+          else {
+            // Fenced: the chunk lands only while this claim still holds the version (the share lock makes a take-over wait for it).
+            await this.db.transaction().execute(async (trx) => {
+              const mine = await sql`select 1 from _reflow_versions where version = ${ref.version} and fence = ${fence} for share`.execute(trx);
+              if (mine.rows.length === 0) throw lost();
+              await insert.execute(trx);
+            });
+          }
         }
-        count += rows.length;
+        count += batch.length;
       },
       finish: async () => {
-        await sql`update _reflow_versions set row_count = ${count}, state = 'written' where version = ${ref.version}`.execute(this.db);
+        const done = await sql`update _reflow_versions set row_count = ${count}, state = 'written'
+          where version = ${ref.version} ${fence === undefined ? sql`` : sql`and fence = ${fence}`}`.execute(this.db);
+        if (Number(done.numAffectedRows ?? 0n) !== 1) throw lost();
       },
       abort: async () => {
-        await this.db.transaction().execute((trx) => deleteVersions(trx, table.dataset, [ref.version]));
+        await this.db.transaction().execute(async (trx) => {
+          if (fence !== undefined) {
+            const mine = await sql`select 1 from _reflow_versions where version = ${ref.version} and fence = ${fence} for update`.execute(trx);
+            if (mine.rows.length === 0) return;
+          }
+          await deleteVersions(trx, table.dataset, [ref.version]);
+        });
       },
     };
   }
@@ -224,6 +262,8 @@ export class PostgresWarehouse implements Warehouse {
 
 async function deleteVersions(trx: Transaction<any>, dataset: string, versions: readonly number[]): Promise<void> {
   const list = sql`any(${[...versions]}::bigint[])`;
+  // Version records first, locked: a fenced writer's chunk in flight commits before its rows are deleted (openVersion).
+  await sql`select version from _reflow_versions where version = ${list} order by version for update`.execute(trx);
   const table = await sql<{ found: boolean }>`select to_regclass(${rowsTable(dataset)}) is not null as found`.execute(trx);
   if (table.rows[0]!.found) await sql`delete from ${sql.id(rowsTable(dataset))} where _version = ${list}`.execute(trx);
   await sql`delete from _reflow_versions where version = ${list}`.execute(trx);

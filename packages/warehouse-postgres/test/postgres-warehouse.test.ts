@@ -36,6 +36,40 @@ if (unavailable) {
       }
     });
 
+    it("fences a version between claims: a higher fence takes it over, and the lower one's writes, finish and abort change nothing", async () => {
+      const db = await createTestDatabase();
+      const table = { dataset: "things", columns: [{ name: "n", type: "integer", nullable: false, optional: false }] as ColumnSpec[] };
+      const warehouse = await PostgresWarehouse.open({ url: db.url, schema: "marts" });
+      const ref = { partition: "*", version: 7 };
+      try {
+        // The first claimer writes part of the version, then stalls past its lease.
+        const zombie = await warehouse.openVersion(table, ref, { fence: 1 });
+        await zombie.write([{ n: 1 }, { n: 2 }]);
+        // The next claimer takes the version over: what the first wrote is gone.
+        const second = await warehouse.openVersion(table, ref, { fence: 2 });
+        expect(await queryDatabase(db.url, "select count(*)::int as n from marts.things__rows")).toEqual([{ n: 0 }]);
+        await second.write([{ n: 10 }]);
+        // The first wakes up: nothing it does lands.
+        const lost = "version 7 of things * was taken over by a newer claim (this claim's lease ran out); nothing more was written";
+        await expect(zombie.write([{ n: 3 }])).rejects.toThrow(lost);
+        await expect(zombie.finish()).rejects.toThrow(lost);
+        await zombie.abort();
+        await expect(warehouse.openVersion(table, ref, { fence: 1 })).rejects.toThrow("version 7 of things * is held by a newer claim (fence 2, state writing); nothing was written");
+        await second.write([{ n: 20 }]);
+        await second.finish();
+        expect(await warehouse.storedVersions("things")).toEqual([{ dataset: "things", partition: "*", version: 7, state: "written", rowCount: 2 }]);
+        const rows: unknown[] = [];
+        for await (const batch of warehouse.read(table, [ref])) rows.push(...batch);
+        expect(rows).toEqual([{ n: 10 }, { n: 20 }]);
+        await warehouse.publish("things", [ref]);
+        // A live version is never taken over.
+        await expect(warehouse.openVersion(table, ref, { fence: 3 })).rejects.toThrow("version 7 of things * is held by a newer claim (fence 2, state live); nothing was written");
+      } finally {
+        await warehouse.close();
+        await db.drop();
+      }
+    });
+
     it("keeps users' own views on a dataset working when a column is added", async () => {
       const db = await createTestDatabase();
       const columns: ColumnSpec[] = [{ name: "n", type: "integer", nullable: false, optional: false }];

@@ -5,6 +5,7 @@ import { versionHistory } from "./0003-version-history.js";
 import { changeCategories } from "./0004-change-categories.js";
 import { fingerprintSources } from "./0005-fingerprint-sources.js";
 import { partitionBatches } from "./0006-partition-batches.js";
+import { workQueue } from "./0007-work-queue.js";
 
 /** Every state migration, in order. Append only: never edit or renumber a released one. */
 export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -14,6 +15,7 @@ export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.free
   "0004-change-categories": changeCategories,
   "0005-fingerprint-sources": fingerprintSources,
   "0006-partition-batches": partitionBatches,
+  "0007-work-queue": workQueue,
 });
 
 export const stateMigrationProvider: MigrationProvider = {

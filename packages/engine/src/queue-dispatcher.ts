@@ -1,0 +1,140 @@
+import type { Warehouse } from "@reflow/core";
+import type { WorkQueue } from "@reflow/state";
+import type { UnitOutcome } from "./build-unit.js";
+import { runClaimLoop } from "./claim-loop.js";
+import type { ExecutableDataset } from "./execute-plan.js";
+import type { DispatchedUnit, UnitDispatcher } from "./unit-dispatcher.js";
+
+export interface QueueDispatcherOptions {
+  readonly queue: WorkQueue;
+  readonly datasets: ReadonlyMap<string, ExecutableDataset>;
+  readonly warehouse: Warehouse;
+  readonly projectDir: string;
+  /** Units this process builds itself at once, as a claimer like any other (so a run finishes without workers). */
+  readonly slots: number;
+  readonly leaseMs: number;
+  /** How often idle slots look for units. */
+  readonly claimPollMs: number;
+  /** How often the coordinator collects finished units. */
+  readonly resultPollMs: number;
+}
+
+/**
+ * The coordinator's side of a distributed run: dispatched units go to the
+ * work queue (those dispatched in the same tick in one INSERT, in order),
+ * this process's own slots claim from it like any worker, and finished units
+ * are collected (deleted from the queue as they are read) and handed back to
+ * the engine, which records and publishes them.
+ */
+export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher {
+  const { queue } = options;
+  let runId: number | undefined;
+  let stopped = false;
+  let withdrawn = false;
+  const waiting = new Map<number, { resolve: (outcome: UnitOutcome | undefined) => void; reject: (error: unknown) => void }>();
+  /** Reports that arrived before their unit's id was known here (a very fast claimer). */
+  const early = new Map<number, UnitOutcome>();
+  let buffer: { unit: DispatchedUnit; resolve: (outcome: UnitOutcome | undefined) => void; reject: (error: unknown) => void }[] = [];
+  const controller = new AbortController();
+  let claiming: Promise<unknown> | undefined;
+  let collecting: Promise<void> | undefined;
+  let failure: unknown;
+
+  const flush = async () => {
+    const batch = buffer;
+    buffer = [];
+    if (batch.length === 0) return;
+    if (withdrawn) {
+      for (const item of batch) item.resolve(undefined);
+      return;
+    }
+    try {
+      const ids = await queue.enqueue(
+        runId!,
+        batch.map(({ unit }) => ({
+          dataset: unit.dataset,
+          fingerprint: unit.fingerprint,
+          firstTaskId: unit.builds[0]!.taskId,
+          payload: JSON.stringify({ builds: unit.builds }),
+        })),
+      );
+      ids.forEach((id, k) => {
+        const { resolve, reject } = batch[k]!;
+        const outcome = early.get(id);
+        if (outcome) {
+          early.delete(id);
+          resolve(outcome);
+        } else waiting.set(id, { resolve, reject });
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  };
+
+  const collect = async () => {
+    while (!stopped) {
+      if (waiting.size > 0) {
+        try {
+          for (const report of await queue.takeReports(runId!)) {
+            const outcome = JSON.parse(report.result) as UnitOutcome;
+            const waiter = waiting.get(report.id);
+            if (waiter) {
+              waiting.delete(report.id);
+              waiter.resolve(outcome);
+            } else early.set(report.id, outcome);
+          }
+        } catch (error) {
+          // Lost contact with the state: the apply fails as it would on a failed state write (the next apply settles the run).
+          failure = error;
+          for (const waiter of waiting.values()) waiter.reject(error);
+          waiting.clear();
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.resultPollMs));
+    }
+  };
+
+  return {
+    async start(id) {
+      runId = id;
+      await queue.clearEndedRuns();
+      claiming = runClaimLoop({
+        queue,
+        datasets: options.datasets,
+        warehouse: options.warehouse,
+        projectDir: options.projectDir,
+        slots: options.slots,
+        leaseMs: options.leaseMs,
+        pollMs: options.claimPollMs,
+        signal: controller.signal,
+      }).catch((error: unknown) => {
+        failure ??= error;
+        for (const waiter of waiting.values()) waiter.reject(error);
+        waiting.clear();
+      });
+      collecting = collect();
+    },
+    dispatch(unit) {
+      if (failure !== undefined) return Promise.reject(failure);
+      if (withdrawn) return Promise.resolve(undefined);
+      return new Promise((resolve, reject) => {
+        if (buffer.length === 0) setImmediate(() => void flush());
+        buffer.push({ unit, resolve, reject });
+      });
+    },
+    async withdraw() {
+      withdrawn = true;
+      if (runId === undefined) return;
+      for (const id of await queue.withdrawReady(runId)) {
+        waiting.get(id)?.resolve(undefined);
+        waiting.delete(id);
+      }
+    },
+    async stop() {
+      stopped = true;
+      controller.abort();
+      await Promise.all([claiming, collecting]);
+    },
+  };
+}
