@@ -22,6 +22,7 @@ import { PartitionAudit } from "./partition-audit.js";
 import { asRows, batchOutput } from "./transform-output.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
 import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
+import { GroupCommit } from "./group-commit.js";
 import { taskDependencies } from "./task-dependencies.js";
 import { taskUnits } from "./task-units.js";
 
@@ -138,9 +139,17 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   let rowsWritten = 0;
   let finished = 0;
   const done: boolean[] = new Array(tasks.length).fill(false);
+  // Units in their build phase (holding a concurrency slot); units between built and confirmed hold none.
+  let building = 0;
+  const commits = new GroupCommit({ state, warehouse, idle: () => building === 0 });
 
-  /** Runs one unit: a task, or a batch of one batched dataset's tasks (one transform call, one publish). */
-  const runUnit = async (members: readonly number[]): Promise<void> => {
+  /**
+   * Runs one unit: a task, or a batch of one batched dataset's tasks (one
+   * transform call, one publish). `built` is called once the transform and
+   * writes are done (or the unit ended without them): its slot is free while
+   * the versions wait for their group's commit.
+   */
+  const runUnit = async (members: readonly number[], built: () => void): Promise<void> => {
     const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
     const builds: Build[] = [];
     for (const i of members) {
@@ -193,13 +202,17 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           if (!(await sleep(delayMs, signal))) throw error;
         }
       }
-      // Record, publish, confirm: a crash between any two steps is settled by reconcile.
-      // A batch is published in one atomic step, like a single partition.
-      for (const [k, { taskId }] of builds.entries()) await state.taskBuilt(taskId, { ...results[k]!, attempts: attempt });
-      await warehouse.publish(dataset.name, builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })));
+      // Record, publish, confirm, with other finished units (group commit): a crash between any two steps is
+      // settled by reconcile. A batch is published in one atomic step, like a single partition.
+      built();
+      await commits.submit({
+        dataset: dataset.name,
+        built: builds.map(({ taskId }, k) => ({ taskId, result: { ...results[k]!, attempts: attempt } })),
+        refs: builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })),
+        published: builds.map(({ task, taskId }) => ({ taskId, dataset: task.dataset, partition: task.partition })),
+      });
       for (const [k, { task, taskId, previous }] of builds.entries()) {
         const result = results[k]!;
-        await state.taskSucceeded(taskId, task.dataset, task.partition);
         liveOf(task.dataset).set(task.partition, taskId);
         if (previous?.liveVersion != null && previous.contentHash === result.contentHash) {
           replacedByIdentical.set(partitionId(task.dataset, task.partition), previous.liveVersion);
@@ -250,9 +263,11 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
 
   const signal = options.signal;
   await new Promise<void>((resolve, reject) => {
+    // Units started and not yet confirmed; `running` of them hold a concurrency slot.
     let running = 0;
+    let committing = 0;
     const settle = () => {
-      if (finished === tasks.length || (signal?.aborted && running === 0)) {
+      if (finished === tasks.length || (signal?.aborted && running === 0 && committing === 0)) {
         signal?.removeEventListener("abort", settle);
         resolve();
         return true;
@@ -270,10 +285,22 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           continue;
         }
         running += 1;
-        runUnit(members).then(
+        building += 1;
+        let slotHeld = true;
+        const releaseSlot = () => {
+          if (!slotHeld) return;
+          slotHeld = false;
+          running -= 1;
+          building -= 1;
+          committing += 1;
+          ready.release(first);
+          pump();
+          commits.poke();
+        };
+        runUnit(members, releaseSlot).then(
           () => {
-            running -= 1;
-            ready.release(first);
+            releaseSlot();
+            committing -= 1;
             finished += members.length;
             for (const i of members) {
               done[i] = true;
