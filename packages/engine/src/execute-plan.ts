@@ -204,13 +204,15 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       }
       // Record, publish, confirm, with other finished units (group commit): a crash between any two steps is
       // settled by reconcile. A batch is published in one atomic step, like a single partition.
-      built();
-      await commits.submit({
+      const confirmed = commits.submit({
         dataset: dataset.name,
         built: builds.map(({ taskId }, k) => ({ taskId, result: { ...results[k]!, attempts: attempt } })),
         refs: builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })),
         published: builds.map(({ task, taskId }) => ({ taskId, dataset: task.dataset, partition: task.partition })),
       });
+      // Queued first, so that the scheduler going idle now commits this unit too.
+      built();
+      await confirmed;
       for (const [k, { task, taskId, previous }] of builds.entries()) {
         const result = results[k]!;
         liveOf(task.dataset).set(task.partition, taskId);

@@ -127,12 +127,15 @@ export class GroupCommit {
         }
       }
     }
+    // Confirmed in the order they finished, whatever the dataset.
+    const isPublished = new Set(published);
+    const confirmed = group.filter((w) => isPublished.has(w));
     try {
-      await state.tasksSucceeded(published.flatMap((w) => w.unit.published));
+      await state.tasksSucceeded(confirmed.flatMap((w) => w.unit.published));
     } catch (error) {
-      for (const w of published) w.reject(error);
+      for (const w of confirmed) w.reject(error);
       return;
     }
-    for (const w of published) w.resolve();
+    for (const w of confirmed) w.resolve();
   }
 }
