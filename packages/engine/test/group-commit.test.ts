@@ -14,7 +14,7 @@ const days = daily({ start: "2024-01-01" });
 const asOf = new Date("2024-01-05T00:00:00Z"); // 2024-01-01 … 2024-01-04
 const row = z.object({ day: z.string(), n: z.number() });
 
-function compiled(declaration: DatasetDeclaration): ExecutableDataset {
+function compiled(declaration: DatasetDeclaration): ExecutableDataset & { inputs: { alias: string; dataset: string; mapping: { kind: "identity" } }[] } {
   return {
     name: declaration.name,
     kind: declaration.kind,

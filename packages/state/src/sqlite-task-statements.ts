@@ -13,13 +13,13 @@ export class SqliteTaskStatements {
   private readonly unchangedTask: Database.Statement;
   private readonly unchangedPartition: Database.Statement;
   private readonly live: Database.Statement;
-  readonly recordBuilt: (tasks: readonly BuiltTaskRecord[]) => void;
+  readonly recordBuilt: (tasks: readonly BuiltTaskRecord[], at: string) => void;
   readonly recordPublished: (tasks: readonly PublishedTaskRecord[], at: string) => void;
   readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: string) => void;
 
   constructor(database: Database.Database) {
     this.built = database.prepare(
-      `update tasks set status = 'publishing', inputs = ?, row_count = ?, content_hash = ?, warnings = ?, attempts = ?, source_version = ? where id = ?`,
+      `update tasks set status = 'publishing', inputs = ?, row_count = ?, content_hash = ?, warnings = ?, attempts = ?, source_version = ?, finished_at = ? where id = ?`,
     );
     this.succeeded = database.prepare(`update tasks set status = 'succeeded', finished_at = ? where id = ?`);
     this.live = database.prepare(
@@ -32,7 +32,7 @@ export class SqliteTaskStatements {
     this.unchangedPartition = database.prepare(
       `update partitions set status = 'built', inputs_task_id = ?, last_task_id = ?, updated_at = ? where dataset = ? and partition = ?`,
     );
-    this.recordBuilt = database.transaction((tasks: readonly BuiltTaskRecord[]) => {
+    this.recordBuilt = database.transaction((tasks: readonly BuiltTaskRecord[], at: string) => {
       for (const { taskId, result } of tasks) {
         this.built.run(
           JSON.stringify(result.inputs),
@@ -41,6 +41,7 @@ export class SqliteTaskStatements {
           result.warnings?.length ? JSON.stringify(result.warnings) : null,
           result.attempts ?? 1,
           result.sourceVersion ?? null,
+          at,
           taskId,
         );
       }
