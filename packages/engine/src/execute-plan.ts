@@ -139,15 +139,15 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   let rowsWritten = 0;
   let finished = 0;
   const done: boolean[] = new Array(tasks.length).fill(false);
-  // Units in their build phase (holding a concurrency slot); units between built and confirmed hold none.
+  // Units still building: when none is, a pending commit group can grow no more.
   let building = 0;
   const commits = new GroupCommit({ state, warehouse, idle: () => building === 0 });
 
   /**
    * Runs one unit: a task, or a batch of one batched dataset's tasks (one
    * transform call, one publish). `built` is called once the transform and
-   * writes are done (or the unit ended without them): its slot is free while
-   * the versions wait for their group's commit.
+   * writes are done and the versions wait for their group's commit (or the
+   * unit ended without them).
    */
   const runUnit = async (members: readonly number[], built: () => void): Promise<void> => {
     const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
@@ -265,11 +265,9 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
 
   const signal = options.signal;
   await new Promise<void>((resolve, reject) => {
-    // Units started and not yet confirmed; `running` of them hold a concurrency slot.
     let running = 0;
-    let committing = 0;
     const settle = () => {
-      if (finished === tasks.length || (signal?.aborted && running === 0 && committing === 0)) {
+      if (finished === tasks.length || (signal?.aborted && running === 0)) {
         signal?.removeEventListener("abort", settle);
         resolve();
         return true;
@@ -288,21 +286,21 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         }
         running += 1;
         building += 1;
-        let slotHeld = true;
-        const releaseSlot = () => {
-          if (!slotHeld) return;
-          slotHeld = false;
-          running -= 1;
+        let stillBuilding = true;
+        // The unit keeps its slot until confirmed, so at most `concurrency` units are ever built
+        // and unpublished (what a killed apply loses), as without group commit; the group is
+        // the units that finish building together.
+        const built = () => {
+          if (!stillBuilding) return;
+          stillBuilding = false;
           building -= 1;
-          committing += 1;
-          ready.release(first);
-          pump();
           commits.poke();
         };
-        runUnit(members, releaseSlot).then(
+        runUnit(members, built).then(
           () => {
-            releaseSlot();
-            committing -= 1;
+            built();
+            running -= 1;
+            ready.release(first);
             finished += members.length;
             for (const i of members) {
               done[i] = true;

@@ -49,7 +49,7 @@ export class GroupCommit {
 
   constructor(private readonly options: GroupCommitOptions) {
     this.maxTasks = options.maxTasks ?? 500;
-    this.maxDelayMs = options.maxDelayMs ?? 20;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
   }
 
   /** Resolves once the unit is recorded, published and confirmed; rejects with the error of the step that failed. */

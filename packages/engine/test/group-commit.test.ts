@@ -69,22 +69,29 @@ describe("group commit in executePlan", () => {
       const plan = createPlan({ datasets, order: ["sales", "doubled"], state: snapshot, asOf });
       const result = await executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir });
       expect(result).toMatchObject({ status: "succeeded", succeeded: 8, rowsWritten: 8 });
-      // Every ready task builds while the earlier ones wait for their group; a group commits when nothing is left building.
+      // The units running together (concurrency 2) commit as one group once neither is building; a unit keeps
+      // its slot until confirmed, and a reader starts only once its input is confirmed.
       expect(log).toEqual([
         "read sales 2024-01-01",
         "read sales 2024-01-02",
+        "record 1,2",
+        "publish sales 1,2",
+        "confirm 1,2",
         "read sales 2024-01-03",
         "read sales 2024-01-04",
-        "record 1,2,3,4",
-        "publish sales 1,2,3,4",
-        "confirm 1,2,3,4",
+        "record 3,4",
+        "publish sales 3,4",
+        "confirm 3,4",
         "transform doubled 2024-01-01",
         "transform doubled 2024-01-02",
+        "record 5,6",
+        "publish doubled 5,6",
+        "confirm 5,6",
         "transform doubled 2024-01-03",
         "transform doubled 2024-01-04",
-        "record 5,6,7,8",
-        "publish doubled 5,6,7,8",
-        "confirm 5,6,7,8",
+        "record 7,8",
+        "publish doubled 7,8",
+        "confirm 7,8",
       ]);
       expect([...(await warehouse.liveVersions("doubled"))]).toEqual([
         ["2024-01-01", 5],
