@@ -37,6 +37,7 @@ export interface VersionWriteOptions {
 
 /** Writes one new, not yet live, version of a partition. */
 export interface VersionWriter {
+  /** The writer may keep `rows` until the next call (to write them with what follows): do not change them afterwards. */
   write(rows: readonly Row[]): Promise<void>;
   /** Makes the written rows durable; they are still not visible to readers. */
   finish(): Promise<void>;

@@ -14,6 +14,7 @@ import { buildUnit, type UnitOutcome } from "./build-unit.js";
 import type { UnitDispatcher } from "./unit-dispatcher.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
 import { describeTaskError, TaskError } from "./task-error.js";
+import { GroupCommit } from "./group-commit.js";
 import { taskDependencies } from "./task-dependencies.js";
 import { taskUnits } from "./task-units.js";
 
@@ -136,9 +137,17 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   let rowsWritten = 0;
   let finished = 0;
   const done: boolean[] = new Array(tasks.length).fill(false);
+  // Units still building: when none is, a pending commit group can grow no more.
+  let building = 0;
+  const commits = new GroupCommit({ state, warehouse, idle: () => building === 0 });
 
-  /** Runs one unit: a task, or a batch of one batched dataset's tasks (one transform call, one publish). */
-  const runUnit = async (members: readonly number[]): Promise<boolean> => {
+  /**
+   * Runs one unit: a task, or a batch of one batched dataset's tasks (one
+   * transform call, one publish). `built` is called once the transform and
+   * writes are done and the versions wait for their group's commit (or the
+   * unit ended without them). False if the unit was withdrawn unstarted.
+   */
+  const runUnit = async (members: readonly number[], built: () => void): Promise<boolean> => {
     const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
     const builds: Build[] = [];
     for (const i of members) {
@@ -208,13 +217,19 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     const attempt = outcome.attempts;
     try {
       const results = outcome.results;
-      // Record, publish, confirm: a crash between any two steps is settled by reconcile.
-      // A batch is published in one atomic step, like a single partition.
-      for (const [k, { taskId }] of builds.entries()) await state.taskBuilt(taskId, { ...results[k]!, attempts: attempt });
-      await warehouse.publish(dataset.name, builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })));
+      // Record, publish, confirm, with other finished units (group commit): a crash between any two steps is
+      // settled by reconcile. A batch is published in one atomic step, like a single partition.
+      const confirmed = commits.submit({
+        dataset: dataset.name,
+        built: builds.map(({ taskId }, k) => ({ taskId, result: { ...results[k]!, attempts: attempt } })),
+        refs: builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })),
+        published: builds.map(({ task, taskId }) => ({ taskId, dataset: task.dataset, partition: task.partition })),
+      });
+      // Queued first, so that the scheduler going idle now commits this unit too.
+      built();
+      await confirmed;
       for (const [k, { task, taskId, previous }] of builds.entries()) {
         const result = results[k]!;
-        await state.taskSucceeded(taskId, task.dataset, task.partition);
         liveOf(task.dataset).set(task.partition, taskId);
         if (previous?.liveVersion != null && previous.contentHash === result.contentHash) {
           replacedByIdentical.set(partitionId(task.dataset, task.partition), previous.liveVersion);
@@ -287,8 +302,20 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           continue;
         }
         running += 1;
-        runUnit(members).then(
+        building += 1;
+        let stillBuilding = true;
+        // The unit keeps its slot until confirmed, so at most `concurrency` units are ever built
+        // and unpublished (what a killed apply loses), as without group commit; the group is
+        // the units that finish building together.
+        const built = () => {
+          if (!stillBuilding) return;
+          stillBuilding = false;
+          building -= 1;
+          commits.poke();
+        };
+        runUnit(members, built).then(
           (started) => {
+            built();
             running -= 1;
             ready.release(first);
             if (!started) {

@@ -62,7 +62,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   }
   return {
     reader: new StateReader(db, database),
-    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db) } : {}),
+    ...(mode === "write" ? { writer: new StateWriter(db, database), lock: new StateLock(db) } : {}),
     close: async () => {
       if (mode === "write") leaveWalMode(database);
       await db.destroy();

@@ -1,5 +1,7 @@
 import os from "node:os";
+import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
+import { SqliteTaskStatements } from "./sqlite-task-statements.js";
 import type { InputVersions } from "./state-snapshot.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
 
@@ -22,6 +24,19 @@ export interface TaskResult {
   readonly attempts?: number;
   /** Sources with `sourceVersion()`: the version observed before reading. */
   readonly sourceVersion?: string;
+}
+
+/** A built version to record (`publishing`) before it is published. */
+export interface BuiltTaskRecord {
+  readonly taskId: number;
+  readonly result: TaskResult;
+}
+
+/** A published version to confirm: the task succeeded and its version is live. */
+export interface PublishedTaskRecord {
+  readonly taskId: number;
+  readonly dataset: string;
+  readonly partition: string;
 }
 
 /** Forward-only: built partitions of a dataset whose live versions are accepted as up to date under its new fingerprint. */
@@ -58,7 +73,16 @@ const INSERT_CHUNK = 500;
  * is consistent after a crash at any point.
  */
 export class StateWriter {
-  constructor(private readonly db: Kysely<StateDatabase>) {}
+  /** SQLite only: the per-task writes as prepared statements (PostgreSQL keeps kysely: a round trip costs more than compiling). */
+  private readonly fast: SqliteTaskStatements | undefined;
+
+  /** `database`: the SQLite connection under `db`, for the per-task fast path. */
+  constructor(
+    private readonly db: Kysely<StateDatabase>,
+    database?: Database.Database,
+  ) {
+    this.fast = database ? new SqliteTaskStatements(database) : undefined;
+  }
 
   /** See `reconcileRuns`. Call it holding the writer lock, before planning. */
   reconcile(liveVersion: (dataset: string, partition: string) => Promise<number | undefined>): Promise<ReconcileResult> {
@@ -176,24 +200,52 @@ export class StateWriter {
    * from what the warehouse shows, so a published version is never rebuilt.
    */
   async taskBuilt(taskId: number, result: TaskResult): Promise<void> {
-    await this.db
-      .updateTable("tasks")
-      .set({
-        status: "publishing",
-        inputs: JSON.stringify(result.inputs),
-        row_count: result.rowCount,
-        content_hash: result.contentHash,
-        warnings: result.warnings?.length ? JSON.stringify(result.warnings) : null,
-        attempts: result.attempts ?? 1,
-        source_version: result.sourceVersion ?? null,
-      })
-      .where("id", "=", taskId)
-      .execute();
+    await this.tasksBuilt([{ taskId, result }]);
+  }
+
+  /** `taskBuilt` for many tasks in one transaction (group commit). */
+  async tasksBuilt(tasks: readonly BuiltTaskRecord[]): Promise<void> {
+    if (tasks.length === 0) return;
+    // finished_at is set here already and rewritten by the confirm: the row then reaches its final size in
+    // this one update and the confirm rewrites it in place. Growing every row twice (here, then by the
+    // timestamp) split the tasks table's pages again and cost about 10 bytes per version.
+    const at = now();
+    const fast = this.fast;
+    if (fast) return this.exclusive(() => fast.recordBuilt(tasks, at));
+    await this.db.transaction().execute(async (trx) => {
+      for (const { taskId, result } of tasks) {
+        await trx
+          .updateTable("tasks")
+          .set({
+            status: "publishing",
+            inputs: JSON.stringify(result.inputs),
+            row_count: result.rowCount,
+            content_hash: result.contentHash,
+            warnings: result.warnings?.length ? JSON.stringify(result.warnings) : null,
+            attempts: result.attempts ?? 1,
+            source_version: result.sourceVersion ?? null,
+            finished_at: at,
+          })
+          .where("id", "=", taskId)
+          .execute();
+      }
+    });
   }
 
   /** Marks a built task succeeded and makes its version the live one of its partition. */
   async taskSucceeded(taskId: number, dataset: string, partition: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => markPublished(trx, taskId, dataset, partition, now()));
+    await this.tasksSucceeded([{ taskId, dataset, partition }]);
+  }
+
+  /** `taskSucceeded` for many published tasks in one transaction (group commit). */
+  async tasksSucceeded(tasks: readonly PublishedTaskRecord[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const at = now();
+    const fast = this.fast;
+    if (fast) return this.exclusive(() => fast.recordPublished(tasks, at));
+    await this.db.transaction().execute(async (trx) => {
+      for (const { taskId, dataset, partition } of tasks) await markPublished(trx, taskId, dataset, partition, at);
+    });
   }
 
   /**
@@ -202,6 +254,8 @@ export class StateWriter {
    */
   async taskUnchanged(taskId: number, dataset: string, partition: string, inputs: InputVersions): Promise<void> {
     const at = now();
+    const fast = this.fast;
+    if (fast) return this.exclusive(() => fast.recordUnchanged(taskId, dataset, partition, JSON.stringify(inputs), at));
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable("tasks").set({ status: "unchanged", inputs: JSON.stringify(inputs), finished_at: at }).where("id", "=", taskId).execute();
       await trx
@@ -211,6 +265,14 @@ export class StateWriter {
         .where("partition", "=", partition)
         .execute();
     });
+  }
+
+  /**
+   * Runs statements on the SQLite connection while kysely's driver holds it,
+   * so they never land inside a kysely transaction another caller has open.
+   */
+  private async exclusive(write: () => void): Promise<void> {
+    await this.db.connection().execute(async () => write());
   }
 
   /** Records a failed attempt that will be retried. */

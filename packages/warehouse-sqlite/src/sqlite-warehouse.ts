@@ -96,20 +96,37 @@ export class SqliteWarehouse implements Warehouse {
       `insert into ${quote(rowsTable(table.dataset))} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values (?, ?${", ?".repeat(columns.length)})`,
     );
     let count = 0;
-    const writeBatch = this.db.transaction((rows: readonly Row[]) => {
-      const values: unknown[] = new Array(columns.length + 2);
-      values[0] = ref.partition;
-      values[1] = ref.version;
+    const values: unknown[] = new Array(columns.length + 2);
+    values[0] = ref.partition;
+    values[1] = ref.version;
+    const insertRows = (rows: readonly Row[]) => {
       for (const row of rows) {
         for (let i = 0; i < columns.length; i++) values[i + 2] = toSql(row[columns[i]!.name], columns[i]!);
         insert.run(values);
       }
       count += rows.length;
+    };
+    const writeBatch = this.db.transaction(insertRows);
+    const writeLast = this.db.transaction((rows: readonly Row[] | undefined) => {
+      if (rows) insertRows(rows);
+      this.finishVersion(ref.version, count);
     });
+    // The latest batch is held back until the next one or `finish`, so the last rows and the
+    // version's `written` mark are one commit: for a small partition, one commit instead of two.
+    let held: readonly Row[] | undefined;
     return {
-      write: async (rows) => writeBatch(rows),
-      finish: async () => this.finishVersion(ref.version, count),
-      abort: async () => this.deleteVersions(table.dataset, [ref.version]),
+      write: async (rows) => {
+        if (held) writeBatch(held);
+        held = rows;
+      },
+      finish: async () => {
+        writeLast(held);
+        held = undefined;
+      },
+      abort: async () => {
+        held = undefined;
+        this.deleteVersions(table.dataset, [ref.version]);
+      },
     };
   }
 

@@ -1,0 +1,156 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { columnsOf, daily, dataset, source, type DatasetDeclaration, type PartitionVersionRef, type Warehouse } from "@reflow/core";
+import { createPlan } from "@reflow/planner";
+import { openStateStore, type BuiltTaskRecord, type PublishedTaskRecord, type StateWriter } from "@reflow/state";
+import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
+import { executePlan, type ExecutableDataset } from "../src/index.js";
+import { GroupCommit, type UnitCommit } from "../src/group-commit.js";
+
+const days = daily({ start: "2024-01-01" });
+const asOf = new Date("2024-01-05T00:00:00Z"); // 2024-01-01 … 2024-01-04
+const row = z.object({ day: z.string(), n: z.number() });
+
+function compiled(declaration: DatasetDeclaration): ExecutableDataset & { inputs: { alias: string; dataset: string; mapping: { kind: "identity" } }[] } {
+  return {
+    name: declaration.name,
+    kind: declaration.kind,
+    partitions: declaration.partitions,
+    columns: columnsOf(declaration.schema, declaration.name),
+    fingerprint: `${declaration.name}-1`,
+    inputs: declaration.inputs.map((i) => ({ alias: i.alias, dataset: i.dataset, mapping: { kind: "identity" as const } })),
+    declaration,
+  };
+}
+
+describe("group commit in executePlan", () => {
+  it("records, publishes and confirms finished tasks together, in that order, and starts a reader only after its input is confirmed", async () => {
+    const log: string[] = [];
+    const sales = source("sales", {
+      partitions: days,
+      schema: row,
+      read: ({ partition }) => {
+        log.push(`read sales ${partition.key}`);
+        return [{ day: partition.key, n: Number(partition.key.slice(-2)) }];
+      },
+    });
+    const doubled = dataset("doubled", {
+      partitions: days,
+      schema: row,
+      inputs: { sales },
+      transform: async ({ partition, inputs }) => {
+        log.push(`transform doubled ${partition.key}`);
+        return (await inputs.sales.rows()).map((r) => ({ day: r.day, n: r.n * 2 }));
+      },
+    });
+    const datasets = new Map([sales, doubled].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const writer = store.writer!;
+    const state = new Proxy(writer, {
+      get(target, property, receiver) {
+        if (property === "tasksBuilt") return async (tasks: BuiltTaskRecord[]) => (log.push(`record ${tasks.map((t) => t.taskId)}`), target.tasksBuilt(tasks));
+        if (property === "tasksSucceeded") return async (tasks: PublishedTaskRecord[]) => (await target.tasksSucceeded(tasks), log.push(`confirm ${tasks.map((t) => t.taskId)}`));
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as StateWriter;
+    const publishing = Object.create(warehouse) as Warehouse;
+    publishing.publish = async (name: string, refs: readonly PartitionVersionRef[]) => {
+      log.push(`publish ${name} ${refs.map((r) => r.version)}`);
+      return warehouse.publish(name, refs);
+    };
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales", "doubled"], state: snapshot, asOf });
+      const result = await executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir });
+      expect(result).toMatchObject({ status: "succeeded", succeeded: 8, rowsWritten: 8 });
+      // The units running together (concurrency 2) commit as one group once neither is building; a unit keeps
+      // its slot until confirmed, and a reader starts only once its input is confirmed.
+      expect(log).toEqual([
+        "read sales 2024-01-01",
+        "read sales 2024-01-02",
+        "record 1,2",
+        "publish sales 1,2",
+        "confirm 1,2",
+        "read sales 2024-01-03",
+        "read sales 2024-01-04",
+        "record 3,4",
+        "publish sales 3,4",
+        "confirm 3,4",
+        "transform doubled 2024-01-01",
+        "transform doubled 2024-01-02",
+        "record 5,6",
+        "publish doubled 5,6",
+        "confirm 5,6",
+        "transform doubled 2024-01-03",
+        "transform doubled 2024-01-04",
+        "record 7,8",
+        "publish doubled 7,8",
+        "confirm 7,8",
+      ]);
+      expect([...(await warehouse.liveVersions("doubled"))]).toEqual([
+        ["2024-01-01", 5],
+        ["2024-01-02", 6],
+        ["2024-01-03", 7],
+        ["2024-01-04", 8],
+      ]);
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
+/** A unit of one task whose version is `version` of dataset `dataset`. */
+const unit = (dataset: string, version: number): UnitCommit => ({
+  dataset,
+  built: [{ taskId: version, result: { inputs: {}, rowCount: 1, contentHash: "1-aa" } }],
+  refs: [{ partition: `p${version}`, version }],
+  published: [{ taskId: version, dataset, partition: `p${version}` }],
+});
+
+function fakes(options: { failPublishOf?: number } = {}) {
+  const log: string[] = [];
+  const state = {
+    tasksBuilt: async (tasks: readonly BuiltTaskRecord[]) => void log.push(`record ${tasks.map((t) => t.taskId)}`),
+    tasksSucceeded: async (tasks: readonly PublishedTaskRecord[]) => void log.push(`confirm ${tasks.map((t) => t.taskId)}`),
+  } as unknown as StateWriter;
+  const warehouse = {
+    publish: async (dataset: string, refs: readonly PartitionVersionRef[]) => {
+      if (refs.some((r) => r.version === options.failPublishOf)) throw new Error(`no version ${options.failPublishOf}`);
+      log.push(`publish ${dataset} ${refs.map((r) => r.version)}`);
+    },
+  } as unknown as Warehouse;
+  return { log, state, warehouse };
+}
+
+describe("GroupCommit", () => {
+  it("commits when the group is full, without waiting for the scheduler", async () => {
+    const { log, state, warehouse } = fakes();
+    const commits = new GroupCommit({ state, warehouse, idle: () => false, maxTasks: 3, maxDelayMs: 60_000 });
+    await Promise.all([commits.submit(unit("a", 1)), commits.submit(unit("b", 2)), commits.submit(unit("a", 3))]);
+    expect(log).toEqual(["record 1,2,3", "publish a 1,3", "publish b 2", "confirm 1,2,3"]);
+  });
+
+  it("commits a group that is not full after maxDelayMs", async () => {
+    const { log, state, warehouse } = fakes();
+    const commits = new GroupCommit({ state, warehouse, idle: () => false, maxTasks: 100, maxDelayMs: 5 });
+    const started = performance.now();
+    await commits.submit(unit("a", 1));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(4);
+    expect(log).toEqual(["record 1", "publish a 1", "confirm 1"]);
+  });
+
+  it("a publish that fails fails only its own unit: the others of its dataset are published alone and confirmed", async () => {
+    const { log, state, warehouse } = fakes({ failPublishOf: 2 });
+    const commits = new GroupCommit({ state, warehouse, idle: () => false, maxTasks: 3 });
+    const outcomes = await Promise.allSettled([commits.submit(unit("a", 1)), commits.submit(unit("a", 2)), commits.submit(unit("a", 3))]);
+    expect(outcomes.map((o) => (o.status === "fulfilled" ? "ok" : (o.reason as Error).message))).toEqual(["ok", "no version 2", "ok"]);
+    expect(log).toEqual(["record 1,2,3", "publish a 1", "publish a 3", "confirm 1,3"]);
+  });
+});
