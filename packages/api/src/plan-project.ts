@@ -33,7 +33,7 @@ export async function planProject(options: PlanOptions = {}): Promise<ProjectPla
   checkCategoryFlags(project, flags);
   const store = await openStateStore(project.config.state, "read");
   try {
-    const snapshot = store ? await store.reader.snapshot({ onDemand: !options.completeSnapshot }) : EMPTY_STATE;
+    const snapshot = store ? await store.reader.snapshot({ onDemand: !options.completeSnapshot, deferDetails: true }) : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();
     const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (store ? store.reader.manifests(fingerprints) : new Map()));
     const observed = await observeSources(project, snapshot, asOf);

@@ -6,3 +6,4 @@ export * from "./state-store.js";
 export * from "./state-lock.js";
 export * from "./recover-hot-journal.js";
 export { STATE_MIGRATIONS } from "./migrations/index.js";
+export type { OnDemandOptions } from "./on-demand-snapshot.js";

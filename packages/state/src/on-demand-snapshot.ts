@@ -12,6 +12,21 @@ export const SNAPSHOT_SQL = `select p.partition, p.status = 'failed', p.live_tas
   from partitions p left join tasks t on t.id = p.live_task_id left join tasks i on i.id = p.inputs_task_id
   where p.dataset = ?`;
 
+/** partition, failed (1), live task, its fingerprint, rows, source version, incomplete (1), its run, accepted fingerprint. */
+type PartitionRow = [string, 0 | 1, number | null, string | null, number | null, string | null, number | null, number | null, string | null];
+
+// What deciding a partition's reason needs, without the recorded inputs and content hash (see `Details`).
+const PARTITIONS_SQL = `select p.partition, p.status = 'failed', p.live_task_id, t.fingerprint, t.row_count, t.source_version, t.incomplete, t.run_id, p.accepted_fingerprint
+  from partitions p left join tasks t on t.id = p.live_task_id
+  where p.dataset = ?`;
+
+/** partition, the inputs it read (or was checked with), content hash. */
+type DetailRow = [string, string | null, string | null];
+
+const DETAILS_SQL = `select p.partition, coalesce(i.inputs, t.inputs), t.content_hash
+  from partitions p left join tasks t on t.id = p.live_task_id left join tasks i on i.id = p.inputs_task_id
+  where p.dataset = ?`;
+
 /** partitions, clean, first key, last key, min and max live fingerprint, oldest checked task, newest live version. */
 type SummaryRow = [number, number, string | null, string | null, string | null, string | null, number | null, number | null];
 
@@ -34,6 +49,16 @@ export function partitionId(dataset: string, partition: string): string {
   return `${dataset}\u0000${partition}`;
 }
 
+export interface OnDemandOptions {
+  /**
+   * Read a dataset's recorded inputs and content hashes only when one is
+   * first asked for, rather than with its partitions. Only where nothing
+   * writes the state meanwhile (a plan): `apply` reads them before its run
+   * records anything.
+   */
+  readonly deferDetails?: boolean;
+}
+
 /**
  * A SQLite snapshot that reads each dataset's partitions when first asked
  * for them (statements prepared once), and summarises a dataset with one
@@ -41,10 +66,16 @@ export function partitionId(dataset: string, partition: string): string {
  * datasets it plans, not of every dataset (365,000 rows in the plan
  * benchmark). Reading after the connection closed is a bug and throws.
  */
-export function onDemandSnapshot(database: Database.Database, datasets: ReadonlyMap<string, DatasetState>, rollbacks: ActiveRollbacks): StateSnapshot {
+export function onDemandSnapshot(
+  database: Database.Database,
+  datasets: ReadonlyMap<string, DatasetState>,
+  rollbacks: ActiveRollbacks,
+  options: OnDemandOptions = {},
+): StateSnapshot {
   const statements = {
     datasets: database.prepare("select distinct dataset from partitions").pluck(),
-    partitions: database.prepare(SNAPSHOT_SQL).raw(true),
+    partitions: database.prepare(PARTITIONS_SQL).raw(true),
+    details: database.prepare(DETAILS_SQL).raw(true),
     summary: database.prepare(SUMMARY_SQL).raw(true),
   };
   const rollbackCounts = new Map<string, number>();
@@ -58,7 +89,12 @@ export function onDemandSnapshot(database: Database.Database, datasets: Readonly
   const names = statements.datasets.all() as string[];
   const partitions = new OnDemandPartitions(names, (dataset) => {
     open(`the partitions of ${dataset}`);
-    return readPartitions(statements.partitions, dataset, rollbacks);
+    const details = new Details(() => {
+      open(`the recorded inputs of ${dataset}`);
+      return statements.details.all(dataset) as DetailRow[];
+    });
+    if (!options.deferDetails) details.of("");
+    return readPartitions(statements.partitions, dataset, rollbacks, details);
   });
   const summaryCache = new Map<string, DatasetSummary | undefined>();
   const summaries: DatasetSummaries = {
@@ -134,11 +170,27 @@ class OnDemandPartitions implements ReadonlyMap<string, ReadonlyMap<string, Part
   }
 }
 
-/** One dataset's partitions, sharing its few fingerprints; recorded inputs are parsed when first read. */
-function readPartitions(statement: Database.Statement, dataset: string, rollbacks: ActiveRollbacks): Map<string, PartitionState> {
+/**
+ * One dataset's recorded inputs and content hashes, read with a second query
+ * the first time any partition's is asked for: a plan after an edit decides
+ * most partitions (code-changed, or reading a planned input) without them.
+ */
+class Details {
+  private byKey: Map<string, DetailRow> | undefined;
+
+  constructor(private readonly read: () => DetailRow[]) {}
+
+  of(partition: string): DetailRow | undefined {
+    if (!this.byKey) this.byKey = new Map(this.read().map((row) => [row[0], row]));
+    return this.byKey.get(partition);
+  }
+}
+
+/** One dataset's partitions, sharing its few fingerprints. */
+function readPartitions(statement: Database.Statement, dataset: string, rollbacks: ActiveRollbacks, details: Details): Map<string, PartitionState> {
   const byKey = new Map<string, PartitionState>();
   const fingerprints = new Map<string, string>();
-  for (const row of statement.all(dataset) as SnapshotRow[]) {
+  for (const row of statement.all(dataset) as PartitionRow[]) {
     const recorded = row[3];
     if (recorded !== null) {
       const shared = fingerprints.get(recorded);
@@ -146,38 +198,36 @@ function readPartitions(statement: Database.Statement, dataset: string, rollback
       else row[3] = shared;
     }
     const rollback = rollbacks.size > 0 ? rollbacks.get(partitionId(dataset, row[0])) : undefined;
-    byKey.set(row[0], new StoredPartitionState(row, rollback && rollback.version === row[2] ? rollback.mark : undefined));
+    byKey.set(row[0], new StoredPartitionState(row, details, rollback && rollback.version === row[2] ? rollback.mark : undefined));
   }
   return byKey;
 }
 
-/**
- * A partition's state read from SQLite. `inputs` is parsed on first access:
- * a plan after an edit decides most partitions (code-changed, or reading a
- * planned input) without comparing recorded input versions.
- */
+/** A partition's state read from SQLite; `inputs` and `contentHash` are read and parsed on first access. */
 class StoredPartitionState implements PartitionState {
   readonly status: "built" | "failed";
   readonly liveVersion: number | null;
   readonly fingerprint: string | null;
   readonly rowCount: number | null;
-  readonly contentHash: string | null;
   declare readonly sourceVersion?: string;
   declare readonly incomplete?: boolean;
   declare readonly liveRun?: number;
   declare readonly acceptedFingerprint?: string;
   declare readonly rollback?: PartitionRollback;
-  private json: string | null;
+  private readonly key: string;
   private parsed: InputVersions | undefined;
 
-  constructor(row: SnapshotRow, rollback: PartitionRollback | undefined) {
-    const [, failed, liveVersion, fingerprint, inputs, rowCount, contentHash, sourceVersion, incomplete, liveRun, acceptedFingerprint] = row;
+  constructor(
+    row: PartitionRow,
+    private readonly details: Details,
+    rollback: PartitionRollback | undefined,
+  ) {
+    const [key, failed, liveVersion, fingerprint, rowCount, sourceVersion, incomplete, liveRun, acceptedFingerprint] = row;
+    this.key = key;
     this.status = failed === 1 ? "failed" : "built";
     this.liveVersion = liveVersion;
     this.fingerprint = fingerprint;
-    this.json = inputs;
     this.rowCount = rowCount;
-    this.contentHash = contentHash;
     const self = this as { -readonly [K in keyof StoredPartitionState]?: unknown };
     if (sourceVersion !== null) self.sourceVersion = sourceVersion;
     if (incomplete === 1) self.incomplete = true;
@@ -187,10 +237,10 @@ class StoredPartitionState implements PartitionState {
   }
 
   get inputs(): InputVersions {
-    if (this.parsed === undefined) {
-      this.parsed = parseInputs(this.json);
-      this.json = null;
-    }
-    return this.parsed;
+    return (this.parsed ??= parseInputs(this.details.of(this.key)?.[1] ?? null));
+  }
+
+  get contentHash(): string | null {
+    return this.details.of(this.key)?.[2] ?? null;
   }
 }

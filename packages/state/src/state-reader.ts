@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
 import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
-import { onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type SnapshotRow } from "./on-demand-snapshot.js";
+import { onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
 import type { DatasetState, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 export interface RunSummary {
@@ -61,14 +61,16 @@ export class StateReader {
    * `onDemand` (SQLite only; PostgreSQL reads everything): read each
    * dataset's partitions when first asked for, with per-dataset summaries for
    * the planner. Callers must finish with it before closing the store.
+   * A dataset read on demand is read when first asked for, so a caller that
+   * writes the state meanwhile must only ask for datasets it does not write.
    */
-  async snapshot(options: { readonly onDemand?: boolean } = {}): Promise<StateSnapshot> {
+  async snapshot(options: { readonly onDemand?: boolean } & OnDemandOptions = {}): Promise<StateSnapshot> {
     const datasetRows = await this.db.selectFrom("datasets").select(["name", "kind", "fingerprint", "metadata"]).execute();
     const datasets = new Map<string, DatasetState>(
       datasetRows.map(({ metadata, ...row }) => [row.name, Object.freeze({ ...row, ...(metadata === null ? {} : { metadata }) })]),
     );
     const rollbacks = await this.activeRollbacks();
-    if (this.database && options.onDemand) return onDemandSnapshot(this.database, datasets, rollbacks);
+    if (this.database && options.onDemand) return onDemandSnapshot(this.database, datasets, rollbacks, options);
     if (this.database) return { datasets, partitions: this.sqlitePartitions(this.database, rollbacks) };
     const rows = await this.db
       .selectFrom("partitions as p")
