@@ -3,7 +3,7 @@
 import { register as registerHooks } from "node:module";
 import { register } from "tsx/esm/api";
 
-registerHooks("./kysely-commonjs-hooks.mjs", import.meta.url);
+registerHooks("./commonjs-builds-hooks.mjs", import.meta.url);
 register();
 const { main } = await import("../src/main.ts");
 process.exitCode = await main(process.argv);
