@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // reflow's CLI and the user's pipeline modules are TypeScript: tsx compiles both on the fly.
+import { register as registerHooks } from "node:module";
 import { register } from "tsx/esm/api";
 
 // The reader went away (`reflow plan | head`): stop printing, but let the command finish
@@ -11,6 +12,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+registerHooks("./commonjs-builds-hooks.mjs", import.meta.url);
 register();
 const { main } = await import("../src/main.ts");
 process.exitCode = await main(process.argv);

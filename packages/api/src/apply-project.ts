@@ -123,7 +123,8 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
     try {
       warehouse = (await openWarehouse(project.config.warehouse, "write"))!;
       const reconciled = await store.writer!.reconcile(liveVersionLookup(warehouse));
-      const snapshot = await store.reader.snapshot();
+      // On demand: read while the store is open, by planning and by the engine (the datasets it builds and reads).
+      const snapshot = await store.reader.snapshot({ onDemand: true });
       let plan = await planOf(snapshot, store.reader);
       if (saved) {
         const stale = stalePlanReason(saved, plan);

@@ -31,7 +31,7 @@ export interface Explanation {
 
 /** Why a partition is (or is not) in the plan, as a chain of causes down to the root. Writes nothing. */
 export async function explainPartition(options: ReflowOptions & { readonly dataset: string; readonly partition?: string }): Promise<Explanation> {
-  const { project, snapshot, plan, observed } = await planProject(options);
+  const { project, snapshot, plan, observed } = await planProject({ ...options, completeSnapshot: true });
   const dataset = declaredDataset(project, options.dataset);
   const partition = options.partition ?? (dataset.partitions.kind === "unpartitioned" ? UNPARTITIONED_KEY : undefined);
   const keys = effectivePartitionKeys(project.datasets, project.order, plan.asOf).get(dataset.name)!;

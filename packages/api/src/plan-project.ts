@@ -8,6 +8,7 @@ import type { ReflowOptions } from "./reflow-options.js";
 
 export interface ProjectPlan {
   readonly project: CompiledProject;
+  /** On demand unless `completeSnapshot`: reading a dataset planning did not read, after planProject returned, throws. */
   readonly snapshot: StateSnapshot;
   readonly plan: Plan;
   /** For each dataset rebuilt as `code-changed`, what changed in its code since its live partitions were built. */
@@ -19,6 +20,12 @@ export interface ProjectPlan {
 export interface PlanOptions extends ReflowOptions {
   /** `--breaking`, `--non-breaking`, `--forward-only NAME` and `--from KEY`. */
   readonly categoryFlags?: CategoryFlags;
+  /**
+   * Read every partition into `ProjectPlan.snapshot`, for callers that use it
+   * after planning (status, explain). Otherwise the snapshot holds only what
+   * planning read: datasets it proved up to date from summaries are not read.
+   */
+  readonly completeSnapshot?: boolean;
 }
 
 /** Compiles a project and plans it against its state, without writing state or warehouse. */
@@ -28,7 +35,7 @@ export async function planProject(options: PlanOptions = {}): Promise<ProjectPla
   checkCategoryFlags(project, flags);
   const store = await openStateStore(project.config.state, "read");
   try {
-    const snapshot = store ? await store.reader.snapshot() : EMPTY_STATE;
+    const snapshot = store ? await store.reader.snapshot({ onDemand: !options.completeSnapshot, deferDetails: true }) : EMPTY_STATE;
     const asOf = options.asOf ?? new Date();
     const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (store ? store.reader.manifests(fingerprints) : new Map()));
     const observed = await observeSources(project, snapshot, asOf);

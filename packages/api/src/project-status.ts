@@ -40,7 +40,7 @@ export interface LogicVersion {
 
 /** Per dataset: how many partitions are built, outdated, failed and missing, and the last run. */
 export async function projectStatus(options: ReflowOptions = {}): Promise<DatasetStatus[]> {
-  const { project, snapshot, plan } = await planProject(options);
+  const { project, snapshot, plan } = await planProject({ ...options, completeSnapshot: true });
   const store = await openStateStore(project.config.state, "read");
   const counts = store ? await store.reader.datasetStatus().finally(() => store.close()) : new Map();
   const keysOf = effectivePartitionKeys(project.datasets, project.order, plan.asOf);

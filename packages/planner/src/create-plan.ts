@@ -47,6 +47,7 @@ export function createPlan(request: PlanRequest): Plan {
   const keysOf = effectivePartitionKeys(datasets, order, asOf, request.includeIncomplete);
   const completeKeys = request.includeIncomplete ? effectivePartitionKeys(datasets, order, asOf) : keysOf;
   const setOf = keySets();
+  const dense = denseKeyLists(asOf);
   const planned = new Map<string, Set<string>>();
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
@@ -58,7 +59,6 @@ export function createPlan(request: PlanRequest): Plan {
   for (const name of order) {
     const dataset = datasets.get(name)!;
     const keys = keysOf.get(name)!;
-    const built = state.partitions.get(name);
     const plannedHere = new Set<string>();
     const softHere = new Set<string>();
     planned.set(name, plannedHere);
@@ -77,8 +77,11 @@ export function createPlan(request: PlanRequest): Plan {
     const position = keyPosition(dataset.partitions);
     const from = choice?.category === "forward-only" && request.forwardFrom !== undefined ? position(request.forwardFrom) : undefined;
     const acceptedHere: string[] = [];
+    // Proven up to date from the state's summaries: its partitions are never read.
+    const upToDate = !choice && provablyUpToDate(name, dataset, keys, request, planned, dense);
+    const built = upToDate ? undefined : state.partitions.get(name);
 
-    for (const key of keys) {
+    for (const key of upToDate ? [] : keys) {
       const reads = new Map<string, Set<string>>();
       for (const { input, schemes, keys: upstreamKeys, set } of inputKeys) {
         let partitions = reads.get(input.dataset);
@@ -223,20 +226,100 @@ function reasonFor(
     const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;
     if (recorded !== observed) return { reason: "source-changed" };
   }
+  // Planned inputs first: after an edit most readers are decided here, without
+  // comparing (or parsing) the input versions they recorded.
   let soft = false;
   for (const [input, keys] of reads) {
     const plannedUpstream = planned.get(input);
+    if (!plannedUpstream || plannedUpstream.size === 0) continue;
     const softUpstream = softPlanned.get(input);
+    for (const key of keys) {
+      if (!plannedUpstream.has(key)) continue;
+      // Soft tasks are planned too: a reader of only those keeps its version.
+      if (softUpstream?.has(key)) soft = true;
+      else return { reason: "upstream-changed" };
+    }
+  }
+  for (const [input, keys] of reads) {
     const recorded = partition.inputs[input] ?? {};
     const live = state.partitions.get(input);
     if (Object.keys(recorded).length !== keys.size) return { reason: "upstream-changed" };
     for (const key of keys) {
       if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return { reason: "upstream-changed" };
-      if (softUpstream?.has(key)) soft = true;
-      else if (plannedUpstream?.has(key)) return { reason: "upstream-changed" };
     }
   }
   return soft ? { reason: "upstream-changed", keep: true } : undefined;
+}
+
+/** Mappings whose partitions read a fixed set of input keys (those that exist), not a test over the input's keys. */
+const EXACT_MAPPINGS: ReadonlySet<string> = new Set(["identity", "rollup", "fan-out", "window", "offset"]);
+
+/**
+ * Whether the state's summaries prove a dataset whose code did not change up
+ * to date, so that none of its partitions need reading: every partition of
+ * its keys is built with this fingerprint (complete, not accepted, never
+ * rolled back), nothing it reads is planned, and each partition recorded its
+ * inputs (built or checked) after every input's newest live version existed.
+ * Version ids grow with each task, tasks are created in plan order (inputs
+ * first) and a reader waits for the planned inputs it reads, so such a
+ * partition read exactly the versions live now; a rollback can make an older
+ * version live, so any on record forces the full check. Mappings that read
+ * by a test over the input's keys (`all`, `latest`, multi and static
+ * dimensions) and `previous()` are always checked in full, as are sources
+ * observed for changes, restated partitions and `--include-incomplete`.
+ */
+function provablyUpToDate(
+  name: string,
+  dataset: PlannableDataset,
+  keys: readonly string[],
+  request: PlanRequest,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  dense: (scheme: PartitionScheme, keys: readonly string[]) => boolean,
+): boolean {
+  const { state } = request;
+  if (!state.summaries || request.includeIncomplete || keys.length === 0) return false;
+  if (state.datasets.get(name)?.fingerprint !== dataset.fingerprint) return false;
+  if ((request.restate?.get(name)?.size ?? 0) > 0 || (request.observedSources?.get(name)?.size ?? 0) > 0) return false;
+  // What needs no query first: most datasets below an edit read a planned input.
+  for (const input of dataset.inputs) {
+    if (input.dataset === name || !EXACT_MAPPINGS.has(input.mapping.kind) || (planned.get(input.dataset)?.size ?? 0) > 0) return false;
+    if (!isTimePartitions(dataset.partitions) || !isTimePartitions(request.datasets.get(input.dataset)!.partitions)) return false;
+  }
+  const own = state.summaries.get(name);
+  if (!own || own.rollbacks > 0 || own.clean !== own.partitions || own.fingerprint !== dataset.fingerprint || own.oldestChecked === null) return false;
+  // Exactly these keys are built: as many, the same first and last, and no key of the scheme between them left out.
+  if (own.partitions !== keys.length || own.firstKey !== keys[0] || own.lastKey !== keys[keys.length - 1] || !dense(dataset.partitions, keys)) return false;
+  for (const input of dataset.inputs) {
+    const upstream = state.summaries.get(input.dataset);
+    if (!upstream || upstream.rollbacks > 0 || upstream.newestLive === null || upstream.newestLive >= own.oldestChecked) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a key list is every key of its scheme from its first to its last:
+ * the scheme's keys as of `asOf` sort as strings (time keys do) and the list
+ * is a contiguous run of them. Then any set of valid keys of that scheme with
+ * as many members and the same first and last key is this list.
+ */
+function denseKeyLists(asOf: Date): (scheme: PartitionScheme, keys: readonly string[]) => boolean {
+  const verdicts = new Map<readonly string[], boolean>();
+  const schemeKeys = new Map<string, readonly string[] | undefined>();
+  return (scheme, keys) => {
+    let verdict = verdicts.get(keys);
+    if (verdict !== undefined) return verdict;
+    const id = JSON.stringify(scheme);
+    let all = schemeKeys.get(id);
+    if (!schemeKeys.has(id)) {
+      const list = partitionKeys(scheme, asOf);
+      all = list.every((key, i) => i === 0 || list[i - 1]! < key) ? list : undefined;
+      schemeKeys.set(id, all);
+    }
+    const start = all ? all.indexOf(keys[0]!) : -1;
+    verdict = start >= 0 && all![start + keys.length - 1] === keys[keys.length - 1];
+    verdicts.set(keys, verdict);
+    return verdict;
+  };
 }
 
 /** `forward-only (--forward-only, from 2024-01-04): 3 built partitions keep their old logic` */

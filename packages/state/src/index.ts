@@ -7,3 +7,4 @@ export * from "./state-lock.js";
 export * from "./recover-hot-journal.js";
 export { STATE_MIGRATIONS } from "./migrations/index.js";
 export * from "./work-queue.js";
+export type { OnDemandOptions } from "./on-demand-snapshot.js";

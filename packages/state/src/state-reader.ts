@@ -2,7 +2,8 @@ import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
 import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
-import type { DatasetState, InputVersions, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
+import { onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
+import type { DatasetState, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 export interface RunSummary {
   readonly id: number;
@@ -56,12 +57,20 @@ export class StateReader {
     private readonly database?: Database.Database,
   ) {}
 
-  async snapshot(): Promise<StateSnapshot> {
+  /**
+   * `onDemand` (SQLite only; PostgreSQL reads everything): read each
+   * dataset's partitions when first asked for, with per-dataset summaries for
+   * the planner. Callers must finish with it before closing the store.
+   * A dataset read on demand is read when first asked for, so a caller that
+   * writes the state meanwhile must only ask for datasets it does not write.
+   */
+  async snapshot(options: { readonly onDemand?: boolean } & OnDemandOptions = {}): Promise<StateSnapshot> {
     const datasetRows = await this.db.selectFrom("datasets").select(["name", "kind", "fingerprint", "metadata"]).execute();
     const datasets = new Map<string, DatasetState>(
       datasetRows.map(({ metadata, ...row }) => [row.name, Object.freeze({ ...row, ...(metadata === null ? {} : { metadata }) })]),
     );
     const rollbacks = await this.activeRollbacks();
+    if (this.database && options.onDemand) return onDemandSnapshot(this.database, datasets, rollbacks, options);
     if (this.database) return { datasets, partitions: this.sqlitePartitions(this.database, rollbacks) };
     const rows = await this.db
       .selectFrom("partitions as p")
@@ -339,25 +348,6 @@ export class StateReader {
     const rows = await query.execute();
     return rows.map(toRunSummary);
   }
-}
-
-/** partition, failed (1), live task, its fingerprint, the inputs it read (or was checked with), rows, content hash, source version, incomplete (1), its run, accepted fingerprint. */
-type SnapshotRow = [string, 0 | 1, number | null, string | null, string | null, number | null, string | null, string | null, number | null, number | null, string | null];
-
-const SNAPSHOT_SQL = `select p.partition, p.status = 'failed', p.live_task_id, t.fingerprint, coalesce(i.inputs, t.inputs), t.row_count, t.content_hash,
-    t.source_version, t.incomplete, t.run_id, p.accepted_fingerprint
-  from partitions p left join tasks t on t.id = p.live_task_id left join tasks i on i.id = p.inputs_task_id
-  where p.dataset = ?`;
-
-/** Most recorded inputs are empty (every source partition): one shared object for those. */
-const NO_INPUTS: InputVersions = Object.freeze({});
-
-function parseInputs(json: string | null): InputVersions {
-  return json && json !== "{}" ? (JSON.parse(json) as InputVersions) : NO_INPUTS;
-}
-
-function partitionId(dataset: string, partition: string): string {
-  return `${dataset}\u0000${partition}`;
 }
 
 function toRunSummary(row: { id: number; command: string; status: RunStatus; started_at: string; finished_at: string | null }): RunSummary {

@@ -42,10 +42,43 @@ export interface DatasetState {
   readonly metadata?: string;
 }
 
-/** Everything the planner needs from state, read in one go. Plain data. */
+/**
+ * Aggregates over one dataset's partitions, enough for the planner to tell
+ * that the dataset is up to date without reading its partitions.
+ */
+export interface DatasetSummary {
+  /** Partition rows. */
+  readonly partitions: number;
+  /** Of those: built, with a live version, complete, and not accepted under another fingerprint. */
+  readonly clean: number;
+  /** Smallest and largest partition key (binary string order). */
+  readonly firstKey: string;
+  readonly lastKey: string;
+  /** The fingerprint of every live version when they all share one, else null. */
+  readonly fingerprint: string | null;
+  /** Smallest id of the task whose recorded inputs each partition holds (the live version, or the task that checked it since). */
+  readonly oldestChecked: number | null;
+  /** Largest live version id. */
+  readonly newestLive: number | null;
+  /** Partitions with a succeeded rollback on record (a rollback can make an older version live). */
+  readonly rollbacks: number;
+}
+
+/** Summaries by dataset, computed when first asked for. */
+export interface DatasetSummaries {
+  get(dataset: string): DatasetSummary | undefined;
+}
+
+/**
+ * Everything the planner needs from state. Plain data, except that an
+ * on-demand snapshot (`StateReader.snapshot({ onDemand: true })`, SQLite)
+ * reads a dataset's partitions when `partitions` is first asked for them,
+ * and offers `summaries`, so a plan reads only the datasets it cannot rule out.
+ */
 export interface StateSnapshot {
   readonly datasets: ReadonlyMap<string, DatasetState>;
   readonly partitions: ReadonlyMap<string, ReadonlyMap<string, PartitionState>>;
+  readonly summaries?: DatasetSummaries;
 }
 
 export const EMPTY_STATE: StateSnapshot = Object.freeze({ datasets: new Map(), partitions: new Map() });
