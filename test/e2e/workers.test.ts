@@ -16,7 +16,7 @@ const AS_OF = "2024-01-13";
 const DAYS = januaryDays(1, 12);
 const LEASE_MS = 2_000;
 
-function pipeline(factor: number, sleepMs: number): string {
+function pipeline(factor: number, sleepMs: number, numbersExtra = ""): string {
   return `import { appendFileSync } from "node:fs";
 import { daily, dataset, source } from "@reflow/core";
 import { z } from "zod";
@@ -30,7 +30,7 @@ function logBuild(name: string, key: string): void {
 
 export const numbers = source("numbers", {
   partitions: daily({ start: "2024-01-01" }),
-  schema: z.object({ day: z.string(), n: z.number().int() }),
+  schema: z.object({ day: z.string(), n: z.number().int()${numbersExtra} }),
   read: async ({ partition }) => {
     logBuild("numbers", partition.key);
     await new Promise((resolve) => setTimeout(resolve, ${sleepMs}));
@@ -205,6 +205,27 @@ describe.skipIf(TEST_BACKEND !== "postgres")(`reflow worker${TEST_BACKEND !== "p
       expect(planJson(project, "--as-of", AS_OF).tasks).toEqual([]);
     } finally {
       project.dispose();
+    }
+  });
+
+  it("a worker whose code differs only in the columns of what a dataset reads refuses that dataset too", async () => {
+    const coordinator = new TempProject({ "pipelines/numbers.ts": pipeline(100, 150) });
+    // numbers has one more column here: its fingerprint differs, doubled's code (and fingerprint) does not.
+    const drifted = new TempProject({ "reflow.yaml": coordinator.read("reflow.yaml"), "pipelines/numbers.ts": pipeline(100, 150, ", note: z.string().optional()") });
+    try {
+      const apply = start(coordinator, "apply", "--yes", "--distribute", "--concurrency", "1", "--as-of", AS_OF);
+      await until("a unit of doubled in the queue", () => (queue(coordinator).some((row) => row.dataset === "doubled" && row.status === "ready") ? true : undefined));
+      const worker = await start(drifted, "worker", "--exit-when-idle").exited;
+      expect((await apply.exited).code).toBe(0);
+      expect(worker.code).toBe(0);
+      expect(worker.stderr).toMatch(
+        /(^|\n)refused \d+ units? of doubled in run #1: its code is the same, but the datasets it reads \(numbers\) have other columns in this worker's code\. Give this worker the same code as the apply's\.\n/,
+      );
+      expect(buildLog(drifted)).toEqual([]);
+      expect(new Set(buildLog(coordinator).map((b) => b.pid))).toEqual(new Set([apply.child.pid]));
+    } finally {
+      drifted.dispose();
+      coordinator.dispose();
     }
   });
 

@@ -1,4 +1,4 @@
-import { runWorker, UNPARTITIONED_KEY, type ClaimReport } from "@reflow/api";
+import { codeFingerprintOf, runWorker, UNPARTITIONED_KEY, type ClaimReport } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { formatWarnings } from "../format/compile-warnings.js";
 import { plural } from "../terminal.js";
@@ -40,11 +40,13 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
       onUnit: (report) => process.stdout.write(`${unitLine(report)}\n`),
       onRefused: (refused, project) => {
         const mine = project.datasets.get(refused.dataset);
-        const have = mine ? `this worker's code has ${short(mine.fingerprint)}` : "this worker's project does not declare it";
-        process.stderr.write(
-          `refused ${plural(refused.units, "unit")} of ${refused.dataset} in run #${refused.runId}: the run builds it with fingerprint ${short(refused.fingerprint)}, ${have}. ` +
-            "Give this worker the same code as the apply's.\n",
-        );
+        const theirs = codeFingerprintOf(refused.fingerprint);
+        const why = !mine
+          ? `the run builds it with fingerprint ${short(theirs)}, this worker's project does not declare it`
+          : mine.fingerprint === theirs
+            ? `its code is the same, but the datasets it reads (${[...new Set(mine.inputs.map((i) => i.dataset))].join(", ")}) have other columns in this worker's code`
+            : `the run builds it with fingerprint ${short(theirs)}, this worker's code has ${short(mine.fingerprint)}`;
+        process.stderr.write(`refused ${plural(refused.units, "unit")} of ${refused.dataset} in run #${refused.runId}: ${why}. Give this worker the same code as the apply's.\n`);
       },
     });
     process.stdout.write(`Worker stopped: ${plural(summary.built, "unit")} built, ${summary.failed.toLocaleString("en-US")} failed.\n`);

@@ -21,4 +21,5 @@ export * from "./unpin-dataset.js";
 export * from "./retention.js";
 export * from "./run-worker.js";
 export type { ClaimReport, UnitOutcome } from "@reflow/engine";
+export { codeFingerprintOf } from "@reflow/engine";
 export type { RefusedUnits } from "@reflow/state";

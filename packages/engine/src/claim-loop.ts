@@ -3,6 +3,7 @@ import type { BuildableDataset, ClaimedUnit, RefusedUnits, WorkQueue } from "@re
 import { buildUnit, sleep, type UnitBuild, type UnitOutcome } from "./build-unit.js";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { describeTaskError } from "./task-error.js";
+import { unitFingerprint } from "./unit-fingerprint.js";
 
 export interface ClaimLoopOptions {
   readonly queue: WorkQueue;
@@ -44,7 +45,7 @@ export interface ClaimReport {
  */
 export async function runClaimLoop(options: ClaimLoopOptions): Promise<{ readonly built: number; readonly failed: number }> {
   const { queue, datasets, warehouse, leaseMs, signal } = options;
-  const buildable: BuildableDataset[] = [...datasets.values()].map((d) => ({ dataset: d.name, fingerprint: d.fingerprint }));
+  const buildable: BuildableDataset[] = [...datasets.values()].map((d) => ({ dataset: d.name, fingerprint: unitFingerprint(d, datasets) }));
   const tables = new Map<string, WarehouseTable>([...datasets.values()].map((d) => [d.name, { dataset: d.name, columns: d.columns }]));
   const refusedSeen = new Set<string>();
   let built = 0;

@@ -12,6 +12,7 @@ import type { InputVersions, PartitionState, StateSnapshot, StateWriter } from "
 import type { ApplyResult, EngineEvent, TaskFailure } from "./engine-events.js";
 import { buildUnit, type UnitOutcome } from "./build-unit.js";
 import type { UnitDispatcher } from "./unit-dispatcher.js";
+import { unitFingerprint } from "./unit-fingerprint.js";
 import { ReadyQueue, type TaskOrder } from "./ready-queue.js";
 import { describeTaskError, TaskError } from "./task-error.js";
 import { GroupCommit } from "./group-commit.js";
@@ -186,7 +187,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     }));
     let outcome: UnitOutcome;
     if (distribute) {
-      const remote = await distribute.dispatch({ dataset: dataset.name, fingerprint: dataset.fingerprint, builds: unitBuilds });
+      const remote = await distribute.dispatch({ dataset: dataset.name, fingerprint: unitFingerprint(dataset, datasets), builds: unitBuilds });
       // Withdrawn before anyone claimed it (the run is stopping): not started, left as it was.
       if (remote === undefined) return false;
       outcome = remote;

@@ -10,3 +10,4 @@ export * from "./build-unit.js";
 export * from "./unit-dispatcher.js";
 export * from "./claim-loop.js";
 export * from "./queue-dispatcher.js";
+export * from "./unit-fingerprint.js";
