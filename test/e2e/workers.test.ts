@@ -208,6 +208,33 @@ describe.skipIf(TEST_BACKEND !== "postgres")(`reflow worker${TEST_BACKEND !== "p
     }
   });
 
+  it("a worker whose connections to the database are cut (as by a server restart) keeps going and builds the next run's units", async () => {
+    const project = new TempProject({ "pipelines/numbers.ts": pipeline(100, 100) });
+    try {
+      const worker = start(project, "worker", "--concurrency", "1");
+      await until("the worker to start", () => (worker.stdout().includes("waiting for distributed runs") ? true : undefined));
+      // Often enough, for a second, that some cut lands while a query of the worker is in flight.
+      for (let i = 0; i < 40; i++) {
+        project.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'reflow'", ".reflow/state.db");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const apply = start(project, "apply", "--yes", "--distribute", "--concurrency", "1", "--as-of", AS_OF);
+      const applied = await apply.exited;
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toMatch(/Apply complete: 24 partitions built/);
+      expect(buildLog(project).some((b) => b.pid === worker.child.pid)).toBe(true);
+      worker.child.kill("SIGINT");
+      const exit = await worker.exited;
+      expect(exit.code).toBe(0);
+      // Nothing, or the outage said once with the server's address (no password) and its end.
+      for (const line of exit.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("Stopping"))) {
+        expect(line).toMatch(/^(state: cannot use PostgreSQL at postgres:\/\/[^ ]+: .+; trying again every second \(units in hand are built again elsewhere once their lease runs out\)|The state's server answers again; claiming\.)$/);
+      }
+    } finally {
+      project.dispose();
+    }
+  });
+
   it("a worker whose code differs only in the columns of what a dataset reads refuses that dataset too", async () => {
     const coordinator = new TempProject({ "pipelines/numbers.ts": pipeline(100, 150) });
     // numbers has one more column here: its fingerprint differs, doubled's code (and fingerprint) does not.

@@ -38,6 +38,8 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
         process.stdout.write(`Worker ${claimer}: ${plural(project.datasets.size, "dataset")}, ${plural(slots, "unit")} at a time; waiting for distributed runs.\n`);
       },
       onUnit: (report) => process.stdout.write(`${unitLine(report)}\n`),
+      onStorageLost: (message) => process.stderr.write(`${message}; trying again every second (units in hand are built again elsewhere once their lease runs out)\n`),
+      onStorageBack: () => process.stderr.write("The state's server answers again; claiming.\n"),
       onRefused: (refused, project) => {
         const mine = project.datasets.get(refused.dataset);
         const theirs = codeFingerprintOf(refused.fingerprint);

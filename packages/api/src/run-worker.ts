@@ -1,5 +1,5 @@
 import { compileProject, loadProjectConfig, type CompiledProject } from "@reflow/compiler";
-import { ReflowError, type Warehouse } from "@reflow/core";
+import { ReflowError, type PostgresLocation, type Warehouse } from "@reflow/core";
 import { runClaimLoop, type ClaimReport } from "@reflow/engine";
 import { claimerId, openStateStore, type RefusedUnits } from "@reflow/state";
 import { openWarehouse } from "./open-warehouse.js";
@@ -22,6 +22,13 @@ export interface WorkerOptions {
   readonly onUnit?: (report: ClaimReport) => void;
   /** Units of a running run this worker's code cannot build (planned with other fingerprints): not claimed. */
   readonly onRefused?: (refused: RefusedUnits, project: CompiledProject) => void;
+  /**
+   * The state's server stopped answering (restarting, failing over): the worker
+   * keeps trying every second instead of exiting. `message` names the server
+   * without its password. Then `onStorageBack` once it answers again.
+   */
+  readonly onStorageLost?: (message: string) => void;
+  readonly onStorageBack?: () => void;
 }
 
 export interface WorkerSummary {
@@ -46,6 +53,9 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerSumm
   let warehouse: Warehouse | undefined;
   try {
     warehouse = (await openWarehouse(project.config.warehouse, "write"))!;
+    // Loaded here, not at the top: only PostgreSQL projects get this far, and the SQLite default never loads pg.
+    const { isTransientPostgresError, storageUnavailable } = await import("@reflow/postgres");
+    const state = project.config.state as PostgresLocation;
     options.onReady?.({ project, claimer: claimerId(), slots });
     return await runClaimLoop({
       queue: store.workQueue!,
@@ -59,6 +69,9 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerSumm
       ...(options.exitWhenIdle ? { exitWhenIdle: true } : {}),
       ...(options.onUnit ? { onUnit: options.onUnit } : {}),
       ...(options.onRefused ? { onRefused: (refused: RefusedUnits) => options.onRefused!(refused, project) } : {}),
+      retryable: isTransientPostgresError,
+      ...(options.onStorageLost ? { onStorageLost: (error: unknown) => options.onStorageLost!(storageUnavailable({ url: state.url, role: "state" }, error).message) } : {}),
+      ...(options.onStorageBack ? { onStorageBack: options.onStorageBack } : {}),
     });
   } finally {
     await warehouse?.close();

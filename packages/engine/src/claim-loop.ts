@@ -24,6 +24,16 @@ export interface ClaimLoopOptions {
   readonly onUnit?: (report: ClaimReport) => void;
   /** Units this process's code cannot build, once per run, dataset and fingerprint. */
   readonly onRefused?: (refused: RefusedUnits) => void;
+  /**
+   * Errors of the queue's storage that pass (a database restarting): the loop
+   * waits `retryMs` and claims again instead of ending. Absent: every error ends it.
+   */
+  readonly retryable?: (error: unknown) => boolean;
+  /** How long to wait before trying the queue again after a retryable error (default 1 s). */
+  readonly retryMs?: number;
+  /** The first retryable error of an outage, then its end; a unit in hand when it began is built again elsewhere once its lease runs out. */
+  readonly onStorageLost?: (error: unknown) => void;
+  readonly onStorageBack?: () => void;
 }
 
 /** One unit this process claimed and built. */
@@ -83,23 +93,38 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<{ readonl
     options.onUnit?.({ unit, builds, outcome, ms: Date.now() - started, reported });
   };
 
+  // Shared by the slots: an outage is reported once, and its end once.
+  let outage = false;
   const slot = async (index: number): Promise<void> => {
     while (!signal?.aborted) {
-      const unit = await queue.claim(buildable, leaseMs);
-      if (unit) {
-        await build(unit);
-        continue;
-      }
-      if (index === 0 && options.onRefused) {
-        for (const refused of await queue.refused(buildable)) {
-          const key = `${refused.runId}\u0000${refused.dataset}\u0000${refused.fingerprint}`;
-          if (refusedSeen.has(key)) continue;
-          refusedSeen.add(key);
-          options.onRefused(refused);
+      try {
+        const unit = await queue.claim(buildable, leaseMs);
+        if (outage) {
+          outage = false;
+          options.onStorageBack?.();
         }
+        if (unit) {
+          await build(unit);
+          continue;
+        }
+        if (index === 0 && options.onRefused) {
+          for (const refused of await queue.refused(buildable)) {
+            const key = `${refused.runId}\u0000${refused.dataset}\u0000${refused.fingerprint}`;
+            if (refusedSeen.has(key)) continue;
+            refusedSeen.add(key);
+            options.onRefused(refused);
+          }
+        }
+        if (options.exitWhenIdle && !(await queue.hasWork(buildable))) return;
+        await sleep(options.pollMs, signal);
+      } catch (error) {
+        if (!options.retryable?.(error)) throw error;
+        if (!outage) {
+          outage = true;
+          options.onStorageLost?.(error);
+        }
+        await sleep(options.retryMs ?? 1_000, signal);
       }
-      if (options.exitWhenIdle && !(await queue.hasWork(buildable))) return;
-      await sleep(options.pollMs, signal);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.slots) }, (_, index) => slot(index)));

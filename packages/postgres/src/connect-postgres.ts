@@ -54,6 +54,9 @@ export async function connectPostgres(options: PostgresConnectionOptions): Promi
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
+  // Nor may a client in use: besides failing its query (which reports it) it emits 'error', which
+  // pg-pool listens to only while the client is idle. The pool drops the dead client when it is released.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (!options.readOnly) await createSchema(db, options.schema);

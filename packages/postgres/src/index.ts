@@ -1,1 +1,2 @@
 export * from "./connect-postgres.js";
+export * from "./is-transient-postgres-error.js";

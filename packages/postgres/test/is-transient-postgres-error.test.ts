@@ -1,0 +1,32 @@
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { isTransientPostgresError } from "../src/index.js";
+
+const databaseError = (code: string) => Object.assign(new pg.DatabaseError("server says no", 0, "error"), { code });
+const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+
+describe("isTransientPostgresError: the server was unavailable for a while, not the request wrong", () => {
+  it.each([
+    ["08006 connection failure", databaseError("08006")],
+    ["57P01 admin shutdown (a restart)", databaseError("57P01")],
+    ["57P03 cannot connect now (starting up)", databaseError("57P03")],
+    ["53300 too many connections", databaseError("53300")],
+    ["40001 serialization failure", databaseError("40001")],
+    ["ECONNREFUSED", socketError("ECONNREFUSED")],
+    ["ECONNRESET", socketError("ECONNRESET")],
+    ["pg's connection ended under a query", new Error("Connection terminated unexpectedly")],
+    ["every address refused (AggregateError)", new AggregateError([socketError("ECONNREFUSED"), socketError("ECONNREFUSED")])],
+  ])("transient: %s", (_, error) => {
+    expect(isTransientPostgresError(error)).toBe(true);
+  });
+
+  it.each([
+    ["42P01 undefined table", databaseError("42P01")],
+    ["23505 unique violation", databaseError("23505")],
+    ["28P01 wrong password", databaseError("28P01")],
+    ["a plain error", new Error("boom")],
+    ["not an error", "ECONNREFUSED"],
+  ])("not transient: %s", (_, error) => {
+    expect(isTransientPostgresError(error)).toBe(false);
+  });
+});
