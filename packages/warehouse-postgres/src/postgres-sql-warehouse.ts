@@ -104,11 +104,50 @@ export class PostgresSqlWarehouse implements SqlWarehouse {
     return (await run(() => this.parts.db.executeQuery(compiled), undefined)).rows as R[];
   }
 
-  /** Read back once, as `read` converts rows, so the digest is a JS transform's for the same rows. */
+  /**
+   * The digest a JS transform's rows would get: computed in the database when
+   * it can be exactly that, else by reading the version back once, as `read`
+   * converts rows.
+   */
   private async contentHash(table: WarehouseTable, ref: PartitionVersionRef): Promise<string> {
+    const inDatabase = await this.digestInDatabase(table, ref);
+    if (inDatabase !== undefined) return inDatabase;
     const hasher = new ContentHasher(table.columns);
     for await (const batch of this.parts.read(table, [ref])) for (const row of batch) hasher.add(row);
     return hasher.digest();
+  }
+
+  /**
+   * `ContentHasher`'s digest computed by PostgreSQL (sha256 per row, the two
+   * 64-bit lanes summed mod 2^64), without sending a row to Node. Only where
+   * each value's JSON text is provably `JSON.stringify`'s: text (to_json
+   * escapes as JavaScript does, in a UTF8 database), booleans, and integers of
+   * at most 2^53 − 1 (larger ones `read` gives as rounded doubles; checked in
+   * the same query). Otherwise (real, json, a big integer) undefined: the
+   * caller reads the version back.
+   */
+  private async digestInDatabase(table: WarehouseTable, ref: PartitionVersionRef): Promise<string | undefined> {
+    if (table.columns.some((c) => c.type !== "text" && c.type !== "integer" && c.type !== "boolean")) return undefined;
+    const texts = table.columns.map((c) => sql`coalesce(to_json(${sql.id(c.name)})::text, 'null')`);
+    const rowText = texts.length === 0 ? sql`'[]'` : sql`'[' || concat_ws(',', ${sql.join(texts)}) || ']'`;
+    const integers = table.columns.filter((c) => c.type === "integer").map((c) => sql`(${sql.id(c.name)} is null or abs(${sql.id(c.name)}) <= 9007199254740991)`);
+    const safe = integers.length === 0 ? sql`true` : sql.join(integers, sql` and `);
+    const lane = (from: number) => sql`coalesce(sum(('x' || encode(substring(_d from ${sql.lit(from)} for 8), 'hex'))::bit(64)::bigint::numeric), 0)`;
+    const MOD = sql`18446744073709551616::numeric`;
+    const result = await sql<{ n: string; low: string; high: string; safe: boolean; utf8: boolean }>`
+      select count(*)::text as n,
+        mod(mod(${lane(1)}, ${MOD}) + ${MOD}, ${MOD})::text as low,
+        mod(mod(${lane(9)}, ${MOD}) + ${MOD}, ${MOD})::text as high,
+        coalesce(bool_and(_safe), true) as safe,
+        current_setting('server_encoding') = 'UTF8' as utf8
+      from (
+        select sha256(convert_to(${rowText}, 'UTF8')) as _d, ${safe} as _safe
+        from ${sql.table(rowsTable(table.dataset))} where _version = ${ref.version}
+      ) as hashed`.execute(this.parts.db);
+    const row = result.rows[0]!;
+    if (row.safe === false || !row.utf8) return undefined;
+    const hex = (value: string) => BigInt(value).toString(16).padStart(16, "0");
+    return `${Number(row.n).toString(16)}-${hex(row.high)}${hex(row.low)}`;
   }
 }
 

@@ -61,6 +61,33 @@ if (unavailable) {
       expect(written).toEqual({ rowCount: 2, contentHash: hasher.digest() });
     });
 
+    it("computes the content hash in the database exactly as ContentHasher does over the rows read back: escapes, unicode, nulls, integers up to 2^53 and beyond", async () => {
+      const columns: ColumnSpec[] = [
+        { name: "label", type: "text", nullable: true, optional: false },
+        { name: "n", type: "integer", nullable: true, optional: false },
+        { name: "flag", type: "boolean", nullable: true, optional: true },
+      ];
+      const tricky: WarehouseTable = { dataset: "tricky", columns };
+      await warehouse.prepare(tricky);
+      const digestOfReadBack = async (version: number) => {
+        const hasher = new ContentHasher(columns);
+        for (const row of await rowsOf(warehouse, tricky, version)) hasher.add(row);
+        return hasher.digest();
+      };
+      const labels = [`quote " and \\ backslash`, "tab\tnew\nline\rcr\u0001\u001f\u007f", "é ü 漢字 😀", "line\u2028sep\u2029", "", "/slash/"];
+      const values = labels.map((label, i) => sql`(${label}::text, ${[0, -1, 9007199254740991, -9007199254740991, 42, null][i] ?? null}::bigint, ${[true, false, null, true, false, null][i] ?? null}::boolean)`);
+      const query = sql`select * from (values ${sql.join(values)}) as v(label, n, flag) union all select null, null, null`;
+      const written = await warehouse.sql.writeVersion(tricky, { partition: "2024-01-01", version: 30 }, query);
+      expect(written.rowCount).toBe(7);
+      expect(written.contentHash).toBe(await digestOfReadBack(30));
+      // No rows: the empty digest.
+      const empty = await warehouse.sql.writeVersion(tricky, { partition: "2024-01-02", version: 31 }, sql`select 'x'::text as label, 1::bigint as n where false`);
+      expect(empty).toEqual({ rowCount: 0, contentHash: new ContentHasher(columns).digest() });
+      // Beyond 2^53 the rows read back are rounded doubles: the digest is theirs (read back), still equal.
+      const big = await warehouse.sql.writeVersion(tricky, { partition: "2024-01-03", version: 32 }, sql`select 'big'::text as label, 9007199254740993::bigint as n`);
+      expect(big.contentHash).toBe(await digestOfReadBack(32));
+    });
+
     it("takes jsonb as json, and 0 and 1 as booleans", async () => {
       await warehouse.prepare(profile);
       const query = sql`select user_id, 1 as active, 2 as total, jsonb_build_array(user_id) as detail from ${input()} where amount = 10`;
