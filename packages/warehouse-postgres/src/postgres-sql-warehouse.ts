@@ -71,6 +71,10 @@ export class PostgresSqlWarehouse implements SqlWarehouse {
       // One transaction: a mismatch, an error or a killed process leaves neither rows nor a version record.
       await client.query("begin");
       try {
+        // Not waiting for this commit's WAL flush is safe: the version is not live, and the publish that
+        // makes it live commits synchronously, which flushes all earlier WAL, this version's included. A
+        // server crash before then loses an unpublished version, which reconcile already treats as not built.
+        await client.query("set local synchronous_commit = off");
         const insert = insertAndCount(table, ref, query, columns).compile(this.db);
         const counts = (await run(() => client.query({ text: insert.sql, values: [...insert.parameters], rowMode: "array" }), table.dataset)).rows[0] as unknown[];
         rowCount = Number(counts[0]);
