@@ -1,12 +1,11 @@
 import path from "node:path";
 import type { BenchScale } from "../bench-scale.js";
-import { median } from "../measure-runs.js";
 import { REPO_ROOT, runNode, runReflow } from "../run-measured.js";
-import { scenarioResult, type ScenarioResult } from "../scenario-result.js";
+import type { ScenarioResult } from "../scenario-result.js";
 import { createTestDatabase, postgresUnavailable, queryDatabase } from "../../test/support/postgres-server.js";
 import { builtPartitions } from "./apply-overhead.js";
 import { rowsProject } from "./rows-project.js";
-import { spendDataset } from "./sql-transform.js";
+import { spendDataset, sqlOverheadResult, type SqlRunPair } from "./sql-transform.js";
 
 const STATE_SCHEMA = "reflow_state";
 const WAREHOUSE_SCHEMA = "marts";
@@ -33,7 +32,7 @@ export async function sqlTransformPostgres(scale: BenchScale["sqlTransform"]): P
     );
     project.write("pipelines/spend.ts", spendDataset(0));
     runReflow(["apply", "--yes", "--as-of", asOf], { cwd }); // builds events and a first spend (not measured)
-    const pairs = [];
+    const pairs: SqlRunPair[] = [];
     for (let i = 0; i < scale.runs; i++) {
       project.write("pipelines/spend.ts", spendDataset(i + 1));
       // One statement at a time, as the baseline runs them: PostgreSQL would otherwise run
@@ -55,22 +54,8 @@ export async function sqlTransformPostgres(scale: BenchScale["sqlTransform"]): P
         baseline: baseline.seconds,
       });
     }
-    const overheads = pairs.map((p) => p.run / p.statements - 1);
-    return scenarioResult({
-      scenario: "sql-transform-postgres",
-      unit: "overhead (fraction)",
-      target: { comparison: "<=", value: 0.1 },
-      median: median(overheads),
-      runs: overheads,
-      details: {
-        partitions: scale.partitions,
-        inputRowsPerPartition: scale.rows,
-        server: (await queryDatabase<{ v: string }>(database.url, "select version() as v"))[0]!.v,
-        runSeconds: pairs.map((p) => p.run),
-        statementSeconds: pairs.map((p) => p.statements),
-        reflowSeconds: pairs.map((p) => p.reflow),
-        baselineSeconds: pairs.map((p) => p.baseline),
-      },
+    return sqlOverheadResult("sql-transform-postgres", scale, pairs, {
+      server: (await queryDatabase<{ v: string }>(database.url, "select version() as v"))[0]!.v,
     });
   } finally {
     project.dispose();

@@ -44,29 +44,44 @@ export function sqlTransform(scale: BenchScale["sqlTransform"]): ScenarioResult 
         baselineCpu: baseline.cpuSeconds,
       };
     });
-    const overheads = pairs.map((p) => p.run / p.statements - 1);
-    return scenarioResult({
-      scenario: "sql-transform",
-      unit: "overhead (fraction)",
-      target: { comparison: "<=", value: 0.1 },
-      median: median(overheads),
-      runs: overheads,
-      details: {
-        partitions: scale.partitions,
-        inputRowsPerPartition: scale.rows,
-        runSeconds: pairs.map((p) => p.run),
-        statementSeconds: pairs.map((p) => p.statements),
-        wholeProcessOverhead: pairs.map((p) => p.reflow / p.baseline - 1),
-        reflowSeconds: pairs.map((p) => p.reflow),
-        baselineSeconds: pairs.map((p) => p.baseline),
-        reflowCpuSeconds: pairs.map((p) => p.reflowCpu),
-        baselineCpuSeconds: pairs.map((p) => p.baselineCpu),
-        inputRowsPerSecond: (scale.partitions * scale.rows) / median(pairs.map((p) => p.reflow)),
-      },
+    return sqlOverheadResult("sql-transform", scale, pairs, {
+      wholeProcessOverhead: pairs.map((p) => p.reflow / p.baseline - 1),
+      reflowCpuSeconds: pairs.map((p) => p.reflowCpu),
+      baselineCpuSeconds: pairs.map((p) => p.baselineCpu),
+      inputRowsPerSecond: (scale.partitions * scale.rows) / median(pairs.map((p) => p.reflow)),
     });
   } finally {
     project.dispose();
   }
+}
+
+/** One rebuild of `spend`: reflow's run and the baseline's statements (the figure), and both whole processes. */
+export interface SqlRunPair {
+  readonly run: number;
+  readonly statements: number;
+  readonly reflow: number;
+  readonly baseline: number;
+}
+
+/** A SQL scenario's result: the overhead of reflow's run over the statements by hand, per pair. */
+export function sqlOverheadResult(scenario: string, scale: BenchScale["sqlTransform"], pairs: readonly SqlRunPair[], details: Record<string, unknown>): ScenarioResult {
+  const overheads = pairs.map((p) => p.run / p.statements - 1);
+  return scenarioResult({
+    scenario,
+    unit: "overhead (fraction)",
+    target: { comparison: "<=", value: 0.1 },
+    median: median(overheads),
+    runs: overheads,
+    details: {
+      partitions: scale.partitions,
+      inputRowsPerPartition: scale.rows,
+      runSeconds: pairs.map((p) => p.run),
+      statementSeconds: pairs.map((p) => p.statements),
+      reflowSeconds: pairs.map((p) => p.reflow),
+      baselineSeconds: pairs.map((p) => p.baseline),
+      ...details,
+    },
+  });
 }
 
 /** The SQL transform timed; a new `version` rebuilds every partition with the same SQL. */
