@@ -98,6 +98,13 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   const { runId, taskIds } = await state.beginRun(options.command, plan.asOf, tasks, manifests, plan.accepted ?? [], sources);
   emit({ type: "run-started", runId, total: tasks.length });
   const distribute = options.distribute;
+  // What a claimer's code must match, per dataset: computed once, not per dispatched unit.
+  const unitFingerprints = new Map<string, string>();
+  const unitFingerprintOf = (dataset: ExecutableDataset) => {
+    let fingerprint = unitFingerprints.get(dataset.name);
+    if (fingerprint === undefined) unitFingerprints.set(dataset.name, (fingerprint = unitFingerprint(dataset, datasets)));
+    return fingerprint;
+  };
   await distribute?.start(runId);
 
   const live = new Map<string, Map<string, number>>();
@@ -187,7 +194,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     }));
     let outcome: UnitOutcome;
     if (distribute) {
-      const remote = await distribute.dispatch({ dataset: dataset.name, fingerprint: unitFingerprint(dataset, datasets), builds: unitBuilds });
+      const remote = await distribute.dispatch({ dataset: dataset.name, fingerprint: unitFingerprintOf(dataset), builds: unitBuilds });
       // Withdrawn before anyone claimed it (the run is stopping): not started, left as it was.
       if (remote === undefined) return false;
       outcome = remote;
