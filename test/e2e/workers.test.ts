@@ -240,10 +240,13 @@ describe.skipIf(TEST_BACKEND !== "postgres")(`reflow worker${TEST_BACKEND !== "p
     // numbers has one more column here: its fingerprint differs, doubled's code (and fingerprint) does not.
     const drifted = new TempProject({ "reflow.yaml": coordinator.read("reflow.yaml"), "pipelines/numbers.ts": pipeline(100, 150, ", note: z.string().optional()") });
     try {
+      // Started (compiled and polling) before the run, so it sees doubled's units while they wait, however slow its start.
+      const running = start(drifted, "worker");
+      await until("the worker to start", () => (running.stdout().includes("waiting for distributed runs") ? true : undefined));
       const apply = start(coordinator, "apply", "--yes", "--distribute", "--concurrency", "1", "--as-of", AS_OF);
-      await until("a unit of doubled in the queue", () => (queue(coordinator).some((row) => row.dataset === "doubled" && row.status === "ready") ? true : undefined));
-      const worker = await start(drifted, "worker", "--exit-when-idle").exited;
       expect((await apply.exited).code).toBe(0);
+      running.child.kill("SIGINT");
+      const worker = await running.exited;
       expect(worker.code).toBe(0);
       expect(worker.stderr).toMatch(
         /(^|\n)refused \d+ units? of doubled in run #1: its code is the same, but the datasets it reads \(numbers\) have other columns in this worker's code\. Give this worker the same code as the apply's\.\n/,
