@@ -1,20 +1,11 @@
-import type { Warehouse, WarehouseTable } from "@reflow/core";
-import type { BuildableDataset, ClaimedUnit, RefusedUnits, WorkQueue } from "@reflow/state";
+import type { WarehouseTable } from "@reflow/core";
+import type { BuildableDataset, ClaimedUnit, RefusedUnits } from "@reflow/state";
+import type { ClaimerOptions } from "./claimer-options.js";
 import { buildUnit, sleep, type UnitBuild, type UnitOutcome } from "./build-unit.js";
-import type { ExecutableDataset } from "./execute-plan.js";
 import { describeTaskError } from "./task-error.js";
 import { unitFingerprint } from "./unit-fingerprint.js";
 
-export interface ClaimLoopOptions {
-  readonly queue: WorkQueue;
-  /** This process's compiled datasets: it claims only units planned with exactly their fingerprints. */
-  readonly datasets: ReadonlyMap<string, ExecutableDataset>;
-  readonly warehouse: Warehouse;
-  readonly projectDir: string;
-  /** Units built at once. */
-  readonly slots: number;
-  /** How long a claim lasts without renewal; renewed every quarter of it while building. */
-  readonly leaseMs: number;
+export interface ClaimLoopOptions extends ClaimerOptions {
   /** How long an idle slot waits before looking again. */
   readonly pollMs: number;
   /** Stops claiming; units in hand are finished and reported. */

@@ -8,6 +8,7 @@ export * from "./observe-source.js";
 export * from "./task-units.js";
 export * from "./build-unit.js";
 export * from "./unit-dispatcher.js";
+export * from "./claimer-options.js";
 export * from "./claim-loop.js";
 export * from "./queue-dispatcher.js";
 export * from "./unit-fingerprint.js";

@@ -1,18 +1,9 @@
-import type { Warehouse } from "@reflow/core";
-import type { WorkQueue } from "@reflow/state";
 import type { UnitOutcome } from "./build-unit.js";
 import { runClaimLoop } from "./claim-loop.js";
-import type { ExecutableDataset } from "./execute-plan.js";
+import type { ClaimerOptions } from "./claimer-options.js";
 import type { DispatchedUnit, UnitDispatcher } from "./unit-dispatcher.js";
 
-export interface QueueDispatcherOptions {
-  readonly queue: WorkQueue;
-  readonly datasets: ReadonlyMap<string, ExecutableDataset>;
-  readonly warehouse: Warehouse;
-  readonly projectDir: string;
-  /** Units this process builds itself at once, as a claimer like any other (so a run finishes without workers). */
-  readonly slots: number;
-  readonly leaseMs: number;
+export interface QueueDispatcherOptions extends ClaimerOptions {
   /** How often idle slots look for units. */
   readonly claimPollMs: number;
   /** How often the coordinator collects finished units. */
