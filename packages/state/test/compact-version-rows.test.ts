@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -214,6 +214,46 @@ describe.each(dialects)("migration 0008 (compact version rows) on $name", (diale
       expect(await dialect.indexes(check.db)).toEqual(["tasks_by_partition", "tasks_by_run"]);
     } finally {
       await check.close();
+    }
+  });
+});
+
+describe("migration 0008 on SQLite", () => {
+  it("packs the upgraded file: it ends smaller than at 0007, with no free pages", async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-state-0008-")), "state.db");
+    const database = new Database(file);
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+    // Enough versions to fill many pages: 3,000 built days of one more dataset.
+    const bulk = Array.from({ length: 3000 }, (_, i) => {
+      const day = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString();
+      return task(TASKS.length + 1 + i, 2, "bulk", day.slice(0, 10), "missing", "succeeded", "0123456789abcdef0123456789abcdef", {
+        inputs: "{}",
+        row_count: 1,
+        content_hash: HASH,
+        finished_at: day.replace("T00:00:00.000", `T12:34:56.${String(i % 1000).padStart(3, "0")}`),
+        attempts: 1,
+      });
+    });
+    const state: OldState = { db, database, location: file, close: () => db.destroy() };
+    await writeOldState(state, TASKS);
+    for (let i = 0; i < bulk.length; i += 500) await db.insertInto("tasks").values(bulk.slice(i, i + 500).map(({ id: _, ...row }) => row)).execute();
+    for (let i = 0; i < bulk.length; i += 500) {
+      await db
+        .insertInto("partitions")
+        .values(bulk.slice(i, i + 500).map((t) => ({ dataset: "bulk", partition: t.partition, status: "built", live_task_id: t.id, last_task_id: t.id, updated_at: t.finished_at })))
+        .execute();
+    }
+    await state.close();
+    const before = statSync(file).size;
+
+    await (await openStateStore(file, "write"))!.close();
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.pragma("freelist_count", { simple: true })).toBe(0);
+      expect(statSync(file).size).toBeLessThan(before);
+      expect(after.prepare("select finished_at from tasks where id = ?").pluck().get(TASKS.length + 1000)).toBe(Date.parse(bulk[999]!.finished_at as string));
+    } finally {
+      after.close();
     }
   });
 });
