@@ -20,6 +20,8 @@ export async function seedBuiltState(projectDir: string, asOf: string): Promise<
   const db = new Database(statePath);
   try {
     const at = new Date().toISOString();
+    // Task and partition times are milliseconds since the epoch (state migration 0008).
+    const atMs = Date.parse(at);
     const versionOf = new Map<string, number>();
     const insertTask = db.prepare(
       `insert into tasks (id, run_id, dataset, partition, reason, status, fingerprint, inputs, row_count, content_hash, error, started_at, finished_at, source_version)
@@ -40,8 +42,8 @@ export async function seedBuiltState(projectDir: string, asOf: string): Promise<
         }
         // Synthetic sources declare sourceVersion: ({ partition }) => partition.key.
         const sourceVersion = project.datasets.get(task.dataset)!.kind === "source" ? `v:${task.partition}` : null;
-        insertTask.run(id, runId, task.dataset, task.partition, task.reason, task.fingerprint, JSON.stringify(inputs), "0".repeat(64), at, at, sourceVersion);
-        insertPartition.run(task.dataset, task.partition, id, id, at);
+        insertTask.run(id, runId, task.dataset, task.partition, task.reason, task.fingerprint, JSON.stringify(inputs), "0".repeat(64), atMs, atMs, sourceVersion);
+        insertPartition.run(task.dataset, task.partition, id, id, atMs);
         versionOf.set(`${task.dataset}\0${task.partition}`, id);
       });
       for (const d of plan.datasets) insertDataset.run(d.name, d.kind, d.fingerprint, at, runId);

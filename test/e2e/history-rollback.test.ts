@@ -70,13 +70,15 @@ describe("reflow history", () => {
 
   it("--json gives full fingerprints and times", () => {
     const history = JSON.parse(ok(project.reflow("history", "revenue", "2024-01-05", "--json")));
-    const full = (version: number) => state<{ fingerprint: string; finished_at: string }>(`select fingerprint, finished_at from tasks where id = ${version}`)[0]!;
+    const full = (version: number) => state<{ fingerprint: string; finished_at: number }>(`select fingerprint, finished_at from tasks where id = ${version}`)[0]!;
+    // The state stores milliseconds since the epoch; history prints them as ISO text.
+    const builtAt = (version: number) => new Date(full(version).finished_at).toISOString();
     expect(history).toEqual({
       dataset: "revenue",
       retainVersions: 3,
       versions: [
-        { partition: "2024-01-05", version: 21, runId: 2, fingerprint: full(21).fingerprint, rows: 1, builtAt: full(21).finished_at, live: true, pastRetention: false },
-        { partition: "2024-01-05", version: 15, runId: 1, fingerprint: full(15).fingerprint, rows: 1, builtAt: full(15).finished_at, live: false, pastRetention: false },
+        { partition: "2024-01-05", version: 21, runId: 2, fingerprint: full(21).fingerprint, rows: 1, builtAt: builtAt(21), live: true, pastRetention: false },
+        { partition: "2024-01-05", version: 15, runId: 1, fingerprint: full(15).fingerprint, rows: 1, builtAt: builtAt(15), live: false, pastRetention: false },
       ],
     });
   });

@@ -13,9 +13,10 @@ export class SqliteTaskStatements {
   private readonly unchangedTask: Database.Statement;
   private readonly unchangedPartition: Database.Statement;
   private readonly live: Database.Statement;
-  readonly recordBuilt: (tasks: readonly BuiltTaskRecord[], at: string) => void;
-  readonly recordPublished: (tasks: readonly PublishedTaskRecord[], at: string) => void;
-  readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: string) => void;
+  /** `at`: milliseconds since the epoch. */
+  readonly recordBuilt: (tasks: readonly BuiltTaskRecord[], at: number) => void;
+  readonly recordPublished: (tasks: readonly PublishedTaskRecord[], at: number) => void;
+  readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: number) => void;
 
   constructor(database: Database.Database) {
     this.built = database.prepare(
@@ -32,7 +33,7 @@ export class SqliteTaskStatements {
     this.unchangedPartition = database.prepare(
       `update partitions set status = 'built', inputs_task_id = ?, last_task_id = ?, updated_at = ? where dataset = ? and partition = ?`,
     );
-    this.recordBuilt = database.transaction((tasks: readonly BuiltTaskRecord[], at: string) => {
+    this.recordBuilt = database.transaction((tasks: readonly BuiltTaskRecord[], at: number) => {
       for (const { taskId, result } of tasks) {
         this.built.run(
           JSON.stringify(result.inputs),
@@ -46,13 +47,13 @@ export class SqliteTaskStatements {
         );
       }
     });
-    this.recordPublished = database.transaction((tasks: readonly PublishedTaskRecord[], at: string) => {
+    this.recordPublished = database.transaction((tasks: readonly PublishedTaskRecord[], at: number) => {
       for (const { taskId, dataset, partition } of tasks) {
         this.succeeded.run(at, taskId);
         this.live.run(dataset, partition, taskId, taskId, at);
       }
     });
-    this.recordUnchanged = database.transaction((taskId: number, dataset: string, partition: string, inputs: string, at: string) => {
+    this.recordUnchanged = database.transaction((taskId: number, dataset: string, partition: string, inputs: string, at: number) => {
       this.unchangedTask.run(inputs, at, taskId);
       this.unchangedPartition.run(taskId, taskId, at, dataset, partition);
     });

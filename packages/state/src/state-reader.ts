@@ -205,7 +205,7 @@ export class StateReader {
         runId: v.run_id,
         fingerprint: v.fingerprint,
         rows: v.row_count ?? 0,
-        builtAt: v.finished_at ?? "",
+        builtAt: v.finished_at === null ? "" : isoTime(v.finished_at),
         live: isLive,
         ...(isLive && live?.rollback ? { rollback: live.rollback } : {}),
       };
@@ -334,7 +334,7 @@ export class StateReader {
   /** The run that built a version (task id), and when. */
   async version(taskId: number): Promise<{ runId: number; finishedAt: string | null } | undefined> {
     const row = await this.db.selectFrom("tasks").select(["run_id", "finished_at"]).where("id", "=", taskId).executeTakeFirst();
-    return row ? { runId: row.run_id, finishedAt: row.finished_at } : undefined;
+    return row ? { runId: row.run_id, finishedAt: row.finished_at === null ? null : isoTime(row.finished_at) } : undefined;
   }
 
   /** Who holds the writer lock, if anyone (alive or not). */
@@ -348,6 +348,11 @@ export class StateReader {
     const rows = await query.execute();
     return rows.map(toRunSummary);
   }
+}
+
+/** Task times are stored as milliseconds since the epoch (migration 0008); callers get the ISO text they always did. */
+function isoTime(milliseconds: number): string {
+  return new Date(milliseconds).toISOString();
 }
 
 function toRunSummary(row: { id: number; command: string; status: RunStatus; started_at: string; finished_at: string | null }): RunSummary {

@@ -33,8 +33,9 @@ export interface TasksTable {
   row_count: number | null;
   content_hash: string | null;
   error: string | null;
-  started_at: string | null;
-  finished_at: string | null;
+  /** Times of a task (and of a partition) are integer milliseconds since the epoch: they are written once per version. */
+  started_at: number | null;
+  finished_at: number | null;
   /** JSON array of the messages of "warn" checks that failed on this version. */
   warnings: string | null;
   /** Attempts made, the last included (null until the task ends). */
@@ -42,7 +43,7 @@ export interface TasksTable {
   /** Sources with `sourceVersion()`: the version observed just before the partition was read. */
   source_version: string | null;
   /** When `reflow gc` deleted this version's rows from the warehouse (null while kept). */
-  purged_at: string | null;
+  purged_at: number | null;
   /** 1: planned with `--include-incomplete` before its partition was complete; built again once it is. */
   incomplete: number | null;
 }
@@ -84,7 +85,8 @@ export interface PartitionsTable {
    * with older code) is accepted as up to date. Cleared when another version goes live.
    */
   accepted_fingerprint: string | null;
-  updated_at: string;
+  /** Milliseconds since the epoch. */
+  updated_at: number;
 }
 
 /** The last applied definition of each dataset, to tell added / modified / removed. */

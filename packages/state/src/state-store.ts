@@ -50,8 +50,10 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   const db = new Kysely<StateDatabase>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
   const label = displayPath(file);
   try {
-    if (mode === "write") await migrate(db, label);
-    else if ((await checkSchema(db, label, sqliteHasTable)) === "fresh") {
+    if (mode === "write") {
+      const applied = await migrate(db, label);
+      if (applied.includes(COMPACTING_MIGRATION)) compactAfterUpgrade(database);
+    } else if ((await checkSchema(db, label, sqliteHasTable)) === "fresh") {
       // Created by a writer that stopped before its first migration committed: nothing in it yet.
       await db.destroy();
       return undefined;
@@ -160,16 +162,36 @@ function leaveWalMode(database: Database.Database): void {
  * transaction cannot become a write after the first committed). Retrying
  * then finds the migrations done.
  */
-async function migrate(db: Kysely<StateDatabase>, label: string, schema?: string): Promise<void> {
+async function migrate(db: Kysely<StateDatabase>, label: string, schema?: string): Promise<string[]> {
   // Named on PostgreSQL: kysely looks for its tables in every schema, and would find another project's.
   const migrator = new Migrator({ db, provider: stateMigrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  let { error } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
   for (let retry = 0; error && isBusy(error) && retry < 100; retry++) {
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
-    ({ error } = await migrator.migrateToLatest());
+    ({ error, results } = await migrator.migrateToLatest());
   }
   if (error) {
     throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label}: cannot migrate the state store: ${(error as Error).message}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Rewrites every row of `tasks` and `partitions`: an upgraded file is packed once after it. */
+const COMPACTING_MIGRATION = "0008-compact-version-rows";
+
+/**
+ * Migration 0008 shrinks every task and partition row, but SQLite keeps the
+ * pages, half empty (a 20,000-version state grew 7% instead of shrinking).
+ * VACUUM, which cannot run inside the migration's transaction, packs the file
+ * once (on a new state it has next to nothing to do). It is only about size:
+ * if a reader holds the file past busy_timeout, the state stays correct, only
+ * larger until a `VACUUM` by hand.
+ */
+function compactAfterUpgrade(database: Database.Database): void {
+  try {
+    database.exec("vacuum");
+  } catch {
+    // busy: a reader kept the file open longer than busy_timeout; the state is complete without it
   }
 }
 

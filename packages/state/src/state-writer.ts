@@ -117,7 +117,7 @@ export class StateWriter {
   /** The warehouse has published a rollback run's versions: they are live, and the run succeeded. */
   async rollbackPublished(runId: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await markRolledBack(trx, runId, now());
+      await markRolledBack(trx, runId, Date.now());
       await trx.updateTable("runs").set({ status: "succeeded", finished_at: now() }).where("id", "=", runId).execute();
     });
   }
@@ -138,7 +138,7 @@ export class StateWriter {
 
   /** Versions whose rows `reflow gc` deleted from the warehouse. */
   async versionsPurged(versions: readonly number[]): Promise<void> {
-    const at = now();
+    const at = Date.now();
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < versions.length; i += INSERT_CHUNK) {
         await trx.updateTable("tasks").set({ purged_at: at }).where("id", "in", versions.slice(i, i + INSERT_CHUNK)).execute();
@@ -209,7 +209,7 @@ export class StateWriter {
     // finished_at is set here already and rewritten by the confirm: the row then reaches its final size in
     // this one update and the confirm rewrites it in place. Growing every row twice (here, then by the
     // timestamp) split the tasks table's pages again and cost about 10 bytes per version.
-    const at = now();
+    const at = Date.now();
     const fast = this.fast;
     if (fast) return this.exclusive(() => fast.recordBuilt(tasks, at));
     await this.db.transaction().execute(async (trx) => {
@@ -240,7 +240,7 @@ export class StateWriter {
   /** `taskSucceeded` for many published tasks in one transaction (group commit). */
   async tasksSucceeded(tasks: readonly PublishedTaskRecord[]): Promise<void> {
     if (tasks.length === 0) return;
-    const at = now();
+    const at = Date.now();
     const fast = this.fast;
     if (fast) return this.exclusive(() => fast.recordPublished(tasks, at));
     await this.db.transaction().execute(async (trx) => {
@@ -253,7 +253,7 @@ export class StateWriter {
    * built from `inputs`, whose content equals what it was built from.
    */
   async taskUnchanged(taskId: number, dataset: string, partition: string, inputs: InputVersions): Promise<void> {
-    const at = now();
+    const at = Date.now();
     const fast = this.fast;
     if (fast) return this.exclusive(() => fast.recordUnchanged(taskId, dataset, partition, JSON.stringify(inputs), at));
     await this.db.transaction().execute(async (trx) => {
@@ -282,7 +282,7 @@ export class StateWriter {
 
   /** Marks a task failed; the partition's live version, if any, stays live. */
   async taskFailed(taskId: number, dataset: string, partition: string, error: string, attempts = 1): Promise<void> {
-    const at = now();
+    const at = Date.now();
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at, attempts }).where("id", "=", taskId).execute();
       await trx
@@ -298,7 +298,7 @@ export class StateWriter {
     for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
       await this.db
         .updateTable("tasks")
-        .set({ status: "interrupted", finished_at: now() })
+        .set({ status: "interrupted", finished_at: Date.now() })
         .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
         .execute();
     }
@@ -309,7 +309,7 @@ export class StateWriter {
     for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
       await this.db
         .updateTable("tasks")
-        .set({ status: "blocked", error, finished_at: now() })
+        .set({ status: "blocked", error, finished_at: Date.now() })
         .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
         .execute();
     }
@@ -381,12 +381,13 @@ export async function reconcileRuns(
   for (const task of unfinished) {
     if (task.status === "publishing" && (await liveVersion(task.dataset, task.partition)) === task.id) published.push(task);
   }
-  const at = now();
+  const at = Date.now();
+  const runAt = new Date(at).toISOString();
   await db.transaction().execute(async (trx) => {
     for (const task of published) await markPublished(trx, task.id, task.dataset, task.partition, at);
     for (const runId of rolledBackRuns) {
       await markRolledBack(trx, runId, at);
-      await trx.updateTable("runs").set({ status: "succeeded", finished_at: at }).where("id", "=", runId).execute();
+      await trx.updateTable("runs").set({ status: "succeeded", finished_at: runAt }).where("id", "=", runId).execute();
     }
     await trx.updateTable("rollbacks").set({ status: "interrupted" }).where("run_id", "in", runIds).where("status", "=", "publishing").execute();
     await trx
@@ -395,7 +396,7 @@ export async function reconcileRuns(
       .where("run_id", "in", runIds)
       .where("status", "in", ["pending", "running", "publishing"])
       .execute();
-    await trx.updateTable("runs").set({ status: "interrupted", finished_at: at }).where("id", "in", runIds).where("status", "=", "running").execute();
+    await trx.updateTable("runs").set({ status: "interrupted", finished_at: runAt }).where("id", "in", runIds).where("status", "=", "running").execute();
   });
   const rolledBack = rollbacks.filter((r) => rolledBackRuns.has(r.run_id)).length;
   return {
@@ -413,7 +414,7 @@ export interface ReconcileResult {
   readonly interrupted: number;
 }
 
-async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset: string, partition: string, at: string): Promise<void> {
+async function markPublished(trx: Kysely<StateDatabase>, taskId: number, dataset: string, partition: string, at: number): Promise<void> {
   await trx.updateTable("tasks").set({ status: "succeeded", finished_at: at }).where("id", "=", taskId).execute();
   await trx
     .insertInto("partitions")
@@ -448,7 +449,7 @@ async function insertRun(trx: Kysely<StateDatabase>, command: string, asOf: Date
  * A rollback run's versions are live: recorded so. The partition counts as
  * built (the user chose what is live), and its last attempt stays as it was.
  */
-async function markRolledBack(trx: Kysely<StateDatabase>, runId: number, at: string): Promise<void> {
+async function markRolledBack(trx: Kysely<StateDatabase>, runId: number, at: number): Promise<void> {
   const rows = await trx.selectFrom("rollbacks").select(["dataset", "partition", "to_version"]).where("run_id", "=", runId).execute();
   for (const r of rows) {
     await trx
@@ -461,6 +462,7 @@ async function markRolledBack(trx: Kysely<StateDatabase>, runId: number, at: str
   await trx.updateTable("rollbacks").set({ status: "succeeded" }).where("run_id", "=", runId).execute();
 }
 
+/** Runs, datasets and locks keep ISO text; tasks and partitions hold `Date.now()` (see migration 0008). */
 function now(): string {
   return new Date().toISOString();
 }

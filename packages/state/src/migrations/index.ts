@@ -6,6 +6,7 @@ import { changeCategories } from "./0004-change-categories.js";
 import { fingerprintSources } from "./0005-fingerprint-sources.js";
 import { partitionBatches } from "./0006-partition-batches.js";
 import { workQueue } from "./0007-work-queue.js";
+import { compactVersionRows } from "./0008-compact-version-rows.js";
 
 /** Every state migration, in order. Append only: never edit or renumber a released one. */
 export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -16,6 +17,7 @@ export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.free
   "0005-fingerprint-sources": fingerprintSources,
   "0006-partition-batches": partitionBatches,
   "0007-work-queue": workQueue,
+  "0008-compact-version-rows": compactVersionRows,
 });
 
 export const stateMigrationProvider: MigrationProvider = {
