@@ -251,7 +251,7 @@ describe("migration 0008 on SQLite", () => {
     try {
       expect(after.pragma("freelist_count", { simple: true })).toBe(0);
       expect(statSync(file).size).toBeLessThan(before);
-      expect(after.prepare("select finished_at from tasks where id = ?").pluck().get(TASKS.length + 1000)).toBe(Date.parse(bulk[999]!.finished_at as string));
+      expect(after.prepare("select finished_at from tasks where id = ?").pluck().get(TASKS.length + 1000)).toBe(Date.parse(String(bulk[999]!.finished_at)));
     } finally {
       after.close();
     }
