@@ -1,9 +1,9 @@
 import {
   ContentHasher,
   NO_RETRIES,
+  type InputReader,
   partitionInfo,
   retryDelayMs,
-  type InputReader,
   type PartitionInfo,
   type Row,
   type Warehouse,
@@ -13,7 +13,8 @@ import type { InputVersions } from "@reflow/state";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { buildSqlPartition } from "./build-sql-partition.js";
 import { PartitionAudit } from "./partition-audit.js";
-import { asRows, batchOutput } from "./transform-output.js";
+import { inputReader } from "./input-reader.js";
+import { batchOutput, forEachRow } from "./transform-output.js";
 import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
 
 const WRITE_BATCH = 5_000;
@@ -197,7 +198,8 @@ async function writeVersion(
   try {
     let batch: Row[] = [];
     let index = 0;
-    for await (const raw of asRows(output, dataset, projectDir)) {
+    // Synchronous per row; the only await is writing a full batch.
+    await forEachRow(output, dataset, projectDir, (raw) => {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) throw schemaViolation(index, parsed.error);
       const row = parsed.data as Row;
@@ -206,10 +208,11 @@ async function writeVersion(
       batch.push(row);
       index += 1;
       if (batch.length >= WRITE_BATCH) {
-        await writer.write(batch);
+        const full = batch;
         batch = [];
+        return writer.write(full);
       }
-    }
+    });
     if (batch.length > 0) await writer.write(batch);
     const warnings = await audit.finish();
     await writer.finish();
@@ -218,20 +221,6 @@ async function writeVersion(
     await writer.abort();
     throw error;
   }
-}
-
-function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: readonly { partition: string; version: number }[]): InputReader<Row> {
-  return Object.freeze({
-    partitions: Object.freeze(refs.map((r) => r.partition)),
-    async rows() {
-      const all: Row[] = [];
-      for await (const batch of warehouse.read(table, refs)) all.push(...batch);
-      return all;
-    },
-    async *[Symbol.asyncIterator]() {
-      for await (const batch of warehouse.read(table, refs)) yield* batch;
-    },
-  });
 }
 
 /** Waits `ms`; resolves false at once if the signal aborts first. */

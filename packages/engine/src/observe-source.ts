@@ -1,7 +1,7 @@
 import { ContentHasher, partitionInfo, ReflowError, type Row } from "@reflow/core";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { schemaViolation, TaskError } from "./task-error.js";
-import { asRows, batchOutput } from "./transform-output.js";
+import { batchOutput, forEachRow } from "./transform-output.js";
 
 /**
  * The current version of source partitions, as `plan` compares them with
@@ -44,12 +44,12 @@ export async function observeSourcePartitions(dataset: ExecutableDataset, keys: 
     try {
       const hasher = new ContentHasher(dataset.columns);
       let index = 0;
-      for await (const raw of asRows(output, dataset, projectDir)) {
+      await forEachRow(output, dataset, projectDir, (raw) => {
         const parsed = declaration.schema.safeParse(raw);
         if (!parsed.success) throw schemaViolation(index, parsed.error);
         hasher.add(parsed.data as Row);
         index += 1;
-      }
+      });
       versions.push(`c:${hasher.digest()}`);
     } catch (error) {
       throw failed(keys[k]!, error);
