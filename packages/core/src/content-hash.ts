@@ -2,14 +2,14 @@ import crypto from "node:crypto";
 import type { ColumnSpec } from "./schema-columns.js";
 
 /**
- * sha256 of one row's text, as a latin1 string (one character per byte). The
+ * sha256 of one row's text, as a "binary" (latin1) string, one character per byte. The
  * one-shot `crypto.hash` (Node >= 20.12) gives the same digest about twice as
  * fast as a Hash object per row; a string rather than a Buffer saves allocating
  * a Buffer per row, which cost more than the hashing itself. Older Node falls
  * back to `createHash`.
  */
 const sha256: (text: string) => string =
-  typeof crypto.hash === "function" ? (text) => crypto.hash("sha256", text, "latin1") : (text) => crypto.createHash("sha256").update(text).digest("latin1");
+  typeof crypto.hash === "function" ? (text) => crypto.hash("sha256", text, "binary") : (text) => crypto.createHash("sha256").update(text).digest("binary");
 
 /** The big-endian 32-bit word at byte `at` of a latin1 digest. */
 function word(digest: string, at: number): number {

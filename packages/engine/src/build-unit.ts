@@ -14,6 +14,7 @@ import type { ExecutableDataset } from "./execute-plan.js";
 import { buildSqlPartition } from "./build-sql-partition.js";
 import { PartitionAudit } from "./partition-audit.js";
 import { inputReader } from "./input-reader.js";
+import { rowValidator } from "./row-validator.js";
 import { batchOutput, forEachRow } from "./transform-output.js";
 import { describeTaskError, isRetryable, schemaViolation, TaskError } from "./task-error.js";
 
@@ -189,7 +190,7 @@ async function writeVersion(
   const { taskId, previousRows } = build;
   const writer = await warehouse.openVersion(table, { partition: build.partition, version: taskId }, fence === undefined ? undefined : { fence });
   const hasher = new ContentHasher(table.columns);
-  const schema = dataset.declaration.schema;
+  const validate = rowValidator(dataset.declaration.schema);
   const audit = new PartitionAudit(dataset.declaration.checks, {
     dataset: dataset.name,
     partition,
@@ -200,7 +201,7 @@ async function writeVersion(
     let index = 0;
     // Synchronous per row; the only await is writing a full batch.
     await forEachRow(output, dataset, projectDir, (raw) => {
-      const parsed = schema.safeParse(raw);
+      const parsed = validate(raw);
       if (!parsed.success) throw schemaViolation(index, parsed.error);
       const row = parsed.data as Row;
       hasher.add(row);

@@ -1,6 +1,7 @@
 import { ContentHasher, partitionInfo, ReflowError, type Row } from "@reflow/core";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { schemaViolation, TaskError } from "./task-error.js";
+import { rowValidator } from "./row-validator.js";
 import { batchOutput, forEachRow } from "./transform-output.js";
 
 /**
@@ -43,9 +44,10 @@ export async function observeSourcePartitions(dataset: ExecutableDataset, keys: 
   for (const [k, output] of outputs.entries()) {
     try {
       const hasher = new ContentHasher(dataset.columns);
+      const validate = rowValidator(declaration.schema);
       let index = 0;
       await forEachRow(output, dataset, projectDir, (raw) => {
-        const parsed = declaration.schema.safeParse(raw);
+        const parsed = validate(raw);
         if (!parsed.success) throw schemaViolation(index, parsed.error);
         hasher.add(parsed.data as Row);
         index += 1;
