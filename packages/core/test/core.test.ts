@@ -119,6 +119,23 @@ describe("ContentHasher", () => {
   it("gives the digest recorded by earlier versions of reflow", () => {
     expect(digest([{ a: 1, b: "x" }, { a: 2, b: "y" }, { a: 3, b: "z" }])).toBe("3-b682daaa880a2e7e592c412771f62b7b");
   });
+
+  // The lanes are summed as 32-bit words with carries by hand: check them against 64-bit BigInt sums
+  // over enough rows that every word carries and both lanes wrap around 2^64 many times.
+  it("sums each lane modulo 2^64 exactly as BigInt arithmetic does", async () => {
+    // Imported here: earlier tests of this file assert their own line numbers.
+    const { createHash } = await import("node:crypto");
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({ a: i, b: `row ${(i * 7919) % 1000}` }));
+    const mask = (1n << 64n) - 1n;
+    let low = 0n;
+    let high = 0n;
+    for (const row of rows) {
+      const hash = createHash("sha256").update(JSON.stringify([row.a, row.b])).digest();
+      low = (low + hash.readBigUInt64BE(0)) & mask;
+      high = (high + hash.readBigUInt64BE(8)) & mask;
+    }
+    expect(digest(rows)).toBe(`1388-${high.toString(16).padStart(16, "0")}${low.toString(16).padStart(16, "0")}`);
+  });
 });
 
 describe("redactUrl", () => {

@@ -1,7 +1,8 @@
 import { ContentHasher, partitionInfo, ReflowError, type Row } from "@reflow/core";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { schemaViolation, TaskError } from "./task-error.js";
-import { asRows, batchOutput } from "./transform-output.js";
+import { rowValidator } from "./row-validator.js";
+import { batchOutput, forEachRow } from "./transform-output.js";
 
 /**
  * The current version of source partitions, as `plan` compares them with
@@ -43,13 +44,14 @@ export async function observeSourcePartitions(dataset: ExecutableDataset, keys: 
   for (const [k, output] of outputs.entries()) {
     try {
       const hasher = new ContentHasher(dataset.columns);
+      const validate = rowValidator(declaration.schema);
       let index = 0;
-      for await (const raw of asRows(output, dataset, projectDir)) {
-        const parsed = declaration.schema.safeParse(raw);
+      await forEachRow(output, dataset, projectDir, (raw) => {
+        const parsed = validate(raw);
         if (!parsed.success) throw schemaViolation(index, parsed.error);
         hasher.add(parsed.data as Row);
         index += 1;
-      }
+      });
       versions.push(`c:${hasher.digest()}`);
     } catch (error) {
       throw failed(keys[k]!, error);

@@ -1,19 +1,41 @@
 import type { ExecutableDataset } from "./execute-plan.js";
 import { TaskError } from "./task-error.js";
 
-/** Accepts what a transform may return: an array or iterable of rows, or an async iterable. */
-export async function* asRows(output: unknown, dataset: ExecutableDataset, projectDir: string): AsyncIterable<unknown> {
+/**
+ * Calls `visit` with each row a transform returned: an array or iterable of
+ * rows, or an async iterable. A sync iterable is drained without awaiting, and
+ * an async one with one await per row (its own `next`): no generator of ours
+ * in between, which cost a promise step per row. `visit` returns a promise only
+ * when it must be waited for (a full batch to write). Errors the user's async
+ * iterable throws become the task's error, as a transform's; `visit`'s own
+ * errors pass through, and the user's iterator is closed as `for await` would.
+ */
+export async function forEachRow(output: unknown, dataset: ExecutableDataset, projectDir: string, visit: (row: unknown) => void | Promise<void>): Promise<void> {
   if (output !== null && typeof output === "object") {
     if (Symbol.asyncIterator in output) {
-      try {
-        yield* output as AsyncIterable<unknown>;
-      } catch (error) {
-        throw TaskError.fromUserCode(error, dataset, projectDir);
+      const iterator = (output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      for (;;) {
+        let step: IteratorResult<unknown>;
+        try {
+          step = await iterator.next();
+        } catch (error) {
+          throw TaskError.fromUserCode(error, dataset, projectDir);
+        }
+        if (step.done) return;
+        try {
+          const pending = visit(step.value);
+          if (pending) await pending;
+        } catch (error) {
+          await closeQuietly(iterator);
+          throw error;
+        }
       }
-      return;
     }
     if (Symbol.iterator in output) {
-      yield* output as Iterable<unknown>;
+      for (const row of output as Iterable<unknown>) {
+        const pending = visit(row);
+        if (pending) await pending;
+      }
       return;
     }
   }
@@ -21,6 +43,15 @@ export async function* asRows(output: unknown, dataset: ExecutableDataset, proje
     "REFLOW_TRANSFORM_FAILED",
     `${dataset.declaration.runProperty} returned ${output === null ? "null" : typeof output}, expected an array or (async) iterable of rows`,
   );
+}
+
+/** What `for await` does when its body throws: let the iterator clean up; an error of its own does not hide the first. */
+async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.();
+  } catch {
+    // the body's error is the one to report
+  }
 }
 
 /**
