@@ -48,6 +48,7 @@ export function createPlan(request: PlanRequest): Plan {
   const completeKeys = request.includeIncomplete ? effectivePartitionKeys(datasets, order, asOf) : keysOf;
   const setOf = keySets();
   const dense = denseKeyLists(asOf);
+  const listOf = sortedKeyLists();
   const planned = new Map<string, Set<string>>();
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
@@ -121,7 +122,7 @@ export function createPlan(request: PlanRequest): Plan {
           partition: key,
           reason: verdict.reason,
           fingerprint: dataset.fingerprint,
-          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: Object.freeze([...partitions].sort()) }))),
+          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: listOf(partitions) }))),
           ...(complete.has(key) ? {} : { incomplete: true as const }),
           ...(verdict.keep ? { keep: true as const } : {}),
         }),
@@ -195,6 +196,22 @@ export function effectivePartitionKeys(
     keysOf.set(name, keys);
   }
   return keysOf;
+}
+
+/**
+ * A task input's keys, sorted and frozen. Most tasks read one key of each
+ * input (identity, offset): those lists are shared, one per key, instead of
+ * one per task and input (223,745 tasks in the plan benchmark).
+ */
+function sortedKeyLists(): (keys: ReadonlySet<string>) => readonly string[] {
+  const single = new Map<string, readonly string[]>();
+  return (keys) => {
+    if (keys.size !== 1) return Object.freeze([...keys].sort());
+    const [key] = keys as Iterable<string>;
+    let list = single.get(key!);
+    if (!list) single.set(key!, (list = Object.freeze([key!])));
+    return list;
+  };
 }
 
 /** A Set of a key list, built once per distinct list: datasets share their key lists. */
