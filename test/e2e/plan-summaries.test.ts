@@ -129,6 +129,16 @@ describe("plan: datasets proven up to date by the state's summaries", () => {
     expect(await planBoth(project, asOf, applied)).toEqual({ tasks: [], read: ["events"] });
   });
 
+  it("a code change: the readers of every rebuilt partition are planned without reading theirs", async () => {
+    const { project, applied } = await builtProject();
+    // As if clean's code were edited: only its fingerprint differs from the state's.
+    const datasets = new Map([...applied.project.datasets].map(([name, d]) => [name, name === "clean" ? { ...d, fingerprint: "edited-clean" } : d]));
+    expect(await planBoth(project, asOf, { project: { ...applied.project, datasets } })).toEqual({
+      tasks: [...days(1, 7).map((d) => `clean ${d} code-changed`), ...days(1, 7).map((d) => `rolling ${d} upstream-changed`)],
+      read: ["clean", "events"],
+    });
+  });
+
   it("a new partition day: every dataset is read and plans it", async () => {
     const { project, applied } = await builtProject();
     const next = new Date("2024-01-09T00:00:00Z");

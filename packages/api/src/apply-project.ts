@@ -144,6 +144,9 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
       const outcome = { project, plan, ...(reconciled.runs.length > 0 ? { reconciled } : {}) };
       if (!hasWork(plan)) return outcome;
       options.onPlan?.(plan, project);
+      // The run writes the partitions it builds: read them now, as they were planned from (planning may
+      // have decided them from summaries alone), so that the engine never reads what this run wrote.
+      for (const dataset of new Set(plan.tasks.map((task) => task.dataset))) snapshot.partitions.get(dataset);
       const result = await executePlan({
         plan,
         datasets: project.datasets,

@@ -46,7 +46,8 @@ export async function codeDiffs(project: CompiledProject, snapshot: StateSnapsho
   const rebuiltFrom = new Map<string, Map<string, number>>();
   for (const task of plan.tasks) {
     if (task.reason !== "code-changed") continue;
-    const built = snapshot.partitions.get(task.dataset)?.get(task.partition)?.fingerprint;
+    // A code-changed partition has a live version: when the summary says every live version has one fingerprint, that is it (no read).
+    const built = snapshot.summaries?.get(task.dataset)?.fingerprint ?? snapshot.partitions.get(task.dataset)?.get(task.partition)?.fingerprint;
     if (!built) continue;
     const counts = rebuiltFrom.get(task.dataset) ?? new Map<string, number>();
     counts.set(built, (counts.get(built) ?? 0) + 1);

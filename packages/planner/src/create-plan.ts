@@ -48,6 +48,7 @@ export function createPlan(request: PlanRequest): Plan {
   const completeKeys = request.includeIncomplete ? effectivePartitionKeys(datasets, order, asOf) : keysOf;
   const setOf = keySets();
   const dense = denseKeyLists(asOf);
+  const listOf = sortedKeyLists();
   const planned = new Map<string, Set<string>>();
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
@@ -79,7 +80,20 @@ export function createPlan(request: PlanRequest): Plan {
     const acceptedHere: string[] = [];
     // Proven up to date from the state's summaries: its partitions are never read.
     const upToDate = !choice && provablyUpToDate(name, dataset, keys, request, planned, dense);
-    const built = upToDate ? undefined : state.partitions.get(name);
+    // Proven built by this code, every key, from the summary: a partition reading a planned input is
+    // decided without reading it; the partitions are read only if one needs its recorded inputs.
+    const clean = !upToDate && !choice && provenClean(name, dataset, keys, request, dense);
+    let read = upToDate || clean ? undefined : state.partitions.get(name);
+    let unread = clean;
+    const built = {
+      get(key: string): PartitionState | undefined {
+        if (unread) {
+          read = state.partitions.get(name);
+          unread = false;
+        }
+        return read?.get(key);
+      },
+    };
 
     for (const key of upToDate ? [] : keys) {
       const reads = new Map<string, Set<string>>();
@@ -88,7 +102,8 @@ export function createPlan(request: PlanRequest): Plan {
         if (!partitions) reads.set(input.dataset, (partitions = new Set()));
         for (const k of mappedInputKeys(input.mapping, key, schemes, upstreamKeys, set)) partitions.add(k);
       }
-      let verdict = reasonFor(dataset, built?.get(key), reads, planned, softPlanned, state, request.observedSources?.get(name)?.get(key));
+      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned) : null;
+      if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, request.observedSources?.get(name)?.get(key));
       const restated = request.restate?.get(name)?.has(key) === true;
       if ((!verdict || verdict.keep) && restated) verdict = { reason: "restated" };
       if (!verdict) continue;
@@ -98,7 +113,7 @@ export function createPlan(request: PlanRequest): Plan {
         continue;
       }
       if (!verdict.keep) plannedHere.add(key);
-      if (choice?.category === "non-breaking" && (verdict.reason === "code-changed" || verdict.reason === "failed") && built?.get(key)?.liveVersion != null) {
+      if (choice?.category === "non-breaking" && (verdict.reason === "code-changed" || verdict.reason === "failed") && built.get(key)?.liveVersion != null) {
         softHere.add(key);
       }
       tasks.push(
@@ -107,7 +122,7 @@ export function createPlan(request: PlanRequest): Plan {
           partition: key,
           reason: verdict.reason,
           fingerprint: dataset.fingerprint,
-          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: Object.freeze([...partitions].sort()) }))),
+          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: listOf(partitions) }))),
           ...(complete.has(key) ? {} : { incomplete: true as const }),
           ...(verdict.keep ? { keep: true as const } : {}),
         }),
@@ -183,6 +198,22 @@ export function effectivePartitionKeys(
   return keysOf;
 }
 
+/**
+ * A task input's keys, sorted and frozen. Most tasks read one key of each
+ * input (identity, offset): those lists are shared, one per key, instead of
+ * one per task and input (223,745 tasks in the plan benchmark).
+ */
+function sortedKeyLists(): (keys: ReadonlySet<string>) => readonly string[] {
+  const single = new Map<string, readonly string[]>();
+  return (keys) => {
+    if (keys.size !== 1) return Object.freeze([...keys].sort());
+    const [key] = keys as Iterable<string>;
+    let list = single.get(key!);
+    if (!list) single.set(key!, (list = Object.freeze([key!])));
+    return list;
+  };
+}
+
 /** A Set of a key list, built once per distinct list: datasets share their key lists. */
 function keySets(): (keys: readonly string[]) => ReadonlySet<string> {
   const sets = new Map<readonly string[], ReadonlySet<string>>();
@@ -249,6 +280,51 @@ function reasonFor(
     }
   }
   return soft ? { reason: "upstream-changed", keep: true } : undefined;
+}
+
+/**
+ * The verdict on a partition the summary proves built with the current code
+ * (live, complete, not accepted, never rolled back): upstream-changed through
+ * a planned input, as `reasonFor` would find, or null when only its recorded
+ * inputs can tell (then the caller reads it and asks `reasonFor`).
+ */
+function cleanPartitionVerdict(
+  reads: ReadonlyMap<string, ReadonlySet<string>>,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
+): Verdict | null {
+  for (const [input, keys] of reads) {
+    const plannedUpstream = planned.get(input);
+    if (!plannedUpstream || plannedUpstream.size === 0) continue;
+    const softUpstream = softPlanned.get(input);
+    for (const key of keys) if (plannedUpstream.has(key) && !softUpstream?.has(key)) return { reason: "upstream-changed" };
+  }
+  return null;
+}
+
+/**
+ * Whether a dataset's summary proves that its partitions are exactly its
+ * keys, each built by the current code (fingerprint unchanged, so the same
+ * partition scheme: the key-set test of `provablyUpToDate` holds), with a live
+ * version, complete, not accepted under another fingerprint and never rolled
+ * back. Such a partition's reason is then a planned input's or, failing
+ * that, its recorded inputs' (see `reasonFor`). A dataset whose code changed
+ * is read: its rows may hold keys of an older scheme. Sources observed for
+ * changes and restated partitions are decided from their rows.
+ */
+function provenClean(
+  name: string,
+  dataset: PlannableDataset,
+  keys: readonly string[],
+  request: PlanRequest,
+  dense: (scheme: PartitionScheme, keys: readonly string[]) => boolean,
+): boolean {
+  const { state } = request;
+  if (!state.summaries || keys.length === 0 || !isTimePartitions(dataset.partitions)) return false;
+  if ((request.restate?.get(name)?.size ?? 0) > 0 || (request.observedSources?.get(name)?.size ?? 0) > 0) return false;
+  const own = state.summaries.get(name);
+  if (!own || own.rollbacks > 0 || own.clean !== own.partitions || own.fingerprint !== dataset.fingerprint) return false;
+  return own.partitions === keys.length && own.firstKey === keys[0] && own.lastKey === keys[keys.length - 1] && dense(dataset.partitions, keys);
 }
 
 /** Mappings whose partitions read a fixed set of input keys (those that exist), not a test over the input's keys. */

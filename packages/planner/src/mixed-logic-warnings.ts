@@ -1,4 +1,4 @@
-import type { StateSnapshot } from "@reflow/state";
+import type { PartitionState, StateSnapshot } from "@reflow/state";
 import { effectivePartitionKeys } from "./create-plan.js";
 import { fingerprintRanges } from "./fingerprint-ranges.js";
 import type { KeyRange, MixedLogicWarning, Plan, PlannableDataset } from "./plan.js";
@@ -37,10 +37,12 @@ export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): 
 }
 
 function mixedLogic(dataset: PlannableDataset, keys: readonly string[], built: ReadonlySet<string>, state: StateSnapshot): MixedLogicWarning | undefined {
-  const partitions = state.partitions.get(dataset.name);
+  // Read only if a key is not rebuilt: a plan rebuilding every key may not have read them.
+  let partitions: ReadonlyMap<string, PartitionState> | undefined;
+  const partitionOf = (key: string) => (partitions ??= state.partitions.get(dataset.name) ?? new Map()).get(key);
   const fingerprintOf = (key: string): string | undefined => {
     if (built.has(key)) return dataset.fingerprint;
-    const live = partitions?.get(key);
+    const live = partitionOf(key);
     return live?.liveVersion != null ? (live.fingerprint ?? undefined) : undefined;
   };
   const versions = fingerprintRanges(keys, fingerprintOf);
@@ -48,7 +50,7 @@ function mixedLogic(dataset: PlannableDataset, keys: readonly string[], built: R
   // The oldest run whose code is still live, to name each older version.
   const firstRun = new Map<string, number>();
   for (const key of keys) {
-    const run = built.has(key) ? undefined : partitions?.get(key)?.liveRun;
+    const run = built.has(key) ? undefined : partitionOf(key)?.liveRun;
     const fingerprint = fingerprintOf(key);
     if (run !== undefined && fingerprint !== undefined) firstRun.set(fingerprint, Math.min(firstRun.get(fingerprint) ?? Infinity, run));
   }

@@ -1,0 +1,153 @@
+// reflow's own TypeScript (cli/src and packages/*/src), compiled by esbuild into a few ES modules,
+// so that starting the CLI does not send each of its ~170 modules through tsx's loader thread
+// (tsx stays registered for the user's pipeline modules). The bundle is named after a digest of
+// every source file it is built from and rebuilt when one changes, so an edited source is never
+// run stale; anything unexpected leaves it out, and the CLI runs from source through tsx as before.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** Bundles no CLI has started from for this long are deleted (a running CLI may still import a chunk of its own). */
+const PRUNE_AFTER_MS = 7 * 24 * 3600 * 1000;
+/** Workspace packages bundled, by folder; each index is an entry, so the pipelines' imports share the CLI's instances. */
+const PACKAGES = ["core", "compiler", "state", "warehouse-sqlite", "postgres", "warehouse-postgres", "planner", "engine", "api"];
+
+/**
+ * The bundle for the sources as they are now: `main` (cli/src/main.ts), `dir`
+ * and `entries`, the URL of each bundled package index (and cli/src/index.ts)
+ * to the URL of its compiled entry. Undefined, to run from source, when
+ * REFLOW_CLI_BUNDLE=0, when the sources are not a reflow checkout, or when
+ * building fails. `root` and `cache` are for tests: the checkout (default:
+ * this one) and where bundles are kept (default: its node_modules/.cache/reflow-cli).
+ */
+export async function cliBundle({ root = ROOT, cache = path.join(root, "node_modules", ".cache", "reflow-cli") } = {}) {
+  if (process.env.REFLOW_CLI_BUNDLE === "0") return undefined;
+  try {
+    const sources = sourceFiles(root);
+    const dir = path.join(cache, sourceDigest(root, sources));
+    const complete = path.join(dir, "complete");
+    if (!existsSync(complete)) await build(root, cache, dir, sources);
+    else if (Date.now() - statSync(complete).mtimeMs > 3600 * 1000) utimesSync(complete, new Date(), new Date());
+    return described(root, dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function entryPoints(root) {
+  const entries = { main: path.join(root, "cli/src/main.ts"), reflow: path.join(root, "cli/src/index.ts") };
+  for (const name of PACKAGES) entries[`reflow-${name}`] = path.join(root, "packages", name, "src/index.ts");
+  return entries;
+}
+
+function described(root, dir) {
+  const url = (name) => pathToFileURL(path.join(dir, `${name}.mjs`)).href;
+  const entries = {};
+  for (const [name, source] of Object.entries(entryPoints(root))) if (name !== "main") entries[pathToFileURL(source).href] = url(name);
+  return { main: url("main"), dir: pathToFileURL(dir + path.sep).href, entries };
+}
+
+/** Every file the bundle can be built from, sorted: the sources, the manifests that resolve them, and this recipe. */
+function sourceFiles(root) {
+  const files = [fileURLToPath(import.meta.url), path.join(root, "tsconfig.json"), path.join(root, "cli/package.json")];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.push(full);
+    }
+  };
+  walk(path.join(root, "cli/src"));
+  for (const name of PACKAGES) {
+    files.push(path.join(root, "packages", name, "package.json"));
+    walk(path.join(root, "packages", name, "src"));
+  }
+  return files.sort();
+}
+
+function sourceDigest(root, files) {
+  // The esbuild that compiles and the Node it targets are part of the recipe; read, not loaded.
+  const esbuildManifest = readFileSync(tsxRequire().resolve("esbuild/package.json"));
+  const hash = createHash("sha256").update(`${process.version}\0`).update(esbuildManifest).update("\0");
+  for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
+  return hash.digest("hex").slice(0, 24);
+}
+
+/** esbuild as tsx ships it: reflow declares no dependency of its own on it. */
+function esbuild() {
+  return tsxRequire()("esbuild");
+}
+
+function tsxRequire() {
+  return createRequire(createRequire(path.join(ROOT, "cli/package.json")).resolve("tsx/package.json"));
+}
+
+async function build(root, cache, dir, sources) {
+  mkdirSync(cache, { recursive: true });
+  const scratch = `${dir}.${process.pid}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  const result = await esbuild().build({
+    entryPoints: entryPoints(root),
+    outdir: scratch,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    // As tsx compiles: for this Node, keeping function and class names.
+    target: `node${process.versions.node}`,
+    keepNames: true,
+    // Stack traces name the TypeScript sources (tsx enables source maps), as when run through tsx.
+    sourcemap: "linked",
+    metafile: true,
+    logLevel: "silent",
+    plugins: [reflowSources],
+  });
+  // Only what was hashed may be in it: otherwise an edit elsewhere would not rebuild it.
+  const hashed = new Set(sources);
+  for (const input of Object.keys(result.metafile.inputs)) {
+    if (!hashed.has(path.resolve(process.cwd(), input))) throw new Error(`the CLI bundle would include ${input}, which its digest does not cover`);
+  }
+  mkdirSync(path.join(scratch, "complete"));
+  try {
+    renameSync(scratch, dir);
+  } catch (error) {
+    // Another process built the same bundle meanwhile: use that one.
+    rmSync(scratch, { recursive: true, force: true });
+    if (!existsSync(path.join(dir, "complete"))) throw error;
+  }
+  prune(cache, dir);
+}
+
+/**
+ * Workspace packages are bundled; every other package stays an import, resolved at run time like
+ * the pipelines' (so both get one instance of zod and kysely). `import.meta.url` keeps naming each
+ * source file, which the code uses to find its own files and to tell its stack frames from the user's.
+ */
+const reflowSources = {
+  name: "reflow-sources",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path === "reflow" || args.path.startsWith("@reflow/") ? undefined : { path: args.path, external: true }));
+    build.onLoad({ filter: /\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
+      loader: "ts",
+    }));
+  },
+};
+
+function prune(cache, current) {
+  for (const name of readdirSync(cache)) {
+    const dir = path.join(cache, name);
+    if (dir === current) continue;
+    try {
+      // A bundle by when a CLI last started from it; a build that died by when it began.
+      const used = existsSync(path.join(dir, "complete")) ? path.join(dir, "complete") : dir;
+      if (Date.now() - statSync(used).mtimeMs > PRUNE_AFTER_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Pruned by another process.
+    }
+  }
+}

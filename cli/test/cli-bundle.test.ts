@@ -1,0 +1,86 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript next to the CLI's bin, without declarations.
+import { cliBundle } from "../bin/cli-bundle.mjs";
+
+interface CliBundle {
+  readonly main: string;
+  readonly dir: string;
+  readonly entries: Readonly<Record<string, string>>;
+}
+const bundleOf = cliBundle as (options?: { root?: string; cache?: string }) => Promise<CliBundle | undefined>;
+
+const REPO = path.resolve(fileURLToPath(import.meta.url), "../../..");
+const PACKAGES = ["core", "compiler", "state", "warehouse-sqlite", "postgres", "warehouse-postgres", "planner", "engine", "api"];
+
+/** A copy of the repository's sources (never the repository itself: other tests run from it), resolving its own workspace packages. */
+function sourceCopy(): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), "reflow-cli-bundle-"));
+  cpSync(path.join(REPO, "tsconfig.json"), path.join(root, "tsconfig.json"));
+  cpSync(path.join(REPO, "cli/src"), path.join(root, "cli/src"), { recursive: true });
+  cpSync(path.join(REPO, "cli/package.json"), path.join(root, "cli/package.json"));
+  for (const name of PACKAGES) {
+    cpSync(path.join(REPO, "packages", name, "src"), path.join(root, "packages", name, "src"), { recursive: true });
+    cpSync(path.join(REPO, "packages", name, "package.json"), path.join(root, "packages", name, "package.json"));
+  }
+  const modules = path.join(root, "node_modules");
+  mkdirSync(path.join(modules, "@reflow"), { recursive: true });
+  for (const entry of readdirSync(path.join(REPO, "node_modules"))) {
+    if (entry !== "@reflow" && entry !== "reflow" && entry !== ".cache") symlinkSync(path.join(REPO, "node_modules", entry), path.join(modules, entry));
+  }
+  symlinkSync(path.join(root, "cli"), path.join(modules, "reflow"));
+  for (const name of PACKAGES) symlinkSync(path.join(root, "packages", name), path.join(modules, "@reflow", name));
+  return root;
+}
+
+describe("the CLI's bundle (cli/bin/cli-bundle.mjs)", { timeout: 120_000 }, () => {
+  const root = sourceCopy();
+  const cache = path.join(root, "bundles");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("is built once for the sources, maps each package index to its entry, and runs", async () => {
+    const first = (await bundleOf({ root, cache }))!;
+    expect(first).toBeDefined();
+    expect(readdirSync(cache)).toHaveLength(1);
+    expect(first.dir).toBe(pathToFileURL(path.join(cache, readdirSync(cache)[0]!)).href + "/");
+    expect(first.entries[pathToFileURL(path.join(root, "packages/core/src/index.ts")).href]).toBe(new URL("reflow-core.mjs", first.dir).href);
+    expect(first.entries[pathToFileURL(path.join(root, "cli/src/index.ts")).href]).toBe(new URL("reflow.mjs", first.dir).href);
+    expect(Object.keys(first.entries)).toHaveLength(PACKAGES.length + 1);
+    const again = (await bundleOf({ root, cache }))!;
+    expect(again).toEqual(first);
+    expect(readdirSync(cache)).toHaveLength(1);
+    const { main } = (await import(first.main)) as { main: unknown };
+    expect(typeof main).toBe("function");
+  });
+
+  it("is never stale: an edited source gets a new bundle with the edit in it", async () => {
+    const before = (await bundleOf({ root, cache }))!;
+    appendFileSync(path.join(root, "packages/core/src/index.ts"), "export const BUNDLE_TEST_MARK = 42;\n");
+    const after = (await bundleOf({ root, cache }))!;
+    expect(after.main).not.toBe(before.main);
+    const core = (await import(after.entries[pathToFileURL(path.join(root, "packages/core/src/index.ts")).href]!)) as { BUNDLE_TEST_MARK?: number };
+    expect(core.BUNDLE_TEST_MARK).toBe(42);
+    // A file added to a package changes it too, even before anything imports it.
+    writeFileSync(path.join(root, "packages/planner/src/unused-new-file.ts"), "export const x = 1;\n");
+    expect((await bundleOf({ root, cache }))!.main).not.toBe(after.main);
+  });
+
+  it("is left out (the CLI runs from source) when the sources do not build, or when REFLOW_CLI_BUNDLE=0", async () => {
+    expect(await bundleOf({ root, cache })).toBeDefined();
+    process.env.REFLOW_CLI_BUNDLE = "0";
+    try {
+      expect(await bundleOf({ root, cache })).toBeUndefined();
+    } finally {
+      delete process.env.REFLOW_CLI_BUNDLE;
+    }
+    const built = readdirSync(cache).length;
+    appendFileSync(path.join(root, "packages/engine/src/index.ts"), "export const = ;\n");
+    expect(await bundleOf({ root, cache })).toBeUndefined();
+    // Nothing half-built is left to be taken for a bundle.
+    expect(readdirSync(cache).filter((name) => !name.endsWith(".tmp"))).toHaveLength(built);
+    expect(readdirSync(cache).every((name) => name.endsWith(".tmp") || existsSync(path.join(cache, name, "complete")))).toBe(true);
+  });
+});
