@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { fromSql, literal, quote, rowsTable, sqlType, toSql } from "./sqlite-columns.js";
+import { CommitQueue } from "./commit-queue.js";
 import { SqliteSqlWarehouse } from "./sqlite-sql-warehouse.js";
 
 export interface SqliteWarehouseOptions {
@@ -33,11 +34,14 @@ export class SqliteWarehouse implements Warehouse {
   readonly sql: SqlWarehouse;
   /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
   private readonly statements = new Map<string, Database.Statement>();
+  /** Versions opened or finished in the same turn (by concurrent tasks) commit together. */
+  private readonly commits: CommitQueue;
 
   constructor(options: SqliteWarehouseOptions) {
     if (options.readOnly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
+      this.commits = new CommitQueue(this.db);
       this.sql = this.sqlRunner();
       return;
     }
@@ -63,6 +67,7 @@ export class SqliteWarehouse implements Warehouse {
         primary key (dataset, partition)
       ) without rowid;
     `);
+    this.commits = new CommitQueue(this.db);
     this.sql = this.sqlRunner();
   }
 
@@ -104,15 +109,14 @@ export class SqliteWarehouse implements Warehouse {
         for (let i = 0; i < columns.length; i++) values[i + 2] = toSql(row[columns[i]!.name], columns[i]!);
         insert.run(values);
       }
-      count += rows.length;
     };
-    const writeBatch = this.db.transaction(insertRows);
-    const writeLast = this.db.transaction((rows: readonly Row[] | undefined) => {
-      if (rows) insertRows(rows);
-      this.finishVersion(ref.version, count);
+    const writeBatch = this.db.transaction((rows: readonly Row[]) => {
+      insertRows(rows);
+      count += rows.length;
     });
     // The latest batch is held back until the next one or `finish`, so the last rows and the
-    // version's `written` mark are one commit: for a small partition, one commit instead of two.
+    // version's `written` mark are one commit: for a small partition, one commit instead of two
+    // (shared with the other versions finishing in this turn).
     let held: readonly Row[] | undefined;
     return {
       write: async (rows) => {
@@ -120,8 +124,13 @@ export class SqliteWarehouse implements Warehouse {
         held = rows;
       },
       finish: async () => {
-        writeLast(held);
+        const last = held;
         held = undefined;
+        // Re-runnable (the queue may run it twice): nothing outside the database changes.
+        await this.commits.run(() => {
+          if (last) insertRows(last);
+          this.finishVersion(ref.version, count + (last?.length ?? 0));
+        });
       },
       abort: async () => {
         held = undefined;
@@ -226,7 +235,10 @@ export class SqliteWarehouse implements Warehouse {
   /** Prepares the dataset's storage if needed and registers a version being written. */
   private async beginVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<void> {
     if (!this.prepared.has(table.dataset)) await this.prepare(table);
-    this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`).run(ref.version, table.dataset, ref.partition, new Date().toISOString());
+    const insert = this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`);
+    const createdAt = new Date().toISOString();
+    // Committed before the caller streams any row, so gc finds the version if the process dies meanwhile.
+    await this.commits.run(() => insert.run(ref.version, table.dataset, ref.partition, createdAt));
   }
 
   private finishVersion(version: number, rowCount: number): void {
