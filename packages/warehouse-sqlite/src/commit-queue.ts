@@ -22,8 +22,14 @@ interface Queued {
  */
 export class CommitQueue {
   private queued: Queued[] = [];
+  /** One transaction function for every commit: better-sqlite3 builds several closures per `transaction()` call. */
+  private readonly runAll: (works: readonly (() => void)[]) => void;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.runAll = db.transaction((works: readonly (() => void)[]) => {
+      for (const work of works) work();
+    });
+  }
 
   /** Runs `work` in a transaction shared with the other works queued in this turn; resolves once it is committed. */
   run(work: () => void): Promise<void> {
@@ -40,9 +46,7 @@ export class CommitQueue {
     this.queued = [];
     if (queued.length > 1) {
       try {
-        this.db.transaction(() => {
-          for (const q of queued) q.work();
-        })();
+        this.runAll(queued.map((q) => q.work));
         for (const q of queued) q.resolve();
         return;
       } catch {
@@ -51,7 +55,7 @@ export class CommitQueue {
     }
     for (const q of queued) {
       try {
-        this.db.transaction(q.work)();
+        this.runAll([q.work]);
         q.resolve();
       } catch (error) {
         q.reject(error);

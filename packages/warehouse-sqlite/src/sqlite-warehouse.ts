@@ -36,12 +36,15 @@ export class SqliteWarehouse implements Warehouse {
   private readonly statements = new Map<string, Database.Statement>();
   /** Versions opened or finished in the same turn (by concurrent tasks) commit together. */
   private readonly commits: CommitQueue;
+  /** Runs `work` in a transaction: created once, since better-sqlite3 builds several closures per `transaction()`. */
+  private readonly inTransaction: (work: () => void) => void;
 
   constructor(options: SqliteWarehouseOptions) {
     if (options.readOnly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
       this.commits = new CommitQueue(this.db);
+      this.inTransaction = this.db.transaction((work: () => void) => work());
       this.sql = this.sqlRunner();
       return;
     }
@@ -68,6 +71,7 @@ export class SqliteWarehouse implements Warehouse {
       ) without rowid;
     `);
     this.commits = new CommitQueue(this.db);
+    this.inTransaction = this.db.transaction((work: () => void) => work());
     this.sql = this.sqlRunner();
   }
 
@@ -110,10 +114,11 @@ export class SqliteWarehouse implements Warehouse {
         insert.run(values);
       }
     };
-    const writeBatch = this.db.transaction((rows: readonly Row[]) => {
-      insertRows(rows);
-      count += rows.length;
-    });
+    const writeBatch = (rows: readonly Row[]) =>
+      this.inTransaction(() => {
+        insertRows(rows);
+        count += rows.length;
+      });
     // The latest batch is held back until the next one or `finish`, so the last rows and the
     // version's `written` mark are one commit: for a small partition, one commit instead of two
     // (shared with the other versions finishing in this turn).
@@ -146,7 +151,7 @@ export class SqliteWarehouse implements Warehouse {
     const markState = this.statement(`update _reflow_versions set state = ? where version = ?`);
     const currentLive = this.statement(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
     const stateOf = this.statement(`select state from _reflow_versions where version = ? and dataset = ? and partition = ?`).pluck();
-    this.db.transaction(() => {
+    this.inTransaction(() => {
       for (const ref of refs) {
         const state = stateOf.get(ref.version, dataset, ref.partition) as string | undefined;
         if (state === undefined || state === "writing") {
@@ -157,7 +162,7 @@ export class SqliteWarehouse implements Warehouse {
         upsertLive.run(dataset, ref.partition, ref.version);
         markState.run("live", ref.version);
       }
-    })();
+    });
   }
 
   async *read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize = DEFAULT_BATCH): AsyncIterable<Row[]> {

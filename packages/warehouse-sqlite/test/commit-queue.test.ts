@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ColumnSpec, WarehouseTable } from "@reflow/core";
 import { CommitQueue } from "../src/commit-queue.js";
 import { SqliteWarehouse } from "../src/index.js";
@@ -31,25 +31,34 @@ function committed(sql = "select id, note from t order by id"): unknown[] {
 describe("CommitQueue", () => {
   it("commits the works queued in one turn in one transaction, and each promise only once committed", async () => {
     const queue = new CommitQueue(db);
-    const transaction = vi.spyOn(db, "transaction");
     const insert = db.prepare("insert into t (id, note) values (?, ?)");
-    const seen: unknown[][] = [];
+    const seenByWork: unknown[][] = [];
+    const seenOnResolve: unknown[][] = [];
     const done = [1, 2, 3].map((id) =>
-      queue.run(() => insert.run(id, `n${id}`)).then(() => seen.push(committed())),
+      queue
+        .run(() => {
+          insert.run(id, `n${id}`);
+          // Another connection sees none of the turn's rows while its transaction is open.
+          seenByWork.push(committed());
+        })
+        .then(() => seenOnResolve.push(committed())),
     );
     // Nothing runs before the turn ends.
-    expect(committed()).toEqual([]);
+    expect(seenByWork).toEqual([]);
     await Promise.all(done);
-    expect(transaction).toHaveBeenCalledTimes(1);
     const all = [
       { id: 1, note: "n1" },
       { id: 2, note: "n2" },
       { id: 3, note: "n3" },
     ];
-    expect(seen).toEqual([all, all, all]);
-    // A work queued in a later turn is a transaction of its own.
-    await queue.run(() => insert.run(4, "n4"));
-    expect(transaction).toHaveBeenCalledTimes(2);
+    expect(seenByWork).toEqual([[], [], []]);
+    expect(seenOnResolve).toEqual([all, all, all]);
+    // A work queued in a later turn is a transaction of its own: the earlier ones are committed by then.
+    await queue.run(() => {
+      insert.run(4, "n4");
+      seenByWork.push(committed());
+    });
+    expect(seenByWork.at(-1)).toEqual(all);
   });
 
   it("fails only the work that threw: the others are committed, and nothing of the bad one is", async () => {
