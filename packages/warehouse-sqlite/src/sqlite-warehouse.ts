@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { fromSql, literal, quote, rowsTable, sqlType, toSql } from "./sqlite-columns.js";
+import { CommitQueue } from "./commit-queue.js";
 import { SqliteSqlWarehouse } from "./sqlite-sql-warehouse.js";
 
 export interface SqliteWarehouseOptions {
@@ -37,11 +38,17 @@ export class SqliteWarehouse implements Warehouse {
   readonly sql: SqlWarehouse;
   /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
   private readonly statements = new Map<string, Database.Statement>();
+  /** Versions opened or finished in the same turn (by concurrent tasks) commit together. */
+  private readonly commits: CommitQueue;
+  /** Runs `work` in a transaction: created once, since better-sqlite3 builds several closures per `transaction()`. */
+  private readonly inTransaction: (work: () => void) => void;
 
   constructor(options: SqliteWarehouseOptions) {
     if (options.readOnly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
+      this.commits = new CommitQueue(this.db);
+      this.inTransaction = this.db.transaction((work: () => void) => work());
       this.sql = this.sqlRunner();
       return;
     }
@@ -67,6 +74,8 @@ export class SqliteWarehouse implements Warehouse {
         primary key (dataset, partition)
       ) without rowid;
     `);
+    this.commits = new CommitQueue(this.db);
+    this.inTransaction = this.db.transaction((work: () => void) => work());
     this.sql = this.sqlRunner();
   }
 
@@ -97,19 +106,14 @@ export class SqliteWarehouse implements Warehouse {
     await this.beginVersion(table, ref);
     const insertRows = this.rowInserter(table, ref);
     let count = 0;
-    const writeBatch = this.db.transaction((rows: readonly Row[]) => {
-      insertRows(rows);
-      count += rows.length;
-    });
-    const writeLast = this.db.transaction((rows: readonly Row[] | undefined) => {
-      if (rows) {
+    const writeBatch = (rows: readonly Row[]) =>
+      this.inTransaction(() => {
         insertRows(rows);
         count += rows.length;
-      }
-      this.finishVersion(ref.version, count);
-    });
+      });
     // The latest batch is held back until the next one or `finish`, so the last rows and the
-    // version's `written` mark are one commit: for a small partition, one commit instead of two.
+    // version's `written` mark are one commit: for a small partition, one commit instead of two
+    // (shared with the other versions finishing in this turn).
     let held: readonly Row[] | undefined;
     return {
       write: async (rows) => {
@@ -117,8 +121,13 @@ export class SqliteWarehouse implements Warehouse {
         held = rows;
       },
       finish: async () => {
-        writeLast(held);
+        const last = held;
         held = undefined;
+        // Re-runnable (the queue may run it twice): nothing outside the database changes.
+        await this.commits.run(() => {
+          if (last) insertRows(last);
+          this.finishVersion(ref.version, count + (last?.length ?? 0));
+        });
       },
       abort: async () => {
         held = undefined;
@@ -134,7 +143,7 @@ export class SqliteWarehouse implements Warehouse {
     const markState = this.statement(`update _reflow_versions set state = ? where version = ?`);
     const currentLive = this.statement(`select version from _reflow_live where dataset = ? and partition = ?`).pluck();
     const stateOf = this.statement(`select state from _reflow_versions where version = ? and dataset = ? and partition = ?`).pluck();
-    this.db.transaction(() => {
+    this.inTransaction(() => {
       for (const ref of refs) {
         const state = stateOf.get(ref.version, dataset, ref.partition) as string | undefined;
         if (state === undefined || state === "writing") {
@@ -145,7 +154,7 @@ export class SqliteWarehouse implements Warehouse {
         upsertLive.run(dataset, ref.partition, ref.version);
         markState.run("live", ref.version);
       }
-    })();
+    });
   }
 
   async *read(table: WarehouseTable, refs: readonly PartitionVersionRef[], batchSize = DEFAULT_BATCH): AsyncIterable<Row[]> {
@@ -274,7 +283,10 @@ export class SqliteWarehouse implements Warehouse {
   /** Prepares the dataset's storage if needed and registers a version being written. */
   private async beginVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<void> {
     if (!this.prepared.has(table.dataset)) await this.prepare(table);
-    this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`).run(ref.version, table.dataset, ref.partition, new Date().toISOString());
+    const insert = this.statement(`insert into _reflow_versions (version, dataset, partition, row_count, state, created_at) values (?, ?, ?, null, 'writing', ?)`);
+    const createdAt = new Date().toISOString();
+    // Committed before the caller streams any row, so gc finds the version if the process dies meanwhile.
+    await this.commits.run(() => insert.run(ref.version, table.dataset, ref.partition, createdAt));
   }
 
   private finishVersion(version: number, rowCount: number): void {
