@@ -99,12 +99,12 @@ export async function buildUnit(options: BuildUnitOptions): Promise<UnitOutcome>
       const failure = { attempt, startedAt: startedAt.toISOString(), errors: messages };
       failedAttempts.push(failure);
       await options.onRetry?.(failure, policy.attempts, delayMs);
-      attempt += 1;
-      // Ctrl-C during the wait: give up the retry, the task fails with the last error.
+      // Ctrl-C during the wait: give up the retry, the task fails with the last error, counting the attempts that ran.
       if (!(await sleep(delayMs, options.signal))) {
         const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
         return { status: "failed", errors: messages.map((m) => `${m}${tries}`), attempts: attempt, failedAttempts };
       }
+      attempt += 1;
     }
   }
 }
