@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Bundles no CLI has started from for this long are deleted (a running CLI may still import a chunk of its own). */
@@ -73,11 +74,18 @@ function sourceDigest(root, files) {
   const esbuildManifest = readFileSync(tsxRequire().resolve("esbuild/package.json"));
   const hash = createHash("sha256").update(`${process.version}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
+  // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
+  for (const name of [...COMMONJS_PACKAGES].sort()) hash.update(`${name}\0${commonJsBuild(name, path.join(root, "cli/src/main.ts"))}\0`);
   return hash.digest("hex").slice(0, 24);
 }
 
+/** The URL of a package's CommonJS build, as `require` resolves it from `importer`. */
+function commonJsBuild(specifier, importer) {
+  return pathToFileURL(createRequire(importer).resolve(specifier)).href;
+}
+
 /** esbuild as tsx ships it: reflow declares no dependency of its own on it. */
-function esbuild() {
+export function esbuild() {
   return tsxRequire()("esbuild");
 }
 
@@ -130,7 +138,12 @@ async function build(root, cache, dir, sources) {
 const reflowSources = {
   name: "reflow-sources",
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path === "reflow" || args.path.startsWith("@reflow/") ? undefined : { path: args.path, external: true }));
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
+      // The file the CommonJS-builds hook would pick, named outright: the bundle is imported before any hook is registered.
+      if (COMMONJS_PACKAGES.has(packageName(args.path))) return { path: commonJsBuild(args.path, args.importer), external: true };
+      return { path: args.path, external: true };
+    });
     build.onLoad({ filter: /\.ts$/ }, (args) => ({
       contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
       loader: "ts",

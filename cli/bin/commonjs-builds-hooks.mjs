@@ -2,12 +2,18 @@
 // builds. Their ES builds are hundreds of modules (kysely ~260, zod ~95), each a round trip
 // through tsx's loader thread; a CommonJS build is one module through the hooks, and its own
 // `require`s load in-thread. Every import in the process (reflow's and the user's pipelines')
-// resolves the same way, so each package is still loaded once.
-const COMMONJS = new Set(["kysely", "zod", "diff", "csv-parse"]);
+// resolves the same way, so each package is still loaded once: the CLI's bundle and the
+// pipelines' bundle (pipelines-bundle.mjs) name the same builds.
+export const COMMONJS_PACKAGES = new Set(["kysely", "zod", "diff", "csv-parse"]);
+
+/** `@scope/name` or `name` of a bare specifier. */
+export function packageName(specifier) {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
 
 export async function resolve(specifier, context, next) {
-  const slash = specifier.indexOf("/");
-  if (!COMMONJS.has(slash === -1 ? specifier : specifier.slice(0, slash))) return next(specifier, context);
+  if (!COMMONJS_PACKAGES.has(packageName(specifier))) return next(specifier, context);
   const conditions = [...context.conditions.filter((c) => c !== "import"), "require"];
   return next(specifier, { ...context, conditions });
 }

@@ -1,5 +1,6 @@
 export * from "./project-config.js";
 export * from "./load-pipelines.js";
+export * from "./pipeline-importer.js";
 export * from "./lineage-graph.js";
 export * from "./compiled-project.js";
 export * from "./compile-project.js";

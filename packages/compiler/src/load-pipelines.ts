@@ -4,6 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { glob } from "tinyglobby";
 import { clearDeclarations, declaredDatasets, displayPath, isReflowError, ReflowError, stackFrames, type DatasetDeclaration, type StackFrame } from "@reflow/core";
+import { pipelineImporter } from "./pipeline-importer.js";
 import type { ProjectConfig } from "./project-config.js";
 
 export interface LoadedPipelines {
@@ -34,13 +35,18 @@ export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipeli
     );
   }
   clearDeclarations();
-  for (const file of files) {
-    loaded.files.add(file);
-    try {
-      await import(pathToFileURL(file).href);
-    } catch (error) {
-      if (isReflowError(error)) throw error;
-      throw moduleLoadError(file, error);
+  const importer = pipelineImporter();
+  if (!(importer && (await importer.importAll(files, config.projectDir)))) {
+    clearDeclarations();
+    await importer?.beforeImports();
+    for (const file of files) {
+      loaded.files.add(file);
+      try {
+        await import(pathToFileURL(file).href);
+      } catch (error) {
+        if (isReflowError(error)) throw error;
+        throw moduleLoadError(file, error);
+      }
     }
   }
   const declarations = declaredDatasets();

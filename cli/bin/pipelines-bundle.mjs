@@ -1,0 +1,176 @@
+// The user's pipeline modules, compiled by esbuild into one ES module, so that loading a project
+// of 200 files is one import instead of ~1,200 round trips through tsx's loader thread (the cost
+// of a warm `reflow plan`). Used only when the result is provably the same as importing each file
+// through tsx: anything the bundle could change (dynamic imports, `require`, `import.meta`, a
+// tsconfig that applies to some files only, a `node_modules` the bundle's folder would not see,
+// a build error, a module that throws) returns false, and the compiler imports the files one by
+// one through tsx as before, which also gives the errors their usual messages.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
+
+/** Bundles older than this are deleted after a load (a process between writing and importing one is far quicker). */
+const PRUNE_AFTER_MS = 10 * 60 * 1000;
+/** Text that means a module looks at where it is or loads modules at run time: the bundle would move or miss them. */
+const LOCATION_DEPENDENT = /\bimport\.meta\b|\brequire\s*\(|\b__dirname\b|\b__filename\b|\bimport\s*\(/;
+
+/**
+ * An importer for the compiler (`@reflow/compiler`'s `PipelineImporter`):
+ * `importAll(files, projectDir)` bundles and imports the files in order and
+ * returns true, or returns false having run none of them (or, when a module
+ * threw, with their declarations to be cleared by the caller).
+ * `esbuild()` loads esbuild's API; `entries` maps each bundled reflow package's
+ * source index URL to the CLI bundle's entry URL, so the pipelines share the
+ * CLI's instances.
+ */
+export function pipelinesBundleImporter({ esbuild, entries }) {
+  return Object.freeze({
+    async importAll(files, projectDir) {
+      const bundle = await buildBundle(esbuild, entries, files, projectDir).catch(() => undefined);
+      if (!bundle) return false;
+      // Stack traces name the TypeScript positions: the compiler finds each declaration by them.
+      process.setSourceMapsEnabled(true);
+      try {
+        await import(pathToFileURL(bundle).href);
+      } catch {
+        // Not kept: a bundle in the cache is one that loaded.
+        rmSync(bundle, { force: true });
+        return false;
+      }
+      prune(path.dirname(bundle), bundle);
+      return true;
+    },
+  });
+}
+
+async function buildBundle(esbuild, entries, files, projectDir) {
+  if (process.env.TSX_TSCONFIG_PATH) return undefined;
+  const tsconfig = tsxTsconfig(process.cwd());
+  if (tsconfig === null) return undefined;
+  const outDir = path.join(projectDir, ".reflow", "cache", "pipelines");
+  let refused = false;
+  const refuse = () => {
+    refused = true;
+    return { path: "refused", external: true };
+  };
+  const result = await esbuild().build({
+    stdin: { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), resolveDir: projectDir, sourcefile: "reflow-pipelines.js", loader: "js" },
+    outfile: path.join(outDir, "bundle.mjs"),
+    write: false,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    // As tsx compiles: for this Node, keeping function and class names.
+    target: `node${process.versions.node}`,
+    keepNames: true,
+    sourcemap: "inline",
+    sourcesContent: false,
+    metafile: true,
+    logLevel: "silent",
+    ...(tsconfig ? { tsconfig } : { tsconfigRaw: "{}" }),
+    plugins: [
+      {
+        name: "reflow-pipelines",
+        setup(build) {
+          build.onResolve({ filter: /^#/ }, refuse);
+          build.onResolve({ filter: /^[^./]/ }, async (args) => {
+            // pluginData "reflow": the resolution asked for below, which esbuild does by itself.
+            if (args.path.startsWith("node:") || args.kind !== "import-statement" || args.pluginData === "reflow") return undefined;
+            const name = packageName(args.path);
+            if (name === "reflow" || name.startsWith("@reflow/")) {
+              const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "reflow" });
+              const entry = resolved.errors.length === 0 ? entries[pathToFileURL(resolved.path).href] : undefined;
+              return entry ? { path: entry, external: true } : refuse();
+            }
+            if (!sameNodeModules(args.resolveDir, outDir)) return refuse();
+            // As the CommonJS-builds hook resolves them for tsx: the same file, so one instance.
+            if (COMMONJS_PACKAGES.has(name)) return { path: pathToFileURL(createRequire(path.join(args.resolveDir, "x.js")).resolve(args.path)).href, external: true };
+            return { path: args.path, external: true };
+          });
+          build.onLoad({ filter: /./ }, (args) => {
+            if (args.namespace === "file" && LOCATION_DEPENDENT.test(readFileSync(args.path, "utf8"))) refused = true;
+            return undefined;
+          });
+        },
+      },
+    ],
+  });
+  if (refused) return undefined;
+  for (const input of Object.values(result.metafile.inputs)) {
+    if (input.imports.some((i) => i.kind !== "import-statement")) return undefined;
+  }
+  const inputs = Object.keys(result.metafile.inputs).filter((input) => input !== "<stdin>");
+  if (tsconfig && inputs.some((input) => !isInside(path.resolve(process.cwd(), input), path.dirname(tsconfig)))) return undefined;
+  const code = result.outputFiles.find((file) => file.path.endsWith(".mjs"))?.contents;
+  if (!code) return undefined;
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `${createHash("sha256").update(code).digest("hex").slice(0, 24)}.mjs`);
+  if (!existsSync(file)) {
+    const scratch = `${file}.${process.pid}.tmp`;
+    writeFileSync(scratch, code);
+    renameSync(scratch, file);
+  }
+  return file;
+}
+
+/**
+ * The tsconfig tsx would apply, when it applies to every file alike: undefined
+ * for none, null when the bundle cannot reproduce it (a tsconfig that includes
+ * or excludes files, or extends another, which tsx applies per file).
+ */
+function tsxTsconfig(cwd) {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "tsconfig.json");
+    if (existsSync(file)) {
+      try {
+        const text = readFileSync(file, "utf8");
+        return /"(include|files|exclude|extends)"\s*:/.test(text) ? null : file;
+      } catch {
+        return null;
+      }
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Whether a bare import resolves from `outDir` as from `dir`: Node looks in
+ * node_modules of each folder upwards, so neither may have one below the
+ * folder they share.
+ */
+function sameNodeModules(dir, outDir) {
+  const below = (start, shared) => {
+    const list = [];
+    for (let d = start; !shared.has(d) && path.dirname(d) !== d; d = path.dirname(d)) list.push(d);
+    return list;
+  };
+  const ancestors = new Set();
+  for (let d = outDir; ; d = path.dirname(d)) {
+    ancestors.add(d);
+    if (path.dirname(d) === d) break;
+  }
+  const fromDir = below(dir, ancestors);
+  const common = fromDir.length === 0 ? dir : path.dirname(fromDir.at(-1));
+  const fromOut = below(outDir, new Set([common]));
+  return ![...fromDir, ...fromOut].some((d) => existsSync(path.join(d, "node_modules")));
+}
+
+function isInside(file, dir) {
+  const relative = path.relative(dir, file);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+function prune(dir, current) {
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (file === current) continue;
+    try {
+      if (Date.now() - statSync(file).mtimeMs > PRUNE_AFTER_MS) rmSync(file, { force: true });
+    } catch {
+      // Pruned by another process.
+    }
+  }
+}

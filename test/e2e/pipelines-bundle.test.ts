@@ -1,0 +1,100 @@
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ok, type PlanJson } from "../support/e2e.js";
+import { AS_OF, fixtureFiles } from "../support/fixture.js";
+import { TempProject, type CliResult } from "../support/temp-project.js";
+
+/*
+ * The CLI loads a project's pipeline modules as one esbuild bundle when that is
+ * exact (cli/bin/pipelines-bundle.mjs), and through tsx file by file otherwise.
+ * Both ways must give the same declarations, so the same plans and the same errors.
+ */
+const projects: TempProject[] = [];
+afterEach(() => {
+  for (const project of projects.splice(0)) project.dispose();
+});
+
+function project(files: Record<string, string>): TempProject {
+  const created = new TempProject(files);
+  projects.push(created);
+  return created;
+}
+
+/** The bundles written under .reflow/cache/pipelines. */
+function bundles(project: TempProject): string[] {
+  const dir = path.join(project.dir, ".reflow/cache/pipelines");
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Runs the command with the pipelines bundle on (the default) and off; both results must be equal. */
+function bothWays(project: TempProject, ...args: string[]): CliResult {
+  const bundled = project.reflow(...args);
+  process.env.REFLOW_PIPELINES_BUNDLE = "0";
+  try {
+    expect(project.reflow(...args)).toEqual(bundled);
+  } finally {
+    delete process.env.REFLOW_PIPELINES_BUNDLE;
+  }
+  return bundled;
+}
+
+describe("loading the pipeline modules as one bundle", () => {
+  it("gives the same plan, code diffs and declaration sites as loading each file, and reuses the bundle while nothing changes", () => {
+    const fixture = project(fixtureFiles());
+    ok(fixture.reflow("apply", "--yes", "--as-of", AS_OF));
+    expect(bundles(fixture)).toHaveLength(1);
+    fixture.edit("pipelines/lib/helpers.ts", "return cents * RATE;", "return cents * RATE * 1;");
+    fixture.edit("pipelines/revenue.ts", "total += event.amount;", "total += event.amount * 1;");
+    const plan = bothWays(fixture, "plan", "--json", "--as-of", AS_OF);
+    expect(plan.status).toBe(0);
+    expect(new Set((JSON.parse(plan.stdout) as PlanJson).tasks.map((task) => `${task.dataset} ${task.reason}`))).toEqual(
+      new Set(["revenue code-changed", "revenue_total upstream-changed"]),
+    );
+    expect(bundles(fixture)).toHaveLength(2);
+    // Where each dataset is declared, as the compiler found it.
+    const lineage = bothWays(fixture, "lineage", "--format", "json");
+    expect(lineage.stdout).toContain('"definedAt": "pipelines/revenue.ts:6"');
+    expect(bundles(fixture)).toHaveLength(2);
+  });
+
+  it("an error a declaration raises names the same file, line and column either way", () => {
+    const broken = project(fixtureFiles());
+    broken.edit("pipelines/revenue.ts", 'dataset("revenue"', 'dataset("Revenue"');
+    const result = bothWays(broken, "plan", "--as-of", AS_OF);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      'error REFLOW_INVALID_DECLARATION: pipelines/revenue.ts:6:24: dataset "Revenue": name must be lower_snake_case (letters, digits, _; starting with a letter) so it can be a table name, got "Revenue"\n',
+    );
+  });
+
+  it("a module that throws while it is imported fails the same way, from its own file", () => {
+    const throwing = project(fixtureFiles());
+    throwing.write("pipelines/zz-throws.ts", 'export const x = 1;\nthrow new Error("boom at import");\n');
+    const result = bothWays(throwing, "plan", "--as-of", AS_OF);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("pipelines/zz-throws.ts:2:7: failed to load pipeline module: boom at import");
+    expect(bundles(throwing)).toEqual([]);
+  });
+
+  it("a module that reads import.meta is imported from its own file, not bundled", () => {
+    const located = project(fixtureFiles());
+    located.write(
+      "pipelines/where.ts",
+      'if (!import.meta.url.endsWith("/pipelines/where.ts")) throw new Error(`loaded from ${import.meta.url}`);\nexport const here = import.meta.url;\n',
+    );
+    const result = bothWays(located, "plan", "--as-of", AS_OF);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(bundles(located)).toEqual([]);
+  });
+
+  it("a module that imports another at run time is imported from its own file, not bundled", () => {
+    const dynamic = project(fixtureFiles());
+    dynamic.write("pipelines/lib/later.ts", "export const later = 1;\n");
+    dynamic.write("pipelines/lazy.ts", 'export const load = () => import("./lib/later.js");\n');
+    const result = bothWays(dynamic, "plan", "--as-of", AS_OF);
+    expect(result.status).toBe(0);
+    expect(bundles(dynamic)).toEqual([]);
+  });
+});
