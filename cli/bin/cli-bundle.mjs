@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
+import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER } from "./commonjs-require-proxy.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Bundles no CLI has started from for this long are deleted (a running CLI may still import a chunk of its own). */
@@ -53,7 +54,8 @@ function described(root, dir) {
 
 /** Every file the bundle can be built from, sorted: the sources, the manifests that resolve them, and this recipe. */
 function sourceFiles(root) {
-  const files = [fileURLToPath(import.meta.url), path.join(root, "tsconfig.json"), path.join(root, "cli/package.json")];
+  const recipe = ["cli-bundle.mjs", "commonjs-builds-hooks.mjs", "commonjs-require-proxy.mjs"].map((name) => fileURLToPath(new URL(name, import.meta.url)));
+  const files = [...recipe, path.join(root, "tsconfig.json"), path.join(root, "cli/package.json")];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
@@ -110,6 +112,7 @@ async function build(root, cache, dir, sources) {
     keepNames: true,
     // Stack traces name the TypeScript sources (tsx enables source maps), as when run through tsx.
     sourcemap: "linked",
+    banner: { js: REQUIRE_PROXY_BANNER },
     metafile: true,
     logLevel: "silent",
     plugins: [reflowSources],
@@ -117,6 +120,7 @@ async function build(root, cache, dir, sources) {
   // Only what was hashed may be in it: otherwise an edit elsewhere would not rebuild it.
   const hashed = new Set(sources);
   for (const input of Object.keys(result.metafile.inputs)) {
+    if (input.startsWith(`${REQUIRE_PROXY}:`)) continue;
     if (!hashed.has(path.resolve(process.cwd(), input))) throw new Error(`the CLI bundle would include ${input}, which its digest does not cover`);
   }
   mkdirSync(path.join(scratch, "complete"));
@@ -140,10 +144,11 @@ const reflowSources = {
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
-      // The file the CommonJS-builds hook would pick, named outright: the bundle is imported before any hook is registered.
-      if (COMMONJS_PACKAGES.has(packageName(args.path))) return { path: commonJsBuild(args.path, args.importer), external: true };
+      // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
+      if (COMMONJS_PACKAGES.has(packageName(args.path))) return { path: fileURLToPath(commonJsBuild(args.path, args.importer)), namespace: REQUIRE_PROXY };
       return { path: args.path, external: true };
     });
+    build.onLoad({ filter: /./, namespace: REQUIRE_PROXY }, loadRequireProxy);
     build.onLoad({ filter: /\.ts$/ }, (args) => ({
       contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
       loader: "ts",

@@ -9,9 +9,12 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
+import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER } from "./commonjs-require-proxy.mjs";
 
+/** The bundle's entry, importing every pipeline file in order: a name no file has. */
+const ENTRY = "<reflow pipelines>";
 /** Bundles older than this are deleted after a load (a process between writing and importing one is far quicker). */
 const PRUNE_AFTER_MS = 10 * 60 * 1000;
 /** Text that means a module looks at where it is or loads modules at run time: the bundle would move or miss them. */
@@ -51,22 +54,24 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   const tsconfig = tsxTsconfig(process.cwd());
   if (tsconfig === null) return undefined;
   const outDir = path.join(projectDir, ".reflow", "cache", "pipelines");
+  // Plugins cost a round trip to esbuild's process per call: only the imports that must be renamed go through one.
+  const renamed = new RegExp(`^(?:#|reflow(?:/|$)|@reflow/|(?:${[...COMMONJS_PACKAGES].join("|")})(?:/|$))`);
+  const resolutions = new Map();
   let refused = false;
-  const refuse = () => {
-    refused = true;
-    return { path: "refused", external: true };
-  };
   const result = await esbuild().build({
-    stdin: { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), resolveDir: projectDir, sourcefile: "reflow-pipelines.js", loader: "js" },
+    stdin: { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), resolveDir: projectDir, sourcefile: ENTRY, loader: "js" },
     outfile: path.join(outDir, "bundle.mjs"),
     write: false,
     bundle: true,
+    // Other packages stay imports, resolved by Node from the bundle's folder (checked below to be the same).
+    packages: "external",
     format: "esm",
     platform: "node",
     // As tsx compiles: for this Node, keeping function and class names.
     target: `node${process.versions.node}`,
     keepNames: true,
     sourcemap: "inline",
+    banner: { js: REQUIRE_PROXY_BANNER },
     sourcesContent: false,
     metafile: true,
     logLevel: "silent",
@@ -75,35 +80,30 @@ async function buildBundle(esbuild, entries, files, projectDir) {
       {
         name: "reflow-pipelines",
         setup(build) {
-          build.onResolve({ filter: /^#/ }, refuse);
-          build.onResolve({ filter: /^[^./]/ }, async (args) => {
-            // pluginData "reflow": the resolution asked for below, which esbuild does by itself.
-            if (args.path.startsWith("node:") || args.kind !== "import-statement" || args.pluginData === "reflow") return undefined;
-            const name = packageName(args.path);
-            if (name === "reflow" || name.startsWith("@reflow/")) {
-              const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "reflow" });
-              const entry = resolved.errors.length === 0 ? entries[pathToFileURL(resolved.path).href] : undefined;
-              return entry ? { path: entry, external: true } : refuse();
-            }
-            if (!sameNodeModules(args.resolveDir, outDir)) return refuse();
-            // As the CommonJS-builds hook resolves them for tsx: the same file, so one instance.
-            if (COMMONJS_PACKAGES.has(name)) return { path: pathToFileURL(createRequire(path.join(args.resolveDir, "x.js")).resolve(args.path)).href, external: true };
-            return { path: args.path, external: true };
+          build.onResolve({ filter: renamed }, (args) => {
+            const key = `${args.kind}\0${args.resolveDir}\0${args.path}`;
+            if (!resolutions.has(key)) resolutions.set(key, renamedImport(args, entries));
+            const resolution = resolutions.get(key);
+            if (!resolution) refused = true;
+            return resolution ?? { path: args.path, external: true };
           });
-          build.onLoad({ filter: /./ }, (args) => {
-            if (args.namespace === "file" && LOCATION_DEPENDENT.test(readFileSync(args.path, "utf8"))) refused = true;
-            return undefined;
-          });
+          build.onLoad({ filter: /./, namespace: REQUIRE_PROXY }, loadRequireProxy);
         },
       },
     ],
   });
   if (refused) return undefined;
-  for (const input of Object.values(result.metafile.inputs)) {
-    if (input.imports.some((i) => i.kind !== "import-statement")) return undefined;
+  const inputs = Object.entries(result.metafile.inputs).filter(([input]) => input !== ENTRY && !input.startsWith(`${REQUIRE_PROXY}:`));
+  const dirs = new Set();
+  for (const [input, { imports }] of inputs) {
+    const file = path.resolve(process.cwd(), input);
+    // Loaded at run time, or looking at where it is: the bundle would miss or move them.
+    if (imports.some((i) => i.kind !== "import-statement")) return undefined;
+    if (LOCATION_DEPENDENT.test(readFileSync(file, "utf8"))) return undefined;
+    if (tsconfig && !isInside(file, path.dirname(tsconfig))) return undefined;
+    dirs.add(path.dirname(file));
   }
-  const inputs = Object.keys(result.metafile.inputs).filter((input) => input !== "<stdin>");
-  if (tsconfig && inputs.some((input) => !isInside(path.resolve(process.cwd(), input), path.dirname(tsconfig)))) return undefined;
+  for (const dir of dirs) if (!sameNodeModules(dir, outDir)) return undefined;
   const code = result.outputFiles.find((file) => file.path.endsWith(".mjs"))?.contents;
   if (!code) return undefined;
   mkdirSync(outDir, { recursive: true });
@@ -114,6 +114,27 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     renameSync(scratch, file);
   }
   return file;
+}
+
+/**
+ * An import the bundle must name differently from its source: a reflow package
+ * as the CLI bundle's entry (one instance of each), a CommonJS-build package
+ * as the file the CommonJS-builds hook resolves for tsx. Undefined to refuse
+ * the bundle: `#imports`, imports at run time, a reflow module the CLI bundle
+ * has no entry for.
+ */
+function renamedImport(args, entries) {
+  if (args.path.startsWith("#") || args.kind !== "import-statement") return undefined;
+  let resolved;
+  try {
+    // As Node resolves a package for `require` (reflow's packages export one file, for every condition).
+    resolved = pathToFileURL(createRequire(path.join(args.resolveDir, "noop.js")).resolve(args.path)).href;
+  } catch {
+    return undefined;
+  }
+  const name = packageName(args.path);
+  if (name === "reflow" || name.startsWith("@reflow/")) return entries[resolved] ? { path: entries[resolved], external: true } : undefined;
+  return { path: fileURLToPath(resolved), namespace: REQUIRE_PROXY };
 }
 
 /**
