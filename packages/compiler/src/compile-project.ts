@@ -59,10 +59,11 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
   );
 
   // Datasets of a file usually share a schema object: convert each once (zod's conversion is a tenth of a warm compile).
-  const jsonSchemas = new Map<DatasetDeclaration["schema"], unknown>();
-  const jsonSchemaOf = (schema: DatasetDeclaration["schema"]) => {
-    if (!jsonSchemas.has(schema)) jsonSchemas.set(schema, z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }));
-    return jsonSchemas.get(schema);
+  // Kept as JSON text: both fingerprint and manifest embed it, for every dataset.
+  const jsonSchemas = new Map<DatasetDeclaration["schema"], string>();
+  const jsonSchemaOf = (schema: DatasetDeclaration["schema"]): string => {
+    if (!jsonSchemas.has(schema)) jsonSchemas.set(schema, JSON.stringify(z.toJSONSchema(schema, { io: "output", unrepresentable: "any" })));
+    return jsonSchemas.get(schema)!;
   };
   const datasets = new Map<string, CompiledDataset>();
   const warnings: CompileWarning[] = [];
@@ -140,7 +141,7 @@ function fingerprintManifest(
   code: CodeFingerprint,
   sqlText: SqlText | undefined,
   env: Readonly<Record<string, string | null>>,
-  jsonSchema: unknown,
+  jsonSchema: string,
 ): FingerprintManifest {
   return Object.freeze({
     ...(Object.keys(env).length > 0 ? { env } : {}),
@@ -149,7 +150,7 @@ function fingerprintManifest(
     declarations: code.declarations.map((d) => ({ ...d, hash: code.declarationHashes[`${d.file}#${d.name}`]! })),
     packages: code.packages,
     version: declaration.version,
-    schema: JSON.stringify(jsonSchema),
+    schema: jsonSchema,
     partitions: JSON.stringify(declaration.partitions),
     inputs: JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias))),
   });
@@ -173,9 +174,9 @@ function datasetFingerprint(
   inputs: readonly CompiledInput[],
   codeHash: string,
   env: Readonly<Record<string, string | null>>,
-  jsonSchema: unknown,
+  jsonSchema: string,
 ): string {
-  const material = {
+  const head = {
     // Only when declared, so that datasets without it keep their fingerprints.
     ...(Object.keys(env).length > 0 ? { env } : {}),
     recipe: FINGERPRINT_RECIPE,
@@ -183,8 +184,8 @@ function datasetFingerprint(
     code: codeHash,
     version: declaration.version,
     partitions: declaration.partitions,
-    schema: jsonSchema,
-    inputs: [...inputs].sort((a, b) => a.alias.localeCompare(b.alias)),
   };
-  return createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 32);
+  // JSON.stringify({ ...head, schema, inputs }), with the schema's text made once per schema.
+  const material = `${JSON.stringify(head).slice(0, -1)},"schema":${jsonSchema},"inputs":${JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias)))}}`;
+  return createHash("sha256").update(material).digest("hex").slice(0, 32);
 }
