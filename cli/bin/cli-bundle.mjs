@@ -74,7 +74,9 @@ function sourceFiles(root) {
 function sourceDigest(root, files) {
   // The esbuild that compiles and the Node it targets are part of the recipe; read, not loaded.
   const esbuildManifest = readFileSync(tsxRequire().resolve("esbuild/package.json"));
-  const hash = createHash("sha256").update(`${process.version}\0`).update(esbuildManifest).update("\0");
+  // The checkout's own path too: the bundle names its source files by absolute path (import.meta.url), so a
+  // node_modules copied with its cache into another checkout must not run the first checkout's bundle.
+  const hash = createHash("sha256").update(`${process.version}\0${root}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
   // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
   for (const name of [...COMMONJS_PACKAGES].sort()) hash.update(`${name}\0${commonJsBuild(name, path.join(root, "cli/src/main.ts"))}\0`);

@@ -16,6 +16,7 @@ export function isTransientPostgresError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && TRANSIENT_SOCKET_CODES.includes(code)) return true;
-  // pg's own errors for a connection that ended under it carry no code.
-  return /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(error.message);
+  // pg's own errors for a connection that ended under it, or under an earlier query of it (a rollback
+  // after a cut), carry no code. Not "Client was closed": that one reflow closed itself.
+  return /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable)$/.test(error.message);
 }

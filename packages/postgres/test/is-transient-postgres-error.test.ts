@@ -15,6 +15,7 @@ describe("isTransientPostgresError: the server was unavailable for a while, not 
     ["ECONNREFUSED", socketError("ECONNREFUSED")],
     ["ECONNRESET", socketError("ECONNRESET")],
     ["pg's connection ended under a query", new Error("Connection terminated unexpectedly")],
+    ["a query (a rollback) on a connection that ended under an earlier one", new Error("Client has encountered a connection error and is not queryable")],
     ["every address refused (AggregateError)", new AggregateError([socketError("ECONNREFUSED"), socketError("ECONNREFUSED")])],
   ])("transient: %s", (_, error) => {
     expect(isTransientPostgresError(error)).toBe(true);
@@ -25,6 +26,7 @@ describe("isTransientPostgresError: the server was unavailable for a while, not 
     ["23505 unique violation", databaseError("23505")],
     ["28P01 wrong password", databaseError("28P01")],
     ["a plain error", new Error("boom")],
+    ["a client reflow closed itself", new Error("Client was closed and is not queryable")],
     ["not an error", "ECONNREFUSED"],
   ])("not transient: %s", (_, error) => {
     expect(isTransientPostgresError(error)).toBe(false);
