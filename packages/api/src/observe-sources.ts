@@ -60,34 +60,44 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
     infosBySource.set(source, of);
     return of;
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < work.length) {
-      const { source, keys } = work[next++]!;
-      const dataset = project.datasets.get(source)!;
-      const cached = cacheOf(source);
-      if (dataset.declaration.sourceVersion) {
-        // One key per item. A synchronous sourceVersion() is recorded without a turn of the event loop.
-        const key = keys[0]!;
-        const version = observeSourceVersion(dataset, infoOf(source)(key), project.config.projectDir);
-        if (typeof version === "string") {
-          cached.set(key, version);
-          continue;
-        }
-        version.catch(() => {}); // awaited below, or not at all once one observation failed
+  // Observes one item: undefined once recorded, or the promise of recording it.
+  const observeItem = ({ source, keys }: { source: string; keys: string[] }): Promise<unknown> | undefined => {
+    const dataset = project.datasets.get(source)!;
+    const cached = cacheOf(source);
+    if (dataset.declaration.sourceVersion) {
+      // One key per item. A synchronous sourceVersion() is recorded without a turn of the event loop.
+      const key = keys[0]!;
+      const version = observeSourceVersion(dataset, infoOf(source)(key), project.config.projectDir);
+      if (typeof version === "string") {
         cached.set(key, version);
-        cached.set(key, await version);
-        continue;
+        return undefined;
       }
-      const versions = observeSourcePartitions(dataset, keys, project.config.projectDir, infoOf(source));
-      for (const [k, key] of keys.entries()) {
-        const version = versions.then((all) => all[k]!);
-        version.catch(() => {}); // awaited below, or not at all once one observation failed
-        cached.set(key, version);
-      }
-      const all = await versions;
-      for (const [k, key] of keys.entries()) cached.set(key, all[k]!);
+      version.catch(() => {}); // awaited below, or not at all once one observation failed
+      cached.set(key, version);
+      return version.then((observed) => cached.set(key, observed));
     }
+    const versions = observeSourcePartitions(dataset, keys, project.config.projectDir, infoOf(source));
+    for (const [k, key] of keys.entries()) {
+      const version = versions.then((all) => all[k]!);
+      version.catch(() => {}); // awaited below, or not at all once one observation failed
+      cached.set(key, version);
+    }
+    return versions.then((all) => {
+      for (const [k, key] of keys.entries()) cached.set(key, all[k]!);
+    });
+  };
+  let next = 0;
+  // The items from `next` on, while each is observed synchronously: the promise of the first that is not, if any.
+  const drain = (): Promise<unknown> | undefined => {
+    while (next < work.length) {
+      const pending = observeItem(work[next++]!);
+      if (pending) return pending;
+    }
+    return undefined;
+  };
+  // Each worker has at most one observation in flight.
+  const worker = async () => {
+    for (let pending = drain(); pending; pending = drain()) await pending;
   };
   await Promise.all(Array.from({ length: Math.min(project.config.concurrency, work.length) }, worker));
   const observed = new Map<string, Map<string, string>>();

@@ -69,7 +69,7 @@ export function createPlan(request: PlanRequest): Plan {
     // ascending order, so `planned` already holds the earlier ones planned here.
     // What each key reads, by input dataset (aliases of one dataset merged), in the order of the
     // inputs: the arrays are refilled for every key rather than allocated (223,745 tasks in the plan benchmark).
-    const reads = readsOf(dataset, datasets, keysOf, setOf);
+    const reads = readsOf(dataset, datasets, keysOf, setOf, lists);
     const previous = state.datasets.get(name);
     const choice = previous && previous.fingerprint !== dataset.fingerprint ? (request.categories?.get(name) ?? DEFAULT_CHOICE) : undefined;
     const position = keyPosition(dataset.partitions);
@@ -95,7 +95,7 @@ export function createPlan(request: PlanRequest): Plan {
     const observedHere = request.observedSources?.get(name);
 
     for (const key of upToDate ? [] : keys) {
-      reads.fill(key, lists);
+      reads.fill(key);
       let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned) : null;
       if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, observedHere?.get(key));
       const restated = restatedHere?.has(key) === true;
@@ -116,7 +116,7 @@ export function createPlan(request: PlanRequest): Plan {
         partition: key,
         reason: verdict.reason,
         fingerprint: dataset.fingerprint,
-        inputs: reads.taskInputs(lists),
+        inputs: reads.taskInputs(),
       };
       if (!complete.has(key)) task.incomplete = true;
       if (verdict.keep) task.keep = true;
@@ -203,13 +203,13 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
 interface KeyLists {
   /** The frozen list of one key. */
   single(key: string): readonly string[];
-  /** A task input of these keys (unique, any order), sorted and frozen. */
-  taskInput(dataset: string, keys: readonly string[]): TaskInput;
+  /** Task inputs of one input dataset: of these keys (unique, any order), sorted and frozen. */
+  taskInputs(dataset: string): (keys: readonly string[]) => TaskInput;
 }
 
 function keyLists(): KeyLists {
   const singles = new Map<string, readonly string[]>();
-  const inputs = new Map<string, Map<string, TaskInput>>();
+  const inputs = new Map<string, (keys: readonly string[]) => TaskInput>();
   const single = (key: string) => {
     let list = singles.get(key);
     if (!list) singles.set(key, (list = Object.freeze([key])));
@@ -217,13 +217,18 @@ function keyLists(): KeyLists {
   };
   return {
     single,
-    taskInput(dataset, keys) {
-      if (keys.length !== 1) return Object.freeze({ dataset, partitions: keys.length === 0 ? NO_KEYS : Object.freeze([...keys].sort()) });
-      let byKey = inputs.get(dataset);
-      if (!byKey) inputs.set(dataset, (byKey = new Map()));
-      let input = byKey.get(keys[0]!);
-      if (!input) byKey.set(keys[0]!, (input = Object.freeze({ dataset, partitions: single(keys[0]!) })));
-      return input;
+    taskInputs(dataset) {
+      let of = inputs.get(dataset);
+      if (of) return of;
+      const byKey = new Map<string, TaskInput>();
+      of = (keys) => {
+        if (keys.length !== 1) return Object.freeze({ dataset, partitions: keys.length === 0 ? NO_KEYS : Object.freeze([...keys].sort()) });
+        let input = byKey.get(keys[0]!);
+        if (!input) byKey.set(keys[0]!, (input = Object.freeze({ dataset, partitions: single(keys[0]!) })));
+        return input;
+      };
+      inputs.set(dataset, of);
+      return of;
     },
   };
 }
@@ -237,8 +242,9 @@ interface KeyReads {
   readonly datasets: readonly string[];
   /** Unique keys, for each of `datasets`; valid until the next `fill`. */
   readonly keys: readonly (readonly string[])[];
-  fill(key: string, lists: KeyLists): void;
-  taskInputs(lists: KeyLists): readonly TaskInput[];
+  fill(key: string): void;
+  /** The task's `inputs` for the keys of the last `fill`. */
+  taskInputs(): readonly TaskInput[];
 }
 
 function readsOf(
@@ -246,6 +252,7 @@ function readsOf(
   datasets: ReadonlyMap<string, PlannableDataset>,
   keysOf: ReadonlyMap<string, readonly string[]>,
   setOf: (keys: readonly string[]) => ReadonlySet<string>,
+  lists: KeyLists,
 ): KeyReads {
   const names: string[] = [];
   const aliases = dataset.inputs.map((input) => {
@@ -266,10 +273,11 @@ function readsOf(
     };
   });
   const keys: (readonly string[])[] = names.map(() => NO_KEYS);
+  const inputOf = names.map((name) => lists.taskInputs(name));
   return {
     datasets: names,
     keys,
-    fill(key, lists) {
+    fill(key) {
       for (const alias of aliases) {
         const mapped = alias.identity
           ? alias.set.has(key)
@@ -280,9 +288,9 @@ function readsOf(
         keys[alias.slot] = alias.first ? mapped : [...new Set([...keys[alias.slot]!, ...mapped])];
       }
     },
-    taskInputs(lists) {
+    taskInputs() {
       const inputs: TaskInput[] = [];
-      for (let i = 0; i < names.length; i++) inputs.push(lists.taskInput(names[i]!, keys[i]!));
+      for (let i = 0; i < names.length; i++) inputs.push(inputOf[i]!(keys[i]!));
       return Object.freeze(inputs);
     },
   };

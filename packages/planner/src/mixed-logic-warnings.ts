@@ -37,6 +37,8 @@ export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): 
 }
 
 function mixedLogic(dataset: PlannableDataset, keys: readonly string[], built: ReadonlySet<string>, state: StateSnapshot): MixedLogicWarning | undefined {
+  // Every key rebuilt: one fingerprint, no warning (the common case after an edit, without grouping each key).
+  if (built.size >= keys.length && keys.every((key) => built.has(key))) return undefined;
   // Read only if a key is not rebuilt: a plan rebuilding every key may not have read them.
   let partitions: ReadonlyMap<string, PartitionState> | undefined;
   const partitionOf = (key: string) => (partitions ??= state.partitions.get(dataset.name) ?? new Map()).get(key);
