@@ -94,8 +94,9 @@ export function createPlan(request: PlanRequest): Plan {
     const restatedHere = request.restate?.get(name);
     const observedHere = request.observedSources?.get(name);
 
-    for (const key of upToDate ? [] : keys) {
-      reads.fill(key);
+    for (let index = 0; index < (upToDate ? 0 : keys.length); index++) {
+      const key = keys[index]!;
+      reads.fill(key, index);
       let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned) : null;
       if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, observedHere?.get(key));
       const restated = restatedHere?.has(key) === true;
@@ -203,32 +204,59 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
 interface KeyLists {
   /** The frozen list of one key. */
   single(key: string): readonly string[];
+  /** The frozen list of each key of a key list, by position. */
+  singlesOf(keys: readonly string[]): readonly (readonly string[])[];
   /** Task inputs of one input dataset: of these keys (unique, any order), sorted and frozen. */
   taskInputs(dataset: string): (keys: readonly string[]) => TaskInput;
+  /** Task inputs of one input dataset reading one key of its key list `keys`, by the key's position. */
+  taskInputsAt(dataset: string, keys: readonly string[]): (index: number) => TaskInput;
 }
 
 function keyLists(): KeyLists {
   const singles = new Map<string, readonly string[]>();
+  const singleLists = new Map<readonly string[], readonly (readonly string[])[]>();
   const inputs = new Map<string, (keys: readonly string[]) => TaskInput>();
+  const inputsAt = new Map<string, Map<readonly string[], (index: number) => TaskInput>>();
   const single = (key: string) => {
     let list = singles.get(key);
     if (!list) singles.set(key, (list = Object.freeze([key])));
     return list;
   };
+  const singlesOf = (keys: readonly string[]) => {
+    let lists = singleLists.get(keys);
+    if (!lists) singleLists.set(keys, (lists = keys.map(single)));
+    return lists;
+  };
+  const taskInputs = (dataset: string) => {
+    let of = inputs.get(dataset);
+    if (of) return of;
+    const byKey = new Map<string, TaskInput>();
+    of = (keys) => {
+      if (keys.length !== 1) return Object.freeze({ dataset, partitions: keys.length === 0 ? NO_KEYS : Object.freeze([...keys].sort()) });
+      let input = byKey.get(keys[0]!);
+      if (!input) byKey.set(keys[0]!, (input = Object.freeze({ dataset, partitions: single(keys[0]!) })));
+      return input;
+    };
+    inputs.set(dataset, of);
+    return of;
+  };
   return {
     single,
-    taskInputs(dataset) {
-      let of = inputs.get(dataset);
-      if (of) return of;
-      const byKey = new Map<string, TaskInput>();
-      of = (keys) => {
-        if (keys.length !== 1) return Object.freeze({ dataset, partitions: keys.length === 0 ? NO_KEYS : Object.freeze([...keys].sort()) });
-        let input = byKey.get(keys[0]!);
-        if (!input) byKey.set(keys[0]!, (input = Object.freeze({ dataset, partitions: single(keys[0]!) })));
-        return input;
-      };
-      inputs.set(dataset, of);
-      return of;
+    singlesOf,
+    taskInputs,
+    taskInputsAt(dataset, keys) {
+      let byList = inputsAt.get(dataset);
+      if (!byList) inputsAt.set(dataset, (byList = new Map()));
+      let at = byList.get(keys);
+      if (!at) {
+        // The same objects as by key: positions only spare the lookups.
+        const of = taskInputs(dataset);
+        const lists = singlesOf(keys);
+        const byPosition: TaskInput[] = [];
+        at = (index) => (byPosition[index] ??= of(lists[index]!));
+        byList.set(keys, at);
+      }
+      return at;
     },
   };
 }
@@ -242,7 +270,8 @@ interface KeyReads {
   readonly datasets: readonly string[];
   /** Unique keys, for each of `datasets`; valid until the next `fill`. */
   readonly keys: readonly (readonly string[])[];
-  fill(key: string): void;
+  /** The key at `index` of the dataset's own key list. */
+  fill(key: string, index: number): void;
   /** The task's `inputs` for the keys of the last `fill`. */
   taskInputs(): readonly TaskInput[];
 }
@@ -254,6 +283,7 @@ function readsOf(
   setOf: (keys: readonly string[]) => ReadonlySet<string>,
   lists: KeyLists,
 ): KeyReads {
+  const ownKeys = keysOf.get(dataset.name)!;
   const names: string[] = [];
   const aliases = dataset.inputs.map((input) => {
     let slot = names.indexOf(input.dataset);
@@ -261,6 +291,8 @@ function readsOf(
     if (first) slot = names.push(input.dataset) - 1;
     const schemes: MappedSchemes = { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions };
     const keys = keysOf.get(input.dataset)!;
+    // What mappedInputKeys selects for identity between schemes that are not both multi: the key, if the input has it.
+    const identity = input.mapping.kind === "identity" && !(schemes.input.kind === "multi" && schemes.output.kind === "multi");
     return {
       mapping: input.mapping,
       schemes,
@@ -268,29 +300,42 @@ function readsOf(
       set: setOf(keys),
       slot,
       first,
-      // What mappedInputKeys selects for identity between schemes that are not both multi: the key, if the input has it.
-      identity: input.mapping.kind === "identity" && !(schemes.input.kind === "multi" && schemes.output.kind === "multi"),
+      identity,
+      // Identity over the very key list of the dataset (most datasets): the key at the same position, always there.
+      aligned: identity && keys === ownKeys,
     };
   });
   const keys: (readonly string[])[] = names.map(() => NO_KEYS);
+  // For each input dataset, the position of its one key in its key list when aligned, else -1.
+  const positions: number[] = names.map(() => -1);
+  const singles = lists.singlesOf(ownKeys);
   const inputOf = names.map((name) => lists.taskInputs(name));
+  const inputAt = names.map((name) => lists.taskInputsAt(name, ownKeys));
   return {
     datasets: names,
     keys,
-    fill(key) {
+    fill(key, index) {
       for (const alias of aliases) {
-        const mapped = alias.identity
-          ? alias.set.has(key)
-            ? lists.single(key)
-            : NO_KEYS
-          : mappedInputKeys(alias.mapping, key, alias.schemes, alias.keys, alias.set);
-        // A second alias of the same dataset adds the keys the first did not select.
-        keys[alias.slot] = alias.first ? mapped : [...new Set([...keys[alias.slot]!, ...mapped])];
+        const mapped = alias.aligned
+          ? singles[index]!
+          : alias.identity
+            ? alias.set.has(key)
+              ? lists.single(key)
+              : NO_KEYS
+            : mappedInputKeys(alias.mapping, key, alias.schemes, alias.keys, alias.set);
+        if (alias.first) {
+          keys[alias.slot] = mapped;
+          positions[alias.slot] = alias.aligned ? index : -1;
+        } else {
+          // A second alias of the same dataset adds the keys the first did not select.
+          keys[alias.slot] = [...new Set([...keys[alias.slot]!, ...mapped])];
+          positions[alias.slot] = -1;
+        }
       }
     },
     taskInputs() {
       const inputs: TaskInput[] = [];
-      for (let i = 0; i < names.length; i++) inputs.push(inputOf[i]!(keys[i]!));
+      for (let i = 0; i < names.length; i++) inputs.push(positions[i]! >= 0 ? inputAt[i]!(positions[i]!) : inputOf[i]!(keys[i]!));
       return Object.freeze(inputs);
     },
   };
