@@ -40,6 +40,16 @@ const SUMMARIES_SQL = `select p.dataset, count(*),
   from partitions p left join tasks t on t.id = p.live_task_id
   group by p.dataset`;
 
+/**
+ * The datasets with partition rows, in key order: one seek per dataset through
+ * the (dataset, partition) primary key (a loose index scan) where `select
+ * distinct` reads every row (365,000 in the plan benchmark: 18 ms against 3).
+ */
+export const DATASET_NAMES_SQL = `with recursive d(name) as (
+    select min(dataset) from partitions
+    union all select (select min(dataset) from partitions where dataset > d.name) from d where d.name is not null
+  ) select name from d where name is not null`;
+
 /** Most recorded inputs are empty (every source partition): one shared object for those. */
 const NO_INPUTS: InputVersions = Object.freeze({});
 
@@ -76,7 +86,7 @@ export function onDemandSnapshot(
   options: OnDemandOptions = {},
 ): StateSnapshot {
   const statements = {
-    datasets: database.prepare("select distinct dataset from partitions").pluck(),
+    datasets: database.prepare(DATASET_NAMES_SQL).pluck(),
     partitions: database.prepare(PARTITIONS_SQL).raw(true),
     details: database.prepare(DETAILS_SQL).raw(true),
     summaries: database.prepare(SUMMARIES_SQL).raw(true),
