@@ -27,13 +27,12 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
   for (const name of project.order) {
     const dataset = project.datasets.get(name)!;
     if (dataset.kind !== "source" || dataset.declaration.observe === false) continue;
-    const built = snapshot.partitions.get(name);
+    const built = builtKeys(snapshot, name);
     const cached = cacheOf(name);
     // A batched source is read `batch` partitions per call, as it is built.
     const perCall = dataset.declaration.sourceVersion ? 1 : (dataset.declaration.batch ?? 1);
     for (const key of keysOf.get(name)!) {
-      const entry = built?.get(key);
-      if (entry?.status !== "built" || entry.liveVersion === null || cached.has(key)) continue;
+      if (!built(key) || cached.has(key)) continue;
       const last = work.at(-1);
       if (last?.source === name && last.keys.length < perCall) last.keys.push(key);
       else work.push({ source: name, keys: [key] });
@@ -104,11 +103,10 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
   for (const name of project.order) {
     const dataset = project.datasets.get(name)!;
     if (dataset.kind !== "source" || dataset.declaration.observe === false) continue;
-    const built = snapshot.partitions.get(name);
+    const built = builtKeys(snapshot, name);
     const cached = cacheOf(name);
     for (const key of keysOf.get(name)!) {
-      const entry = built?.get(key);
-      if (entry?.status !== "built" || entry.liveVersion === null) continue;
+      if (!built(key)) continue;
       let bySource = observed.get(name);
       if (!bySource) observed.set(name, (bySource = new Map()));
       const version = cached.get(key)!;
@@ -116,4 +114,17 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
     }
   }
   return observed;
+}
+
+/** Whether a source's partition is built with a live version: from the snapshot's source versions when it has them (no partition read). */
+function builtKeys(snapshot: StateSnapshot, source: string): (key: string) => boolean {
+  if (snapshot.liveSourceVersions) {
+    const built = snapshot.liveSourceVersions(source);
+    return (key) => built.has(key);
+  }
+  const partitions = snapshot.partitions.get(source);
+  return (key) => {
+    const entry = partitions?.get(key);
+    return entry?.status === "built" && entry.liveVersion !== null;
+  };
 }

@@ -93,11 +93,13 @@ export function createPlan(request: PlanRequest): Plan {
     };
     const restatedHere = request.restate?.get(name);
     const observedHere = request.observedSources?.get(name);
+    // A clean observed source compares each observation with the version its partition recorded, without reading it.
+    const recordedVersions = clean && observedHere && observedHere.size > 0 ? state.liveSourceVersions!(name) : undefined;
 
     for (let index = 0; index < (upToDate ? 0 : keys.length); index++) {
       const key = keys[index]!;
       reads.fill(key, index);
-      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned) : null;
+      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned, recordedVersions, observedHere?.get(key), key) : null;
       if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, observedHere?.get(key));
       const restated = restatedHere?.has(key) === true;
       if ((!verdict || verdict.keep) && restated) verdict = RESTATED;
@@ -423,18 +425,29 @@ function reasonFor(
 
 /**
  * The verdict on a partition the summary proves built with the current code
- * (live, complete, not accepted, never rolled back): upstream-changed through
- * a planned input, as `reasonFor` would find, or null when only its recorded
- * inputs can tell (then the caller reads it and asks `reasonFor`).
+ * (live, complete, not accepted, never rolled back), as `reasonFor` would
+ * find: source-changed when its observation differs from the source version
+ * it recorded (`recordedVersions`, given for observed sources), upstream-changed
+ * through a planned input, nothing when it reads no input, or null when only
+ * its recorded inputs can tell (then the caller reads it and asks `reasonFor`).
  */
-function cleanPartitionVerdict(reads: KeyReads, planned: ReadonlyMap<string, ReadonlySet<string>>, softPlanned: ReadonlyMap<string, ReadonlySet<string>>): Verdict | null {
+function cleanPartitionVerdict(
+  reads: KeyReads,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
+  recordedVersions: ReadonlyMap<string, string | null> | undefined,
+  observed: string | undefined,
+  key: string,
+): Verdict | undefined | null {
+  if (observed !== undefined && (recordedVersions!.get(key) ?? undefined) !== observed) return SOURCE_CHANGED;
   for (let i = 0; i < reads.datasets.length; i++) {
     const plannedUpstream = planned.get(reads.datasets[i]!);
     if (!plannedUpstream || plannedUpstream.size === 0) continue;
     const softUpstream = softPlanned.get(reads.datasets[i]!);
     for (const key of reads.keys[i]!) if (plannedUpstream.has(key) && !softUpstream?.has(key)) return UPSTREAM_CHANGED;
   }
-  return null;
+  // Nothing read, so no recorded input can differ (a source).
+  return reads.datasets.length === 0 ? undefined : null;
 }
 
 /**
@@ -442,10 +455,12 @@ function cleanPartitionVerdict(reads: KeyReads, planned: ReadonlyMap<string, Rea
  * keys, each built by the current code (fingerprint unchanged, so the same
  * partition scheme: the key-set test of `provablyUpToDate` holds), with a live
  * version, complete, not accepted under another fingerprint and never rolled
- * back. Such a partition's reason is then a planned input's or, failing
- * that, its recorded inputs' (see `reasonFor`). A dataset whose code changed
- * is read: its rows may hold keys of an older scheme. Sources observed for
- * changes and restated partitions are decided from their rows.
+ * back. Such a partition's reason is then a changed observation's, a
+ * planned input's or, failing that, its recorded inputs' (see `reasonFor`).
+ * A dataset whose code changed is read: its rows may hold keys of an older
+ * scheme. Restated partitions, and sources observed by content (`c:`: the
+ * recorded content hash is in the rows) or without the snapshot's
+ * `liveSourceVersions`, are decided from their rows.
  */
 function provenClean(
   name: string,
@@ -456,7 +471,13 @@ function provenClean(
 ): boolean {
   const { state } = request;
   if (!state.summaries || keys.length === 0 || !isTimePartitions(dataset.partitions)) return false;
-  if ((request.restate?.get(name)?.size ?? 0) > 0 || (request.observedSources?.get(name)?.size ?? 0) > 0) return false;
+  if ((request.restate?.get(name)?.size ?? 0) > 0) return false;
+  // An observed source is decided here only by `sourceVersion()` (`v:`), against the recorded versions the snapshot offers.
+  const observed = request.observedSources?.get(name);
+  if (observed && observed.size > 0) {
+    if (!state.liveSourceVersions) return false;
+    for (const version of observed.values()) if (!version.startsWith("v:")) return false;
+  }
   const own = state.summaries.get(name);
   if (!own || own.rollbacks > 0 || own.clean !== own.partitions || own.fingerprint !== dataset.fingerprint) return false;
   return own.partitions === keys.length && own.firstKey === keys[0] && own.lastKey === keys[keys.length - 1] && dense(dataset.partitions, keys);

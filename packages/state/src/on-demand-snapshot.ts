@@ -20,6 +20,14 @@ const PARTITIONS_SQL = `select p.partition, p.status = 'failed', p.live_task_id,
   from partitions p left join tasks t on t.id = p.live_task_id
   where p.dataset = ?`;
 
+/** partition, the source version its live version was read at. */
+type SourceVersionRow = [string, string | null];
+
+// The partitions `PartitionState` calls built (not failed) with a live version, as `readPartitions` would read them.
+const SOURCE_VERSIONS_SQL = `select p.partition, t.source_version
+  from partitions p left join tasks t on t.id = p.live_task_id
+  where p.dataset = ? and p.status <> 'failed' and p.live_task_id is not null`;
+
 /** partition, the inputs it read (or was checked with), content hash. */
 type DetailRow = [string, string | null, string | null];
 
@@ -90,6 +98,7 @@ export function onDemandSnapshot(
     partitions: database.prepare(PARTITIONS_SQL).raw(true),
     details: database.prepare(DETAILS_SQL).raw(true),
     summaries: database.prepare(SUMMARIES_SQL).raw(true),
+    sourceVersions: database.prepare(SOURCE_VERSIONS_SQL).raw(true),
   };
   const rollbackCounts = new Map<string, number>();
   for (const id of rollbacks.keys()) {
@@ -135,7 +144,24 @@ export function onDemandSnapshot(
       return summaryCache.get(dataset);
     },
   };
-  return { datasets, partitions, summaries };
+  const sourceVersionCache = new Map<string, ReadonlyMap<string, string | null>>();
+  const liveSourceVersions = (dataset: string): ReadonlyMap<string, string | null> => {
+    let versions = sourceVersionCache.get(dataset);
+    if (versions) return versions;
+    // Partitions read already say it; otherwise two columns of the built ones, not every partition's state.
+    const read = partitions.loadedOf(dataset);
+    if (read) {
+      const built = new Map<string, string | null>();
+      for (const [key, partition] of read) if (partition.status === "built" && partition.liveVersion !== null) built.set(key, partition.sourceVersion ?? null);
+      versions = built;
+    } else {
+      open(`the source versions of ${dataset}`);
+      versions = new Map(statements.sourceVersions.all(dataset) as SourceVersionRow[]);
+    }
+    sourceVersionCache.set(dataset, versions);
+    return versions;
+  };
+  return { datasets, partitions, summaries, liveSourceVersions };
 }
 
 /** The partitions of each dataset, read on first `get`; iterating reads them all. */
@@ -156,6 +182,11 @@ class OnDemandPartitions implements ReadonlyMap<string, ReadonlyMap<string, Part
 
   has(dataset: string): boolean {
     return this.names.has(dataset);
+  }
+
+  /** A dataset's partitions if they were read already. */
+  loadedOf(dataset: string): ReadonlyMap<string, PartitionState> | undefined {
+    return this.loaded.get(dataset);
   }
 
   get(dataset: string): ReadonlyMap<string, PartitionState> | undefined {
