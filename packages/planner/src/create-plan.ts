@@ -69,7 +69,7 @@ export function createPlan(request: PlanRequest): Plan {
     // ascending order, so `planned` already holds the earlier ones planned here.
     // What each key reads, by input dataset (aliases of one dataset merged), in the order of the
     // inputs: the arrays are refilled for every key rather than allocated (223,745 tasks in the plan benchmark).
-    const reads = readsOf(dataset, datasets, keysOf, setOf, lists);
+    const reads = readsOf(dataset, datasets, keysOf, setOf, lists, planned, softPlanned);
     const previous = state.datasets.get(name);
     const choice = previous && previous.fingerprint !== dataset.fingerprint ? (request.categories?.get(name) ?? DEFAULT_CHOICE) : undefined;
     const position = keyPosition(dataset.partitions);
@@ -99,8 +99,8 @@ export function createPlan(request: PlanRequest): Plan {
     for (let index = 0; index < (upToDate ? 0 : keys.length); index++) {
       const key = keys[index]!;
       reads.fill(key, index);
-      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned, recordedVersions, observedHere?.get(key), key) : null;
-      if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, observedHere?.get(key));
+      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, recordedVersions, observedHere?.get(key), key) : null;
+      if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, state, observedHere?.get(key));
       const restated = restatedHere?.has(key) === true;
       if ((!verdict || verdict.keep) && restated) verdict = RESTATED;
       if (!verdict) continue;
@@ -272,6 +272,9 @@ interface KeyReads {
   readonly datasets: readonly string[];
   /** Unique keys, for each of `datasets`; valid until the next `fill`. */
   readonly keys: readonly (readonly string[])[];
+  /** The planned keys of each of `datasets` (visited before this dataset, or this dataset itself), and the soft ones. */
+  readonly planned: readonly (ReadonlySet<string> | undefined)[];
+  readonly soft: readonly (ReadonlySet<string> | undefined)[];
   /** The key at `index` of the dataset's own key list. */
   fill(key: string, index: number): void;
   /** The task's `inputs` for the keys of the last `fill`. */
@@ -284,6 +287,8 @@ function readsOf(
   keysOf: ReadonlyMap<string, readonly string[]>,
   setOf: (keys: readonly string[]) => ReadonlySet<string>,
   lists: KeyLists,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
 ): KeyReads {
   const ownKeys = keysOf.get(dataset.name)!;
   const names: string[] = [];
@@ -316,6 +321,9 @@ function readsOf(
   return {
     datasets: names,
     keys,
+    // The sets grow while their dataset is visited but are never replaced: looked up once, not per key.
+    planned: names.map((name) => planned.get(name)),
+    soft: names.map((name) => softPlanned.get(name)),
     fill(key, index) {
       for (const alias of aliases) {
         const mapped = alias.aligned
@@ -375,8 +383,6 @@ function reasonFor(
   dataset: PlannableDataset,
   partition: PartitionState | undefined,
   reads: KeyReads,
-  planned: ReadonlyMap<string, ReadonlySet<string>>,
-  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
   state: StateSnapshot,
   observed: string | undefined,
 ): Verdict | undefined {
@@ -400,9 +406,9 @@ function reasonFor(
   // comparing (or parsing) the input versions they recorded.
   let soft = false;
   for (let i = 0; i < reads.datasets.length; i++) {
-    const plannedUpstream = planned.get(reads.datasets[i]!);
+    const plannedUpstream = reads.planned[i];
     if (!plannedUpstream || plannedUpstream.size === 0) continue;
-    const softUpstream = softPlanned.get(reads.datasets[i]!);
+    const softUpstream = reads.soft[i];
     for (const key of reads.keys[i]!) {
       if (!plannedUpstream.has(key)) continue;
       // Soft tasks are planned too: a reader of only those keeps its version.
@@ -433,17 +439,15 @@ function reasonFor(
  */
 function cleanPartitionVerdict(
   reads: KeyReads,
-  planned: ReadonlyMap<string, ReadonlySet<string>>,
-  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
   recordedVersions: ReadonlyMap<string, string | null> | undefined,
   observed: string | undefined,
   key: string,
 ): Verdict | undefined | null {
   if (observed !== undefined && (recordedVersions!.get(key) ?? undefined) !== observed) return SOURCE_CHANGED;
   for (let i = 0; i < reads.datasets.length; i++) {
-    const plannedUpstream = planned.get(reads.datasets[i]!);
+    const plannedUpstream = reads.planned[i];
     if (!plannedUpstream || plannedUpstream.size === 0) continue;
-    const softUpstream = softPlanned.get(reads.datasets[i]!);
+    const softUpstream = reads.soft[i];
     for (const key of reads.keys[i]!) if (plannedUpstream.has(key) && !softUpstream?.has(key)) return UPSTREAM_CHANGED;
   }
   // Nothing read, so no recorded input can differ (a source).
