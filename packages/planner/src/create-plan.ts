@@ -251,11 +251,9 @@ function keyLists(): KeyLists {
       if (!byList) inputsAt.set(dataset, (byList = new Map()));
       let at = byList.get(keys);
       if (!at) {
-        // The same objects as by key: positions only spare the lookups.
-        const of = taskInputs(dataset);
         const lists = singlesOf(keys);
         const byPosition: TaskInput[] = [];
-        at = (index) => (byPosition[index] ??= of(lists[index]!));
+        at = (index) => (byPosition[index] ??= Object.freeze({ dataset, partitions: lists[index]! }));
         byList.set(keys, at);
       }
       return at;

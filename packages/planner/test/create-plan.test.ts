@@ -78,14 +78,16 @@ describe("createPlan", () => {
         { alias: "yesterday", dataset: "events", mapping: { kind: "offset", by: { days: 1 } } },
       ],
     };
-    const plan = createPlan({ ...project(events, both, ds("copy", "c1", ["events"])), state: { datasets: new Map(), partitions: new Map() }, asOf });
+    const plan = createPlan({ ...project(events, both, ds("copy", "c1", ["events"]), ds("again", "a1", ["events"])), state: { datasets: new Map(), partitions: new Map() }, asOf });
     const inputsOf = (dataset: string, partition: string) => plan.tasks.find((t) => t.dataset === dataset && t.partition === partition)!.inputs;
     expect(inputsOf("both", "2024-01-01")).toEqual([{ dataset: "events", partitions: ["2024-01-01"] }]);
     expect(inputsOf("both", "2024-01-03")).toEqual([{ dataset: "events", partitions: ["2024-01-02", "2024-01-03"] }]);
     expect(Object.isFrozen(inputsOf("both", "2024-01-03")[0]!.partitions)).toBe(true);
-    // The same input key: one frozen object for every task reading it alone.
-    expect(inputsOf("copy", "2024-01-01")[0]).toBe(inputsOf("both", "2024-01-01")[0]);
-    expect(Object.isFrozen(inputsOf("copy", "2024-01-01")[0])).toBe(true);
+    // The same input key read by identity: one frozen object for every task reading it.
+    expect(inputsOf("copy", "2024-01-02")).toEqual([{ dataset: "events", partitions: ["2024-01-02"] }]);
+    expect(inputsOf("copy", "2024-01-02")[0]).toBe(inputsOf("again", "2024-01-02")[0]);
+    expect(Object.isFrozen(inputsOf("copy", "2024-01-02")[0])).toBe(true);
+    expect(Object.isFrozen(inputsOf("copy", "2024-01-02")[0]!.partitions)).toBe(true);
   });
 
   it("plans nothing when everything is built with the current fingerprints", () => {
