@@ -64,7 +64,8 @@ export function createPlan(request: PlanRequest): Plan {
     const softHere = new Set<string>();
     planned.set(name, plannedHere);
     softPlanned.set(name, softHere);
-    const complete = setOf(completeKeys.get(name)!);
+    // Without --include-incomplete every key is complete: no lookup per task.
+    const complete = completeKeys === keysOf ? undefined : setOf(completeKeys.get(name)!);
     // previous(): the dataset reads its own earlier partitions; keys are visited in
     // ascending order, so `planned` already holds the earlier ones planned here.
     // What each key reads, by input dataset (aliases of one dataset merged), in the order of the
@@ -121,7 +122,7 @@ export function createPlan(request: PlanRequest): Plan {
         fingerprint: dataset.fingerprint,
         inputs: reads.taskInputs(),
       };
-      if (!complete.has(key)) task.incomplete = true;
+      if (complete && !complete.has(key)) task.incomplete = true;
       if (verdict.keep) task.keep = true;
       tasks.push(Object.freeze(task));
     }
