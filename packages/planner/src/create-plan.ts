@@ -197,6 +197,7 @@ export function effectivePartitionKeys(
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
+const NO_INPUTS: readonly TaskInput[] = Object.freeze([]);
 
 /**
  * Frozen key lists and task inputs shared between tasks. Most tasks read one
@@ -213,6 +214,8 @@ interface KeyLists {
   taskInputs(dataset: string): (keys: readonly string[]) => TaskInput;
   /** Task inputs of one input dataset reading one key of its key list `keys`, by the key's position. */
   taskInputsAt(dataset: string, keys: readonly string[]): (index: number) => TaskInput;
+  /** The same, as a task's whole (frozen) `inputs` when it reads that dataset alone. */
+  taskInputListsAt(dataset: string, keys: readonly string[]): (index: number) => readonly TaskInput[];
 }
 
 function keyLists(): KeyLists {
@@ -243,18 +246,32 @@ function keyLists(): KeyLists {
     inputs.set(dataset, of);
     return of;
   };
+  const taskInputsAt = (dataset: string, keys: readonly string[]) => {
+    let byList = inputsAt.get(dataset);
+    if (!byList) inputsAt.set(dataset, (byList = new Map()));
+    let at = byList.get(keys);
+    if (!at) {
+      const lists = singlesOf(keys);
+      const byPosition: TaskInput[] = [];
+      at = (index) => (byPosition[index] ??= Object.freeze({ dataset, partitions: lists[index]! }));
+      byList.set(keys, at);
+    }
+    return at;
+  };
+  const inputListsAt = new Map<string, Map<readonly string[], (index: number) => readonly TaskInput[]>>();
   return {
     single,
     singlesOf,
     taskInputs,
-    taskInputsAt(dataset, keys) {
-      let byList = inputsAt.get(dataset);
-      if (!byList) inputsAt.set(dataset, (byList = new Map()));
+    taskInputsAt,
+    taskInputListsAt(dataset, keys) {
+      let byList = inputListsAt.get(dataset);
+      if (!byList) inputListsAt.set(dataset, (byList = new Map()));
       let at = byList.get(keys);
       if (!at) {
-        const lists = singlesOf(keys);
-        const byPosition: TaskInput[] = [];
-        at = (index) => (byPosition[index] ??= Object.freeze({ dataset, partitions: lists[index]! }));
+        const inputAt = taskInputsAt(dataset, keys);
+        const byPosition: (readonly TaskInput[])[] = [];
+        at = (index) => (byPosition[index] ??= Object.freeze([inputAt(index)]));
         byList.set(keys, at);
       }
       return at;
@@ -317,6 +334,8 @@ function readsOf(
   const singles = lists.singlesOf(ownKeys);
   const inputOf = names.map((name) => lists.taskInputs(name));
   const inputAt = names.map((name) => lists.taskInputsAt(name, ownKeys));
+  // Readers of one input dataset share each task's whole `inputs` list; a source's tasks share an empty one.
+  const onlyInputAt = names.length === 1 ? lists.taskInputListsAt(names[0]!, ownKeys) : undefined;
   return {
     datasets: names,
     keys,
@@ -343,6 +362,8 @@ function readsOf(
       }
     },
     taskInputs() {
+      if (names.length === 0) return NO_INPUTS;
+      if (onlyInputAt && positions[0]! >= 0) return onlyInputAt(positions[0]!);
       const inputs: TaskInput[] = [];
       for (let i = 0; i < names.length; i++) inputs.push(positions[i]! >= 0 ? inputAt[i]!(positions[i]!) : inputOf[i]!(keys[i]!));
       return Object.freeze(inputs);
