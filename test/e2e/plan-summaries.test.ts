@@ -124,9 +124,25 @@ describe("plan: datasets proven up to date by the state's summaries", () => {
     return { project, failDir, applied };
   }
 
-  it("reads no partitions of a built project but the observed source's", async () => {
+  it("reads no partitions of a built project, not even the observed source's (its sourceVersion() is compared with the recorded versions)", async () => {
     const { project, applied } = await builtProject();
-    expect(await planBoth(project, asOf, applied)).toEqual({ tasks: [], read: ["events"] });
+    expect(await planBoth(project, asOf, applied)).toEqual({ tasks: [], read: [] });
+  });
+
+  it("an observed source whose sourceVersion() changed for one day: that day and its readers are planned", async () => {
+    const { project, applied } = await builtProject();
+    // As if the source's data changed on 2024-01-03: same code, another version observed.
+    const datasets = new Map(
+      [...applied.project.datasets].map(([name, d]) => [
+        name,
+        name === "events" ? { ...d, declaration: { ...d.declaration, sourceVersion: ({ partition }: { partition: { key: string } }) => (partition.key === "2024-01-03" ? "v2" : "v1") } } : d,
+      ]),
+    );
+    expect(await planBoth(project, asOf, { project: { ...applied.project, datasets } })).toEqual({
+      tasks: ["events 2024-01-03 source-changed", "clean 2024-01-03 upstream-changed", ...days(3, 5).map((d) => `rolling ${d} upstream-changed`)],
+      // events is read for the live versions clean's other days recorded, not to decide its own.
+      read: ["clean", "events", "rolling"],
+    });
   });
 
   it("a code change: the readers of every rebuilt partition are planned without reading theirs", async () => {
@@ -135,7 +151,7 @@ describe("plan: datasets proven up to date by the state's summaries", () => {
     const datasets = new Map([...applied.project.datasets].map(([name, d]) => [name, name === "clean" ? { ...d, fingerprint: "edited-clean" } : d]));
     expect(await planBoth(project, asOf, { project: { ...applied.project, datasets } })).toEqual({
       tasks: [...days(1, 7).map((d) => `clean ${d} code-changed`), ...days(1, 7).map((d) => `rolling ${d} upstream-changed`)],
-      read: ["clean", "events"],
+      read: ["clean"],
     });
   });
 
@@ -155,7 +171,7 @@ describe("plan: datasets proven up to date by the state's summaries", () => {
     expect(restated.plan.tasks.map((t) => `${t.dataset} ${t.partition}`)).toEqual(["clean 2024-01-02"]);
     expect(await planBoth(project, asOf, restated)).toEqual({
       tasks: days(2, 4).map((d) => `rolling ${d} upstream-changed`),
-      read: ["clean", "events", "rolling"],
+      read: ["clean", "rolling"],
     });
   });
 

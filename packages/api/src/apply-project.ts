@@ -7,7 +7,7 @@ import { EMPTY_STATE, openStateStore, type ReconcileResult, type StateReader, ty
 import { backfillPlan, type BackfillRequest } from "./backfill-request.js";
 import { checkCategoryFlags, resolveCategories } from "./change-categories.js";
 import { liveVersionLookup } from "./live-version-lookup.js";
-import { observeSources } from "./observe-sources.js";
+import { observeSources, type ObservationCache } from "./observe-sources.js";
 import { openStateForReading } from "./open-state-for-reading.js";
 import { openWarehouse } from "./open-warehouse.js";
 import { planFor, warnAboutMixedLogic } from "./plan-project.js";
@@ -88,7 +88,7 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   // refusal (locked, stale, declined, no terminal to ask on) leaves the state
   // byte for byte as it was, and a new project without even a state file.
   await waitUntilUnlocked(project.config.state, options.waitMs ?? 0);
-  const observed = new Map<string, Promise<string>>();
+  const observed: ObservationCache = new Map();
   const planOf = async (snapshot: StateSnapshot, reader: StateReader | undefined) => {
     const sources = await observeSources(project, snapshot, asOf, observed);
     const resolved = await resolveCategories(project, snapshot, flags, async (fingerprints) => (reader ? reader.manifests(fingerprints) : new Map())).catch(

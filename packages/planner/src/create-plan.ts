@@ -48,7 +48,7 @@ export function createPlan(request: PlanRequest): Plan {
   const completeKeys = request.includeIncomplete ? effectivePartitionKeys(datasets, order, asOf) : keysOf;
   const setOf = keySets();
   const dense = denseKeyLists(asOf);
-  const listOf = sortedKeyLists();
+  const lists = keyLists();
   const planned = new Map<string, Set<string>>();
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
@@ -64,15 +64,13 @@ export function createPlan(request: PlanRequest): Plan {
     const softHere = new Set<string>();
     planned.set(name, plannedHere);
     softPlanned.set(name, softHere);
-    const complete = setOf(completeKeys.get(name)!);
+    // Without --include-incomplete every key is complete: no lookup per task.
+    const complete = completeKeys === keysOf ? undefined : setOf(completeKeys.get(name)!);
     // previous(): the dataset reads its own earlier partitions; keys are visited in
     // ascending order, so `planned` already holds the earlier ones planned here.
-    const inputKeys = dataset.inputs.map((input) => ({
-      input,
-      schemes: { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions },
-      keys: keysOf.get(input.dataset)!,
-      set: setOf(keysOf.get(input.dataset)!),
-    }));
+    // What each key reads, by input dataset (aliases of one dataset merged), in the order of the
+    // inputs: the arrays are refilled for every key rather than allocated (223,745 tasks in the plan benchmark).
+    const reads = readsOf(dataset, datasets, keysOf, setOf, lists, planned, softPlanned);
     const previous = state.datasets.get(name);
     const choice = previous && previous.fingerprint !== dataset.fingerprint ? (request.categories?.get(name) ?? DEFAULT_CHOICE) : undefined;
     const position = keyPosition(dataset.partitions);
@@ -94,18 +92,18 @@ export function createPlan(request: PlanRequest): Plan {
         return read?.get(key);
       },
     };
+    const restatedHere = request.restate?.get(name);
+    const observedHere = request.observedSources?.get(name);
+    // A clean observed source compares each observation with the version its partition recorded, without reading it.
+    const recordedVersions = clean && observedHere && observedHere.size > 0 ? state.liveSourceVersions!(name) : undefined;
 
-    for (const key of upToDate ? [] : keys) {
-      const reads = new Map<string, Set<string>>();
-      for (const { input, schemes, keys: upstreamKeys, set } of inputKeys) {
-        let partitions = reads.get(input.dataset);
-        if (!partitions) reads.set(input.dataset, (partitions = new Set()));
-        for (const k of mappedInputKeys(input.mapping, key, schemes, upstreamKeys, set)) partitions.add(k);
-      }
-      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, planned, softPlanned) : null;
-      if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, planned, softPlanned, state, request.observedSources?.get(name)?.get(key));
-      const restated = request.restate?.get(name)?.has(key) === true;
-      if ((!verdict || verdict.keep) && restated) verdict = { reason: "restated" };
+    for (let index = 0; index < (upToDate ? 0 : keys.length); index++) {
+      const key = keys[index]!;
+      reads.fill(key, index);
+      let verdict: Verdict | undefined | null = clean ? cleanPartitionVerdict(reads, recordedVersions, observedHere?.get(key), key) : null;
+      if (verdict === null) verdict = reasonFor(dataset, built.get(key), reads, state, observedHere?.get(key));
+      const restated = restatedHere?.has(key) === true;
+      if ((!verdict || verdict.keep) && restated) verdict = RESTATED;
       if (!verdict) continue;
       // Forward-only: a built partition keeps its old logic, accepted as up to date (before --from), unless restated.
       if (verdict.acceptable && !restated && choice?.category === "forward-only" && (from === undefined || position(key) < from)) {
@@ -116,17 +114,17 @@ export function createPlan(request: PlanRequest): Plan {
       if (choice?.category === "non-breaking" && (verdict.reason === "code-changed" || verdict.reason === "failed") && built.get(key)?.liveVersion != null) {
         softHere.add(key);
       }
-      tasks.push(
-        Object.freeze({
-          dataset: name,
-          partition: key,
-          reason: verdict.reason,
-          fingerprint: dataset.fingerprint,
-          inputs: Object.freeze([...reads].map(([input, partitions]): TaskInput => Object.freeze({ dataset: input, partitions: listOf(partitions) }))),
-          ...(complete.has(key) ? {} : { incomplete: true as const }),
-          ...(verdict.keep ? { keep: true as const } : {}),
-        }),
-      );
+      // Properties in the order the plan has always had them (a saved plan's digest and --out print them).
+      const task: { -readonly [K in keyof PlannedTask]: PlannedTask[K] } = {
+        dataset: name,
+        partition: key,
+        reason: verdict.reason,
+        fingerprint: dataset.fingerprint,
+        inputs: reads.taskInputs(),
+      };
+      if (complete && !complete.has(key)) task.incomplete = true;
+      if (verdict.keep) task.keep = true;
+      tasks.push(Object.freeze(task));
     }
     if (acceptedHere.length > 0) accepted.push(Object.freeze({ dataset: name, fingerprint: dataset.fingerprint, partitions: Object.freeze(acceptedHere) }));
 
@@ -198,19 +196,178 @@ export function effectivePartitionKeys(
   return keysOf;
 }
 
+const NO_KEYS: readonly string[] = Object.freeze([]);
+const NO_INPUTS: readonly TaskInput[] = Object.freeze([]);
+
 /**
- * A task input's keys, sorted and frozen. Most tasks read one key of each
- * input (identity, offset): those lists are shared, one per key, instead of
- * one per task and input (223,745 tasks in the plan benchmark).
+ * Frozen key lists and task inputs shared between tasks. Most tasks read one
+ * key of each input (identity, offset): those lists, and the task input of
+ * each input dataset and key, are made once instead of once per task and
+ * input (223,745 tasks in the plan benchmark).
  */
-function sortedKeyLists(): (keys: ReadonlySet<string>) => readonly string[] {
-  const single = new Map<string, readonly string[]>();
-  return (keys) => {
-    if (keys.size !== 1) return Object.freeze([...keys].sort());
-    const [key] = keys as Iterable<string>;
-    let list = single.get(key!);
-    if (!list) single.set(key!, (list = Object.freeze([key!])));
+interface KeyLists {
+  /** The frozen list of one key. */
+  single(key: string): readonly string[];
+  /** The frozen list of each key of a key list, by position. */
+  singlesOf(keys: readonly string[]): readonly (readonly string[])[];
+  /** Task inputs of one input dataset: of these keys (unique, any order), sorted and frozen. */
+  taskInputs(dataset: string): (keys: readonly string[]) => TaskInput;
+  /** Task inputs of one input dataset reading one key of its key list `keys`, by the key's position. */
+  taskInputsAt(dataset: string, keys: readonly string[]): (index: number) => TaskInput;
+  /** The same, as a task's whole (frozen) `inputs` when it reads that dataset alone. */
+  taskInputListsAt(dataset: string, keys: readonly string[]): (index: number) => readonly TaskInput[];
+}
+
+function keyLists(): KeyLists {
+  const singles = new Map<string, readonly string[]>();
+  const singleLists = new Map<readonly string[], readonly (readonly string[])[]>();
+  const inputs = new Map<string, (keys: readonly string[]) => TaskInput>();
+  const inputsAt = new Map<string, Map<readonly string[], (index: number) => TaskInput>>();
+  const single = (key: string) => {
+    let list = singles.get(key);
+    if (!list) singles.set(key, (list = Object.freeze([key])));
     return list;
+  };
+  const singlesOf = (keys: readonly string[]) => {
+    let lists = singleLists.get(keys);
+    if (!lists) singleLists.set(keys, (lists = keys.map(single)));
+    return lists;
+  };
+  const taskInputs = (dataset: string) => {
+    let of = inputs.get(dataset);
+    if (of) return of;
+    const byKey = new Map<string, TaskInput>();
+    of = (keys) => {
+      if (keys.length !== 1) return Object.freeze({ dataset, partitions: keys.length === 0 ? NO_KEYS : Object.freeze([...keys].sort()) });
+      let input = byKey.get(keys[0]!);
+      if (!input) byKey.set(keys[0]!, (input = Object.freeze({ dataset, partitions: single(keys[0]!) })));
+      return input;
+    };
+    inputs.set(dataset, of);
+    return of;
+  };
+  const taskInputsAt = (dataset: string, keys: readonly string[]) => {
+    let byList = inputsAt.get(dataset);
+    if (!byList) inputsAt.set(dataset, (byList = new Map()));
+    let at = byList.get(keys);
+    if (!at) {
+      const lists = singlesOf(keys);
+      const byPosition: TaskInput[] = [];
+      at = (index) => (byPosition[index] ??= Object.freeze({ dataset, partitions: lists[index]! }));
+      byList.set(keys, at);
+    }
+    return at;
+  };
+  const inputListsAt = new Map<string, Map<readonly string[], (index: number) => readonly TaskInput[]>>();
+  return {
+    single,
+    singlesOf,
+    taskInputs,
+    taskInputsAt,
+    taskInputListsAt(dataset, keys) {
+      let byList = inputListsAt.get(dataset);
+      if (!byList) inputListsAt.set(dataset, (byList = new Map()));
+      let at = byList.get(keys);
+      if (!at) {
+        const inputAt = taskInputsAt(dataset, keys);
+        const byPosition: (readonly TaskInput[])[] = [];
+        at = (index) => (byPosition[index] ??= Object.freeze([inputAt(index)]));
+        byList.set(keys, at);
+      }
+      return at;
+    },
+  };
+}
+
+/**
+ * What one key of a dataset reads: for each input dataset (aliases of one
+ * dataset merged), in the order of the dataset's inputs, the input keys its
+ * mappings select. `fill` overwrites them for the next key.
+ */
+interface KeyReads {
+  readonly datasets: readonly string[];
+  /** Unique keys, for each of `datasets`; valid until the next `fill`. */
+  readonly keys: readonly (readonly string[])[];
+  /** The planned keys of each of `datasets` (visited before this dataset, or this dataset itself), and the soft ones. */
+  readonly planned: readonly (ReadonlySet<string> | undefined)[];
+  readonly soft: readonly (ReadonlySet<string> | undefined)[];
+  /** The key at `index` of the dataset's own key list. */
+  fill(key: string, index: number): void;
+  /** The task's `inputs` for the keys of the last `fill`. */
+  taskInputs(): readonly TaskInput[];
+}
+
+function readsOf(
+  dataset: PlannableDataset,
+  datasets: ReadonlyMap<string, PlannableDataset>,
+  keysOf: ReadonlyMap<string, readonly string[]>,
+  setOf: (keys: readonly string[]) => ReadonlySet<string>,
+  lists: KeyLists,
+  planned: ReadonlyMap<string, ReadonlySet<string>>,
+  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
+): KeyReads {
+  const ownKeys = keysOf.get(dataset.name)!;
+  const names: string[] = [];
+  const aliases = dataset.inputs.map((input) => {
+    let slot = names.indexOf(input.dataset);
+    const first = slot < 0;
+    if (first) slot = names.push(input.dataset) - 1;
+    const schemes: MappedSchemes = { input: datasets.get(input.dataset)!.partitions, output: dataset.partitions };
+    const keys = keysOf.get(input.dataset)!;
+    // What mappedInputKeys selects for identity between schemes that are not both multi: the key, if the input has it.
+    const identity = input.mapping.kind === "identity" && !(schemes.input.kind === "multi" && schemes.output.kind === "multi");
+    return {
+      mapping: input.mapping,
+      schemes,
+      keys,
+      set: setOf(keys),
+      slot,
+      first,
+      identity,
+      // Identity over the very key list of the dataset (most datasets): the key at the same position, always there.
+      aligned: identity && keys === ownKeys,
+    };
+  });
+  const keys: (readonly string[])[] = names.map(() => NO_KEYS);
+  // For each input dataset, the position of its one key in its key list when aligned, else -1.
+  const positions: number[] = names.map(() => -1);
+  const singles = lists.singlesOf(ownKeys);
+  const inputOf = names.map((name) => lists.taskInputs(name));
+  const inputAt = names.map((name) => lists.taskInputsAt(name, ownKeys));
+  // Readers of one input dataset share each task's whole `inputs` list; a source's tasks share an empty one.
+  const onlyInputAt = names.length === 1 ? lists.taskInputListsAt(names[0]!, ownKeys) : undefined;
+  return {
+    datasets: names,
+    keys,
+    // The sets grow while their dataset is visited but are never replaced: looked up once, not per key.
+    planned: names.map((name) => planned.get(name)),
+    soft: names.map((name) => softPlanned.get(name)),
+    fill(key, index) {
+      for (const alias of aliases) {
+        const mapped = alias.aligned
+          ? singles[index]!
+          : alias.identity
+            ? alias.set.has(key)
+              ? lists.single(key)
+              : NO_KEYS
+            : mappedInputKeys(alias.mapping, key, alias.schemes, alias.keys, alias.set);
+        if (alias.first) {
+          keys[alias.slot] = mapped;
+          positions[alias.slot] = alias.aligned ? index : -1;
+        } else {
+          // A second alias of the same dataset adds the keys the first did not select.
+          keys[alias.slot] = [...new Set([...keys[alias.slot]!, ...mapped])];
+          positions[alias.slot] = -1;
+        }
+      }
+    },
+    taskInputs() {
+      if (names.length === 0) return NO_INPUTS;
+      if (onlyInputAt && positions[0]! >= 0) return onlyInputAt(positions[0]!);
+      const inputs: TaskInput[] = [];
+      for (let i = 0; i < names.length; i++) inputs.push(positions[i]! >= 0 ? inputAt[i]!(positions[i]!) : inputOf[i]!(keys[i]!));
+      return Object.freeze(inputs);
+    },
   };
 }
 
@@ -232,74 +389,89 @@ interface Verdict {
   readonly keep?: true;
 }
 
+const MISSING: Verdict = Object.freeze({ reason: "missing" });
+const FAILED: Verdict = Object.freeze({ reason: "failed" });
+const CODE_CHANGED: Verdict = Object.freeze({ reason: "code-changed" });
+const CODE_CHANGED_ACCEPTABLE: Verdict = Object.freeze({ reason: "code-changed", acceptable: true });
+const INCOMPLETE: Verdict = Object.freeze({ reason: "incomplete" });
+const SOURCE_CHANGED: Verdict = Object.freeze({ reason: "source-changed" });
+const UPSTREAM_CHANGED: Verdict = Object.freeze({ reason: "upstream-changed" });
+const KEEP: Verdict = Object.freeze({ reason: "upstream-changed", keep: true });
+const RESTATED: Verdict = Object.freeze({ reason: "restated" });
+
 function reasonFor(
   dataset: PlannableDataset,
   partition: PartitionState | undefined,
-  reads: ReadonlyMap<string, ReadonlySet<string>>,
-  planned: ReadonlyMap<string, ReadonlySet<string>>,
-  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
+  reads: KeyReads,
   state: StateSnapshot,
   observed: string | undefined,
 ): Verdict | undefined {
-  if (!partition) return { reason: "missing" };
+  if (!partition) return MISSING;
   // Failed wins over code-changed: the user needs to see the partition that is still broken.
-  if (partition.status === "failed") return { reason: "failed" };
-  if (partition.liveVersion === null) return { reason: "missing" };
+  if (partition.status === "failed") return FAILED;
+  if (partition.liveVersion === null) return MISSING;
   // Rolled back while the code is the same as then: the live version is not what
   // this code builds, so apply would redo it (code-changed), unless it is pinned.
   // Once the code changes, the rollback says nothing and the usual rules decide.
-  if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : { reason: "code-changed" };
+  if (partition.rollback?.codeFingerprint === dataset.fingerprint) return partition.rollback.pinned ? undefined : CODE_CHANGED;
   // A forward-only apply accepted the old code's version under this fingerprint.
-  if (partition.fingerprint !== dataset.fingerprint && partition.acceptedFingerprint !== dataset.fingerprint) return { reason: "code-changed", acceptable: true };
+  if (partition.fingerprint !== dataset.fingerprint && partition.acceptedFingerprint !== dataset.fingerprint) return CODE_CHANGED_ACCEPTABLE;
   // Built before it was complete: build it again now that it is (or, with --include-incomplete, while it still grows).
-  if (partition.incomplete) return { reason: "incomplete" };
+  if (partition.incomplete) return INCOMPLETE;
   if (observed !== undefined) {
     const recorded = observed.startsWith("v:") ? partition.sourceVersion : `c:${partition.contentHash}`;
-    if (recorded !== observed) return { reason: "source-changed" };
+    if (recorded !== observed) return SOURCE_CHANGED;
   }
   // Planned inputs first: after an edit most readers are decided here, without
   // comparing (or parsing) the input versions they recorded.
   let soft = false;
-  for (const [input, keys] of reads) {
-    const plannedUpstream = planned.get(input);
+  for (let i = 0; i < reads.datasets.length; i++) {
+    const plannedUpstream = reads.planned[i];
     if (!plannedUpstream || plannedUpstream.size === 0) continue;
-    const softUpstream = softPlanned.get(input);
-    for (const key of keys) {
+    const softUpstream = reads.soft[i];
+    for (const key of reads.keys[i]!) {
       if (!plannedUpstream.has(key)) continue;
       // Soft tasks are planned too: a reader of only those keeps its version.
       if (softUpstream?.has(key)) soft = true;
-      else return { reason: "upstream-changed" };
+      else return UPSTREAM_CHANGED;
     }
   }
-  for (const [input, keys] of reads) {
+  for (let i = 0; i < reads.datasets.length; i++) {
+    const input = reads.datasets[i]!;
+    const keys = reads.keys[i]!;
     const recorded = partition.inputs[input] ?? {};
     const live = state.partitions.get(input);
-    if (Object.keys(recorded).length !== keys.size) return { reason: "upstream-changed" };
+    if (Object.keys(recorded).length !== keys.length) return UPSTREAM_CHANGED;
     for (const key of keys) {
-      if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return { reason: "upstream-changed" };
+      if (recorded[key] === undefined || recorded[key] !== live?.get(key)?.liveVersion) return UPSTREAM_CHANGED;
     }
   }
-  return soft ? { reason: "upstream-changed", keep: true } : undefined;
+  return soft ? KEEP : undefined;
 }
 
 /**
  * The verdict on a partition the summary proves built with the current code
- * (live, complete, not accepted, never rolled back): upstream-changed through
- * a planned input, as `reasonFor` would find, or null when only its recorded
- * inputs can tell (then the caller reads it and asks `reasonFor`).
+ * (live, complete, not accepted, never rolled back), as `reasonFor` would
+ * find: source-changed when its observation differs from the source version
+ * it recorded (`recordedVersions`, given for observed sources), upstream-changed
+ * through a planned input, nothing when it reads no input, or null when only
+ * its recorded inputs can tell (then the caller reads it and asks `reasonFor`).
  */
 function cleanPartitionVerdict(
-  reads: ReadonlyMap<string, ReadonlySet<string>>,
-  planned: ReadonlyMap<string, ReadonlySet<string>>,
-  softPlanned: ReadonlyMap<string, ReadonlySet<string>>,
-): Verdict | null {
-  for (const [input, keys] of reads) {
-    const plannedUpstream = planned.get(input);
+  reads: KeyReads,
+  recordedVersions: ReadonlyMap<string, string | null> | undefined,
+  observed: string | undefined,
+  key: string,
+): Verdict | undefined | null {
+  if (observed !== undefined && (recordedVersions!.get(key) ?? undefined) !== observed) return SOURCE_CHANGED;
+  for (let i = 0; i < reads.datasets.length; i++) {
+    const plannedUpstream = reads.planned[i];
     if (!plannedUpstream || plannedUpstream.size === 0) continue;
-    const softUpstream = softPlanned.get(input);
-    for (const key of keys) if (plannedUpstream.has(key) && !softUpstream?.has(key)) return { reason: "upstream-changed" };
+    const softUpstream = reads.soft[i];
+    for (const key of reads.keys[i]!) if (plannedUpstream.has(key) && !softUpstream?.has(key)) return UPSTREAM_CHANGED;
   }
-  return null;
+  // Nothing read, so no recorded input can differ (a source).
+  return reads.datasets.length === 0 ? undefined : null;
 }
 
 /**
@@ -307,10 +479,12 @@ function cleanPartitionVerdict(
  * keys, each built by the current code (fingerprint unchanged, so the same
  * partition scheme: the key-set test of `provablyUpToDate` holds), with a live
  * version, complete, not accepted under another fingerprint and never rolled
- * back. Such a partition's reason is then a planned input's or, failing
- * that, its recorded inputs' (see `reasonFor`). A dataset whose code changed
- * is read: its rows may hold keys of an older scheme. Sources observed for
- * changes and restated partitions are decided from their rows.
+ * back. Such a partition's reason is then a changed observation's, a
+ * planned input's or, failing that, its recorded inputs' (see `reasonFor`).
+ * A dataset whose code changed is read: its rows may hold keys of an older
+ * scheme. Restated partitions, and sources observed by content (`c:`: the
+ * recorded content hash is in the rows) or without the snapshot's
+ * `liveSourceVersions`, are decided from their rows.
  */
 function provenClean(
   name: string,
@@ -321,7 +495,13 @@ function provenClean(
 ): boolean {
   const { state } = request;
   if (!state.summaries || keys.length === 0 || !isTimePartitions(dataset.partitions)) return false;
-  if ((request.restate?.get(name)?.size ?? 0) > 0 || (request.observedSources?.get(name)?.size ?? 0) > 0) return false;
+  if ((request.restate?.get(name)?.size ?? 0) > 0) return false;
+  // An observed source is decided here only by `sourceVersion()` (`v:`), against the recorded versions the snapshot offers.
+  const observed = request.observedSources?.get(name);
+  if (observed && observed.size > 0) {
+    if (!state.liveSourceVersions) return false;
+    for (const version of observed.values()) if (!version.startsWith("v:")) return false;
+  }
   const own = state.summaries.get(name);
   if (!own || own.rollbacks > 0 || own.clean !== own.partitions || own.fingerprint !== dataset.fingerprint) return false;
   return own.partitions === keys.length && own.firstKey === keys[0] && own.lastKey === keys[keys.length - 1] && dense(dataset.partitions, keys);

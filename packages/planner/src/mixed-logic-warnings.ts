@@ -17,26 +17,36 @@ export interface MixedLogicContext {
  * the plan that will run (after narrowing it).
  */
 export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): Plan {
-  const builds = new Map<string, Set<string>>();
+  // Keys in plan order (a dataset's by key): a Set only for a dataset whose rebuilt keys are not exactly its keys.
+  const builds = new Map<string, string[]>();
+  let keys: string[] | undefined;
+  let last: string | undefined;
   for (const task of plan.tasks) {
     if (task.keep) continue;
-    let keys = builds.get(task.dataset);
-    if (!keys) builds.set(task.dataset, (keys = new Set()));
-    keys.add(task.partition);
+    if (task.dataset !== last) {
+      last = task.dataset;
+      keys = builds.get(last);
+      if (!keys) builds.set(last, (keys = []));
+    }
+    keys!.push(task.partition);
   }
   const redefined = new Set(plan.datasets.filter((d) => d.change === "modified").map((d) => d.name));
   const keysOf = effectivePartitionKeys(context.datasets, context.order, plan.asOf);
   const warnings: MixedLogicWarning[] = [];
   for (const name of context.order) {
     if (!builds.has(name) && !redefined.has(name)) continue;
-    const warning = mixedLogic(context.datasets.get(name)!, keysOf.get(name)!, builds.get(name) ?? new Set(), context.state);
+    const warning = mixedLogic(context.datasets.get(name)!, keysOf.get(name)!, builds.get(name) ?? [], context.state);
     if (warning) warnings.push(warning);
   }
   const { warnings: _previous, ...rest } = plan;
   return Object.freeze({ ...rest, ...(warnings.length > 0 ? { warnings: Object.freeze(warnings) } : {}) });
 }
 
-function mixedLogic(dataset: PlannableDataset, keys: readonly string[], built: ReadonlySet<string>, state: StateSnapshot): MixedLogicWarning | undefined {
+function mixedLogic(dataset: PlannableDataset, keys: readonly string[], rebuilt: readonly string[], state: StateSnapshot): MixedLogicWarning | undefined {
+  // Every key rebuilt: one fingerprint, no warning (the common case after an edit, without grouping each key).
+  if (rebuilt.length === keys.length && rebuilt.every((key, i) => key === keys[i])) return undefined;
+  const built: ReadonlySet<string> = new Set(rebuilt);
+  if (built.size >= keys.length && keys.every((key) => built.has(key))) return undefined;
   // Read only if a key is not rebuilt: a plan rebuilding every key may not have read them.
   let partitions: ReadonlyMap<string, PartitionState> | undefined;
   const partitionOf = (key: string) => (partitions ??= state.partitions.get(dataset.name) ?? new Map()).get(key);

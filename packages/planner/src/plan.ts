@@ -159,9 +159,17 @@ export interface PlanSummary {
 }
 
 export function planSummary(tasks: readonly PlannedTask[]): PlanSummary {
-  const builds = tasks.filter((t) => !t.keep);
-  const kept = tasks.length - builds.length;
-  return Object.freeze({ tasks: builds.length, datasets: new Set(builds.map((t) => t.dataset)).size, ...(kept > 0 ? { kept } : {}) });
+  // One pass, no copy of the task list (223,745 tasks in the plan benchmark); a dataset's tasks are mostly consecutive.
+  let builds = 0;
+  let last: string | undefined;
+  const datasets = new Set<string>();
+  for (const task of tasks) {
+    if (task.keep) continue;
+    builds += 1;
+    if (task.dataset !== last) datasets.add((last = task.dataset));
+  }
+  const kept = tasks.length - builds;
+  return Object.freeze({ tasks: builds, datasets: datasets.size, ...(kept > 0 ? { kept } : {}) });
 }
 
 /** The machine-readable form of a plan, as `reflow plan --json` prints it. */
@@ -179,12 +187,17 @@ export interface PlanJson {
 }
 
 export function planToJson(plan: Plan): PlanJson {
-  const kept = plan.tasks.filter((t) => t.keep);
+  const tasks: { dataset: string; partition: string; reason: TaskReason; incomplete?: true }[] = [];
+  const kept: { dataset: string; partition: string }[] = [];
+  for (const t of plan.tasks) {
+    if (t.keep) kept.push({ dataset: t.dataset, partition: t.partition });
+    else tasks.push(t.incomplete ? { dataset: t.dataset, partition: t.partition, reason: t.reason, incomplete: true } : { dataset: t.dataset, partition: t.partition, reason: t.reason });
+  }
   return {
     asOf: plan.asOf.toISOString(),
     datasets: plan.datasets.map((d) => ({ name: d.name, change: d.change, ...(d.category ? { category: d.category, why: d.why! } : {}) })),
-    tasks: plan.tasks.filter((t) => !t.keep).map((t) => ({ dataset: t.dataset, partition: t.partition, reason: t.reason, ...(t.incomplete ? { incomplete: true as const } : {}) })),
-    ...(kept.length > 0 ? { kept: kept.map((t) => ({ dataset: t.dataset, partition: t.partition })) } : {}),
+    tasks,
+    ...(kept.length > 0 ? { kept } : {}),
     ...(plan.accepted?.length ? { accepted: plan.accepted.map((a) => ({ dataset: a.dataset, partitions: a.partitions.length })) } : {}),
     ...(plan.warnings?.length ? { warnings: plan.warnings } : {}),
     summary: { ...plan.summary },

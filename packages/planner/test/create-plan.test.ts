@@ -68,6 +68,28 @@ describe("createPlan", () => {
     expect(plan.summary).toEqual({ tasks: 16, datasets: 4 });
   });
 
+  it("merges the keys two aliases of one input select into one sorted task input, and shares one-key inputs between tasks", () => {
+    const events = ds("events", "e1");
+    const both: PlannableDataset = {
+      ...ds("both", "b1"),
+      kind: "dataset",
+      inputs: [
+        { alias: "today", dataset: "events", mapping: { kind: "identity" } },
+        { alias: "yesterday", dataset: "events", mapping: { kind: "offset", by: { days: 1 } } },
+      ],
+    };
+    const plan = createPlan({ ...project(events, both, ds("copy", "c1", ["events"]), ds("again", "a1", ["events"])), state: { datasets: new Map(), partitions: new Map() }, asOf });
+    const inputsOf = (dataset: string, partition: string) => plan.tasks.find((t) => t.dataset === dataset && t.partition === partition)!.inputs;
+    expect(inputsOf("both", "2024-01-01")).toEqual([{ dataset: "events", partitions: ["2024-01-01"] }]);
+    expect(inputsOf("both", "2024-01-03")).toEqual([{ dataset: "events", partitions: ["2024-01-02", "2024-01-03"] }]);
+    expect(Object.isFrozen(inputsOf("both", "2024-01-03")[0]!.partitions)).toBe(true);
+    // The same input key read by identity: one frozen object for every task reading it.
+    expect(inputsOf("copy", "2024-01-02")).toEqual([{ dataset: "events", partitions: ["2024-01-02"] }]);
+    expect(inputsOf("copy", "2024-01-02")[0]).toBe(inputsOf("again", "2024-01-02")[0]);
+    expect(Object.isFrozen(inputsOf("copy", "2024-01-02")[0])).toBe(true);
+    expect(Object.isFrozen(inputsOf("copy", "2024-01-02")[0]!.partitions)).toBe(true);
+  });
+
   it("plans nothing when everything is built with the current fingerprints", () => {
     const { snapshot } = builtState(base);
     const plan = createPlan({ ...base, state: snapshot, asOf });

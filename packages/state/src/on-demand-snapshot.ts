@@ -20,6 +20,14 @@ const PARTITIONS_SQL = `select p.partition, p.status = 'failed', p.live_task_id,
   from partitions p left join tasks t on t.id = p.live_task_id
   where p.dataset = ?`;
 
+/** partition, the source version its live version was read at. */
+type SourceVersionRow = [string, string | null];
+
+// The partitions `PartitionState` calls built (not failed) with a live version, as `readPartitions` would read them.
+const SOURCE_VERSIONS_SQL = `select p.partition, t.source_version
+  from partitions p left join tasks t on t.id = p.live_task_id
+  where p.dataset = ? and p.status <> 'failed' and p.live_task_id is not null`;
+
 /** partition, the inputs it read (or was checked with), content hash. */
 type DetailRow = [string, string | null, string | null];
 
@@ -27,16 +35,28 @@ const DETAILS_SQL = `select p.partition, coalesce(i.inputs, t.inputs), t.content
   from partitions p left join tasks t on t.id = p.live_task_id left join tasks i on i.id = p.inputs_task_id
   where p.dataset = ?`;
 
-/** partitions, clean, first key, last key, min and max live fingerprint, oldest checked task, newest live version. */
-type SummaryRow = [number, number, string | null, string | null, string | null, string | null, number | null, number | null];
+/** dataset, partitions, clean, first key, last key, min and max live fingerprint, oldest checked task, newest live version. */
+type SummaryRow = [string, number, number, string, string, string | null, string | null, number | null, number | null];
 
-// One dataset's rows through the (dataset, partition) primary key, and one lookup of the live task each.
-const SUMMARY_SQL = `select count(*),
-    coalesce(sum(p.status = 'built' and p.live_task_id is not null and coalesce(t.incomplete, 0) = 0 and p.accepted_fingerprint is null), 0),
+// Every dataset's summary in one pass over the (dataset, partition) primary key, with one lookup of
+// the live task per row: a plan asks for nearly every dataset's, and 1,000 queries cost 40% more
+// than one grouped scan (the per-row `filter` is cheaper than summing a boolean expression too).
+const SUMMARIES_SQL = `select p.dataset, count(*),
+    count(*) filter (where p.status = 'built' and p.live_task_id is not null and coalesce(t.incomplete, 0) = 0 and p.accepted_fingerprint is null),
     min(p.partition), max(p.partition), min(t.fingerprint), max(t.fingerprint),
     min(coalesce(p.inputs_task_id, p.live_task_id)), max(p.live_task_id)
   from partitions p left join tasks t on t.id = p.live_task_id
-  where p.dataset = ?`;
+  group by p.dataset`;
+
+/**
+ * The datasets with partition rows, in key order: one seek per dataset through
+ * the (dataset, partition) primary key (a loose index scan) where `select
+ * distinct` reads every row (365,000 in the plan benchmark: 18 ms against 3).
+ */
+export const DATASET_NAMES_SQL = `with recursive d(name) as (
+    select min(dataset) from partitions
+    union all select (select min(dataset) from partitions where dataset > d.name) from d where d.name is not null
+  ) select name from d where name is not null`;
 
 /** Most recorded inputs are empty (every source partition): one shared object for those. */
 const NO_INPUTS: InputVersions = Object.freeze({});
@@ -61,10 +81,11 @@ export interface OnDemandOptions {
 
 /**
  * A SQLite snapshot that reads each dataset's partitions when first asked
- * for them (statements prepared once), and summarises a dataset with one
- * aggregate query: a plan after a small edit then reads the partitions of the
- * datasets it plans, not of every dataset (365,000 rows in the plan
- * benchmark). Reading after the connection closed is a bug and throws.
+ * for them (statements prepared once), and summarises every dataset with one
+ * grouped aggregate query when a summary is first asked for: a plan after a
+ * small edit then reads the partitions of the datasets it plans, not of every
+ * dataset (365,000 rows in the plan benchmark). Reading after the connection
+ * closed is a bug and throws.
  */
 export function onDemandSnapshot(
   database: Database.Database,
@@ -73,10 +94,11 @@ export function onDemandSnapshot(
   options: OnDemandOptions = {},
 ): StateSnapshot {
   const statements = {
-    datasets: database.prepare("select distinct dataset from partitions").pluck(),
+    datasets: database.prepare(DATASET_NAMES_SQL).pluck(),
     partitions: database.prepare(PARTITIONS_SQL).raw(true),
     details: database.prepare(DETAILS_SQL).raw(true),
-    summary: database.prepare(SUMMARY_SQL).raw(true),
+    summaries: database.prepare(SUMMARIES_SQL).raw(true),
+    sourceVersions: database.prepare(SOURCE_VERSIONS_SQL).raw(true),
   };
   const rollbackCounts = new Map<string, number>();
   for (const id of rollbacks.keys()) {
@@ -96,30 +118,50 @@ export function onDemandSnapshot(
     if (!options.deferDetails) details.of("");
     return readPartitions(statements.partitions, dataset, rollbacks, details);
   });
-  const summaryCache = new Map<string, DatasetSummary | undefined>();
+  let summaryCache: Map<string, DatasetSummary> | undefined;
   const summaries: DatasetSummaries = {
     get(dataset) {
-      if (summaryCache.has(dataset)) return summaryCache.get(dataset);
-      open(`the summary of ${dataset}`);
-      const [count, clean, firstKey, lastKey, minFingerprint, maxFingerprint, oldestChecked, newestLive] = statements.summary.get(dataset) as SummaryRow;
-      const summary: DatasetSummary | undefined =
-        count === 0
-          ? undefined
-          : Object.freeze({
+      if (!summaryCache) {
+        open(`the summary of ${dataset}`);
+        summaryCache = new Map();
+        for (const [name, count, clean, firstKey, lastKey, minFingerprint, maxFingerprint, oldestChecked, newestLive] of statements.summaries.all() as SummaryRow[]) {
+          summaryCache.set(
+            name,
+            Object.freeze({
               partitions: count,
               clean,
-              firstKey: firstKey!,
-              lastKey: lastKey!,
+              firstKey,
+              lastKey,
               fingerprint: minFingerprint !== null && minFingerprint === maxFingerprint ? minFingerprint : null,
               oldestChecked,
               newestLive,
-              rollbacks: rollbackCounts.get(dataset) ?? 0,
-            });
-      summaryCache.set(dataset, summary);
-      return summary;
+              rollbacks: rollbackCounts.get(name) ?? 0,
+            }),
+          );
+        }
+      }
+      // A dataset without partition rows has no summary.
+      return summaryCache.get(dataset);
     },
   };
-  return { datasets, partitions, summaries };
+  const sourceVersionCache = new Map<string, ReadonlyMap<string, string | null>>();
+  const liveSourceVersions = (dataset: string): ReadonlyMap<string, string | null> => {
+    let versions = sourceVersionCache.get(dataset);
+    if (versions) return versions;
+    // Partitions read already say it; otherwise two columns of the built ones, not every partition's state.
+    const read = partitions.loadedOf(dataset);
+    if (read) {
+      const built = new Map<string, string | null>();
+      for (const [key, partition] of read) if (partition.status === "built" && partition.liveVersion !== null) built.set(key, partition.sourceVersion ?? null);
+      versions = built;
+    } else {
+      open(`the source versions of ${dataset}`);
+      versions = new Map(statements.sourceVersions.all(dataset) as SourceVersionRow[]);
+    }
+    sourceVersionCache.set(dataset, versions);
+    return versions;
+  };
+  return { datasets, partitions, summaries, liveSourceVersions };
 }
 
 /** The partitions of each dataset, read on first `get`; iterating reads them all. */
@@ -140,6 +182,11 @@ class OnDemandPartitions implements ReadonlyMap<string, ReadonlyMap<string, Part
 
   has(dataset: string): boolean {
     return this.names.has(dataset);
+  }
+
+  /** A dataset's partitions if they were read already. */
+  loadedOf(dataset: string): ReadonlyMap<string, PartitionState> | undefined {
+    return this.loaded.get(dataset);
   }
 
   get(dataset: string): ReadonlyMap<string, PartitionState> | undefined {

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
 import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
-import { onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
+import { DATASET_NAMES_SQL, onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
 import type { DatasetState, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 export interface RunSummary {
@@ -123,7 +123,7 @@ export class StateReader {
    */
   private sqlitePartitions(database: Database.Database, rollbacks: ReadonlyMap<string, { version: number; mark: PartitionRollback }>): Map<string, Map<string, PartitionState>> {
     const statements = (this.snapshotStatements ??= {
-      datasets: database.prepare("select distinct dataset from partitions").pluck(),
+      datasets: database.prepare(DATASET_NAMES_SQL).pluck(),
       partitions: database.prepare(SNAPSHOT_SQL).raw(true),
     });
     const partitions = new Map<string, Map<string, PartitionState>>();

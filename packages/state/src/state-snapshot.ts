@@ -79,6 +79,13 @@ export interface StateSnapshot {
   readonly datasets: ReadonlyMap<string, DatasetState>;
   readonly partitions: ReadonlyMap<string, ReadonlyMap<string, PartitionState>>;
   readonly summaries?: DatasetSummaries;
+  /**
+   * The keys of a dataset's partitions that are built with a live version,
+   * each with the source version its live version was read at (null: none
+   * recorded), without reading the partitions: what observing a source needs
+   * (on-demand SQLite snapshots; otherwise read from `partitions`).
+   */
+  readonly liveSourceVersions?: (dataset: string) => ReadonlyMap<string, string | null>;
 }
 
 export const EMPTY_STATE: StateSnapshot = Object.freeze({ datasets: new Map(), partitions: new Map() });

@@ -70,4 +70,13 @@ describe("on-demand snapshot", () => {
     await store.close();
     expect(() => onDemand.partitions.get("events")).toThrow("internal error: the state snapshot read the partitions of events after the state store was closed");
   });
+
+  it("has no datasets and no summaries on a state without partitions", async () => {
+    const store = (await openStateStore(tempFile(), "write"))!;
+    const onDemand = await store.reader.snapshot({ onDemand: true });
+    expect(onDemand.partitions.size).toBe(0);
+    expect([...onDemand.partitions.keys()]).toEqual([]);
+    expect(onDemand.summaries!.get("events")).toBeUndefined();
+    await store.close();
+  });
 });
