@@ -52,6 +52,7 @@ interface RowWriter extends ColumnConversions {
 /** The statement reading one dataset's rows a page at a time. */
 interface RowReader extends ColumnConversions {
   readonly columns: readonly ColumnSpec[];
+  readonly pageSize: number;
   readonly select: Database.Statement;
 }
 
@@ -197,12 +198,12 @@ export class SqliteWarehouse implements Warehouse {
     // Reading no partitions is how a reader sees an input that has none yet (a month not complete),
     // whose table may never have been created: preparing the select would fail.
     if (refs.length === 0) return;
-    const { select, names, convert, keepNull } = this.rowReader(table);
+    const { select, names, convert, keepNull } = this.rowReader(table, batchSize);
     // Paged rather than iterated: an open iterator would lock the connection against concurrent writes.
     for (const ref of refs) {
       let after = 0;
       for (;;) {
-        const page = select.all(ref.version, after, batchSize) as unknown[][];
+        const page = select.all(ref.version, after) as unknown[][];
         if (page.length === 0) break;
         after = page[page.length - 1]![0] as number;
         const rows: Row[] = new Array(page.length);
@@ -326,17 +327,24 @@ export class SqliteWarehouse implements Warehouse {
     return made;
   }
 
-  /** A table's paged select, made once per dataset and column list (as `rowWriter`). */
-  private rowReader(table: WarehouseTable): RowReader {
+  /**
+   * A table's paged select, made once per dataset, column list and page size (as `rowWriter`).
+   * The page size is written into the SQL, not bound: SQLite plans with a LIMIT's value, so
+   * binding it (even the same value again) re-prepared the statement at every step, which cost
+   * three times the one-row read itself.
+   */
+  private rowReader(table: WarehouseTable, pageSize: number): RowReader {
+    if (!Number.isSafeInteger(pageSize) || pageSize < 0) throw new Error(`the page size to read must be a whole number of rows, not ${pageSize}`);
     const cached = this.rowReaders.get(table.dataset);
-    if (cached !== undefined && cached.columns === table.columns) return cached;
+    if (cached !== undefined && cached.columns === table.columns && cached.pageSize === pageSize) return cached;
     const columns = table.columns;
     const made: RowReader = {
       columns,
+      pageSize,
       // Rows as arrays (`raw`): better-sqlite3 builds an array per row faster than an object, and the
       // object the transform sees is built once, in `read`, converting only the values that need it.
       select: this.statement(
-        `select rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ?`,
+        `select rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ${pageSize}`,
       ).raw(true),
       ...columnConversions(columns),
     };
