@@ -91,4 +91,52 @@ describe("SqliteWarehouse row path", () => {
       await warehouse.close();
     }
   });
+
+  // Reads of one turn share a read transaction: a write in the same turn must end it first, or the
+  // write would land in it and be committed only at the end of the turn.
+  it("commits a write made in the same turn as a read at once, visible to another connection", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-wh-"));
+    const file = path.join(dir, "warehouse.db");
+    const warehouse = new SqliteWarehouse({ path: file });
+    const other = new Database(file, { readonly: true });
+    const liveElsewhere = () => other.prepare("select partition, version from _reflow_live order by partition").all();
+    const readAll = async (version: number) => {
+      const rows: Row[] = [];
+      for await (const page of warehouse.read(table, [{ partition: `p${version}`, version }])) rows.push(...page);
+      return rows;
+    };
+    try {
+      for (const version of [1, 2, 3]) {
+        const writer = await warehouse.openVersion(table, { partition: `p${version}`, version });
+        await writer.write([row(version)]);
+        await writer.finish();
+      }
+      await warehouse.publish("wide", [{ partition: "p1", version: 1 }]);
+      // Read, then write, with no turn between them.
+      expect(await readAll(1)).toStrictEqual([row(1)]);
+      await warehouse.publish("wide", [{ partition: "p2", version: 2 }]);
+      expect(liveElsewhere()).toEqual([
+        { partition: "p1", version: 1 },
+        { partition: "p2", version: 2 },
+      ]);
+      expect(await readAll(2)).toStrictEqual([row(2)]);
+      expect(await warehouse.dropVersions("wide", [3])).toMatchObject({ rows: 1 });
+      expect(other.prepare("select version from _reflow_versions order by version").pluck().all()).toEqual([1, 2]);
+      expect(await readAll(1)).toStrictEqual([row(1)]);
+      const writer = await warehouse.openVersion(table, { partition: "p4", version: 4 });
+      expect(other.prepare("select version, state from _reflow_versions where version = 4").all()).toEqual([{ version: 4, state: "writing" }]);
+      expect(await readAll(2)).toStrictEqual([row(2)]);
+      await writer.write([row(4)]);
+      await writer.finish();
+      expect(other.prepare("select version, state, row_count from _reflow_versions where version = 4").all()).toEqual([{ version: 4, state: "written", row_count: 1 }]);
+      expect(await readAll(1)).toStrictEqual([row(1)]);
+      const aborted = await warehouse.openVersion(table, { partition: "p5", version: 5 });
+      expect(await readAll(4)).toStrictEqual([row(4)]);
+      await aborted.abort();
+      expect(other.prepare("select count(*) from _reflow_versions where version = 5").pluck().get()).toBe(0);
+    } finally {
+      other.close();
+      await warehouse.close();
+    }
+  });
 });
