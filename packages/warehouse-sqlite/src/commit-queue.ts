@@ -25,15 +25,10 @@ export class CommitQueue {
   /** One transaction function for every commit: better-sqlite3 builds several closures per `transaction()` call. */
   private readonly runAll: (works: readonly (() => void)[]) => void;
 
-  /** `beforeCommit`: runs before each transaction begins (the warehouse ends its turn's reads). */
-  constructor(db: Database.Database, beforeCommit: () => void = () => {}) {
-    const runAll = db.transaction((works: readonly (() => void)[]) => {
+  constructor(db: Database.Database) {
+    this.runAll = db.transaction((works: readonly (() => void)[]) => {
       for (const work of works) work();
     });
-    this.runAll = (works) => {
-      beforeCommit();
-      runAll(works);
-    };
   }
 
   /** Runs `work` in a transaction shared with the other works queued in this turn; resolves once it is committed. */

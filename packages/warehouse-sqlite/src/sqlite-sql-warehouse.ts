@@ -6,8 +6,6 @@ import { fromSql, quote, rowsTable } from "./sqlite-columns.js";
 /** What the SQL runner borrows from the warehouse that owns the connection. */
 export interface SqliteSqlWarehouseParts {
   readonly db: Database.Database;
-  /** Called before writing on `db` outside the methods below (ends the warehouse's read transaction). */
-  beforeWrite(): void;
   statement(sql: string): Database.Statement;
   beginVersion(table: WarehouseTable, ref: PartitionVersionRef): Promise<void>;
   finishVersion(version: number, rowCount: number): void;
@@ -44,7 +42,6 @@ export class SqliteSqlWarehouse implements SqlWarehouse {
     try {
       const names = columns.map((c) => quote(c.name)).join(", ");
       const insert = `insert into ${quote(rowsTable(table.dataset))} (_partition, _version, ${names}) select ?, ?, ${names} from (${compiled.sql})`;
-      this.parts.beforeWrite();
       const { changes } = this.run(() => this.parts.db.prepare(insert).run(ref.partition, ref.version, ...compiled.parameters), table.dataset);
       this.checkStoredValues(table, ref.version);
       const contentHash = this.contentHash(table, ref.version);

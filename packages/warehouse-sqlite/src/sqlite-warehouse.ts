@@ -4,7 +4,6 @@ import Database from "better-sqlite3";
 import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { fromSql, literal, quote, rowsTable, sqlType, toSql } from "./sqlite-columns.js";
 import { CommitQueue } from "./commit-queue.js";
-import { ReadTransaction } from "./read-transaction.js";
 import { SqliteSqlWarehouse } from "./sqlite-sql-warehouse.js";
 
 export interface SqliteWarehouseOptions {
@@ -78,18 +77,15 @@ export class SqliteWarehouse implements Warehouse {
   private readonly rowReaders = new Map<string, RowReader>();
   /** Versions opened or finished in the same turn (by concurrent tasks) commit together. */
   private readonly commits: CommitQueue;
-  /** Runs `work` in a transaction (ending the turn's reads first): created once, since better-sqlite3 builds several closures per `transaction()`. */
+  /** Runs `work` in a transaction: created once, since better-sqlite3 builds several closures per `transaction()`. */
   private readonly inTransaction: (work: () => void) => void;
-  /** The reads of one turn share a read transaction, ended before any write. */
-  private readonly reads: ReadTransaction;
 
   constructor(options: SqliteWarehouseOptions) {
     if (options.readOnly) {
       this.db = new Database(options.path, { readonly: true, fileMustExist: true });
       this.db.pragma("busy_timeout = 10000");
-      this.reads = new ReadTransaction(this.db);
-      this.commits = new CommitQueue(this.db, () => this.reads.end());
-      this.inTransaction = this.transactionRunner();
+      this.commits = new CommitQueue(this.db);
+      this.inTransaction = this.db.transaction((work: () => void) => work());
       this.sql = this.sqlRunner();
       return;
     }
@@ -115,15 +111,13 @@ export class SqliteWarehouse implements Warehouse {
         primary key (dataset, partition)
       ) without rowid;
     `);
-    this.reads = new ReadTransaction(this.db);
-    this.commits = new CommitQueue(this.db, () => this.reads.end());
-    this.inTransaction = this.transactionRunner();
+    this.commits = new CommitQueue(this.db);
+    this.inTransaction = this.db.transaction((work: () => void) => work());
     this.sql = this.sqlRunner();
   }
 
   async prepare(table: WarehouseTable): Promise<void> {
     const rows = rowsTable(table.dataset);
-    this.reads.end();
     const existing = this.db.prepare(`select name from pragma_table_info(?)`).all(rows) as { name: string }[];
     this.db.transaction(() => {
       if (existing.length === 0) {
@@ -209,7 +203,6 @@ export class SqliteWarehouse implements Warehouse {
     for (const ref of refs) {
       let after = 0;
       for (;;) {
-        this.reads.join();
         const page = select.all(ref.version, after) as unknown[][];
         if (page.length === 0) break;
         after = page[page.length - 1]![0] as number;
@@ -255,7 +248,6 @@ export class SqliteWarehouse implements Warehouse {
     // dbstat's payload is the bytes each table and index stores, so the difference is exactly what the versions took.
     const stored = this.db.prepare(`select coalesce(sum(payload), 0) from dbstat where name in (?, ?)`).pluck();
     const count = this.db.prepare(`select count(*) from ${quote(rows)} where _version = ?`).pluck();
-    this.reads.end();
     return this.db.transaction(() => {
       for (const version of versions) {
         if (live.get(dataset, version)) throw new Error(`version ${version} of ${dataset} is live; nothing was deleted`);
@@ -271,7 +263,6 @@ export class SqliteWarehouse implements Warehouse {
   async close(): Promise<void> {
     // Back to a rollback journal at rest, so other tools reading warehouse.db
     // (the sqlite3 shell, a BI tool) do not leave -wal/-shm files behind.
-    this.reads.end();
     try {
       this.db.pragma("journal_mode = DELETE");
     } catch {
@@ -371,27 +362,17 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   private finishVersion(version: number, rowCount: number): void {
-    this.reads.end();
     this.statement(`update _reflow_versions set row_count = ?, state = 'written' where version = ?`).run(rowCount, version);
   }
 
   private sqlRunner(): SqlWarehouse {
     return new SqliteSqlWarehouse({
       db: this.db,
-      beforeWrite: () => this.reads.end(),
       statement: (sql) => this.statement(sql),
       beginVersion: (table, ref) => this.beginVersion(table, ref),
       finishVersion: (version, rowCount) => this.finishVersion(version, rowCount),
       abortVersion: (dataset, version) => this.deleteVersions(dataset, [version]),
     });
-  }
-
-  private transactionRunner(): (work: () => void) => void {
-    const run = this.db.transaction((work: () => void) => work());
-    return (work) => {
-      this.reads.end();
-      run(work);
-    };
   }
 
   /** The SQL's prepared statement, prepared on first use; SQLite re-prepares it itself if the schema changes. */
@@ -403,7 +384,6 @@ export class SqliteWarehouse implements Warehouse {
 
   private deleteVersions(dataset: string, versions: readonly number[]): void {
     if (versions.length === 0) return;
-    this.reads.end();
     const rows = rowsTable(dataset);
     const deleteRows = this.statement(`delete from ${quote(rows)} where _version = ?`);
     const deleteVersion = this.statement(`delete from _reflow_versions where version = ?`);
