@@ -38,9 +38,10 @@ interface Waiting {
  * promise resolves only once its confirmation is committed: the engine
  * releases its readers then, never earlier.
  *
- * Per task that is about three commits per group instead of three per task: on
- * SQLite each commit appends every page it dirtied to the WAL, which cost
- * more than the bookkeeping itself for one-row partitions.
+ * That is two commits per group (the state transaction, the publish) while
+ * groups follow each other, instead of three per task: on SQLite each commit
+ * appends every page it dirtied to the WAL, which cost more than the
+ * bookkeeping itself for one-row partitions.
  */
 export class GroupCommit {
   private pending: Waiting[] = [];
