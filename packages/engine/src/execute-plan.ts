@@ -132,6 +132,26 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   // The queue holds units, each by its first task; a unit is ready when all its tasks are.
   const { units, unitOf } = taskUnits(tasks, (name) => datasets.get(name)!.declaration.batch);
   const unitWaiting = units.map((members) => members.reduce((sum, i) => sum + waitingFor[i]!, 0));
+  // The same counts, down as soon as an input is published (or ended without a version): a unit's readers
+  // that its confirmation will make ready are known at its publish.
+  const unitUnpublished = [...unitWaiting];
+  const countedPublished: boolean[] = new Array(units.length).fill(false);
+  /** Counts the unit's tasks as published (once); the first, in the order, of the units its confirmation will make ready. */
+  const readerReleasedBy = (unit: number, members: readonly number[]): number | undefined => {
+    if (countedPublished[unit]) return undefined;
+    countedPublished[unit] = true;
+    let first: number | undefined;
+    for (const i of members) {
+      for (const dependent of dependents[i]!) {
+        const reader = unitOf[dependent]!;
+        if (--unitUnpublished[reader]! === 0 && units[reader]!.some((d) => !blockedBy.has(d))) {
+          const head = units[reader]![0]!;
+          if (first === undefined || ready.goesBefore(head, first)) first = head;
+        }
+      }
+    }
+    return first;
+  };
   units.forEach((members, u) => unitWaiting[u] === 0 && ready.push(members[0]!));
   const blockedBy = new Map<number, TaskFailure>();
   const failed: TaskFailure[] = [];
@@ -339,12 +359,24 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           return true;
         };
         const published = () => {
-          if (freeSlot()) pump();
+          if (!holdsSlot) return;
+          const reader = readerReleasedBy(unitOf[first]!, members);
+          freeSlot();
+          if (reader !== undefined && readerGoesFirst(reader)) {
+            // The confirmation will make a reader ready that starts before anything ready now: keep the
+            // slot until then, so tasks start in the order they did when slots were freed at confirmation.
+            holdsSlot = true;
+            running += 1;
+            ready.hold(first);
+            return;
+          }
+          pump();
         };
         runUnit(members, built, published).then(
           (started) => {
             built();
             freeSlot();
+            readerReleasedBy(unitOf[first]!, members);
             unfinished -= 1;
             if (!started) {
               settle();
@@ -364,6 +396,14 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         );
       }
       settle();
+    };
+    /** Whether `reader` would start before the task that would start now; true if none would. */
+    const readerGoesFirst = (reader: number): boolean => {
+      if (signal?.aborted) return false;
+      const next = ready.take();
+      if (next === undefined) return true;
+      ready.putBack(next);
+      return ready.goesBefore(reader, next);
     };
     signal?.addEventListener("abort", settle);
     // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.
