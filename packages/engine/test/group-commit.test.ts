@@ -109,6 +109,38 @@ describe("group commit in executePlan", () => {
   });
 });
 
+describe("slots freed at publish", () => {
+  it("start tasks in the order they did when slots were freed at confirmation (newest-first, concurrency 1)", async () => {
+    const starts: string[] = [];
+    const sales = source("sales", {
+      partitions: days,
+      schema: row,
+      read: ({ partition }) => (starts.push(`sales ${partition.key}`), [{ day: partition.key, n: 1 }]),
+    });
+    const doubled = dataset("doubled", {
+      partitions: days,
+      schema: row,
+      inputs: { sales },
+      transform: async ({ partition, inputs }) => (starts.push(`doubled ${partition.key}`), (await inputs.sales.rows()).map((r) => ({ day: r.day, n: r.n * 2 }))),
+    });
+    const datasets = new Map([sales, doubled].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales", "doubled"], state: snapshot, asOf });
+      const result = await executePlan({ plan, datasets, snapshot, state: store.writer!, warehouse, concurrency: 1, order: "newest-first", command: "test", projectDir: dir });
+      expect(result).toMatchObject({ status: "succeeded", succeeded: 8 });
+      // A reader made ready by a confirmation goes before the older sources ready meanwhile.
+      expect(starts).toEqual(["04", "03", "02", "01"].flatMap((day) => [`sales 2024-01-${day}`, `doubled 2024-01-${day}`]));
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
 /** A unit of one task whose version is `version` of dataset `dataset`. */
 const unit = (dataset: string, version: number): UnitCommit => ({
   dataset,
