@@ -132,6 +132,26 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   // The queue holds units, each by its first task; a unit is ready when all its tasks are.
   const { units, unitOf } = taskUnits(tasks, (name) => datasets.get(name)!.declaration.batch);
   const unitWaiting = units.map((members) => members.reduce((sum, i) => sum + waitingFor[i]!, 0));
+  // The same counts, down as soon as an input is published (or ended without a version): a unit's readers
+  // that its confirmation will make ready are known at its publish.
+  const unitUnpublished = [...unitWaiting];
+  const countedPublished: boolean[] = new Array(units.length).fill(false);
+  /** Counts the unit's tasks as published (once); the first, in the order, of the units its confirmation will make ready. */
+  const readerReleasedBy = (unit: number, members: readonly number[]): number | undefined => {
+    if (countedPublished[unit]) return undefined;
+    countedPublished[unit] = true;
+    let first: number | undefined;
+    for (const i of members) {
+      for (const dependent of dependents[i]!) {
+        const reader = unitOf[dependent]!;
+        if (--unitUnpublished[reader]! === 0 && units[reader]!.some((d) => !blockedBy.has(d))) {
+          const head = units[reader]![0]!;
+          if (first === undefined || ready.goesBefore(head, first)) first = head;
+        }
+      }
+    }
+    return first;
+  };
   units.forEach((members, u) => unitWaiting[u] === 0 && ready.push(members[0]!));
   const blockedBy = new Map<number, TaskFailure>();
   const failed: TaskFailure[] = [];
@@ -153,9 +173,10 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
    * Runs one unit: a task, or a batch of one batched dataset's tasks (one
    * transform call, one publish). `built` is called once the transform and
    * writes are done and the versions wait for their group's commit (or the
-   * unit ended without them). False if the unit was withdrawn unstarted.
+   * unit ended without them); `published` once they are published (they are
+   * then confirmed with a later commit). False if the unit was withdrawn unstarted.
    */
-  const runUnit = async (members: readonly number[], built: () => void): Promise<boolean> => {
+  const runUnit = async (members: readonly number[], built: () => void, published: () => void): Promise<boolean> => {
     const dataset = datasets.get(tasks[members[0]!]!.dataset)!;
     const builds: Build[] = [];
     for (const i of members) {
@@ -227,12 +248,15 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
       const results = outcome.results;
       // Record, publish, confirm, with other finished units (group commit): a crash between any two steps is
       // settled by reconcile. A batch is published in one atomic step, like a single partition.
-      const confirmed = commits.submit({
-        dataset: dataset.name,
-        built: builds.map(({ taskId }, k) => ({ taskId, result: { ...results[k]!, attempts: attempt } })),
-        refs: builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })),
-        published: builds.map(({ task, taskId }) => ({ taskId, dataset: task.dataset, partition: task.partition })),
-      });
+      const confirmed = commits.submit(
+        {
+          dataset: dataset.name,
+          built: builds.map(({ taskId }, k) => ({ taskId, result: { ...results[k]!, attempts: attempt } })),
+          refs: builds.map(({ task, taskId }) => ({ partition: task.partition, version: taskId })),
+          published: builds.map(({ task, taskId }) => ({ taskId, dataset: task.dataset, partition: task.partition })),
+        },
+        published,
+      );
       // Queued first, so that the scheduler going idle now commits this unit too.
       built();
       await confirmed;
@@ -289,9 +313,11 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
 
   const signal = options.signal;
   await new Promise<void>((resolve, reject) => {
+    // Units holding a slot (building, or built and not yet published), and units not yet finished (confirmed or failed).
     let running = 0;
+    let unfinished = 0;
     const settle = () => {
-      if (finished === tasks.length || (signal?.aborted && running === 0)) {
+      if (finished === tasks.length || (signal?.aborted && unfinished === 0)) {
         signal?.removeEventListener("abort", settle);
         resolve();
         return true;
@@ -310,22 +336,48 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           continue;
         }
         running += 1;
+        unfinished += 1;
         building += 1;
         let stillBuilding = true;
-        // The unit keeps its slot until confirmed, so at most `concurrency` units are ever built
+        let holdsSlot = true;
+        // The unit keeps its slot until published, so at most `concurrency` units are ever built
         // and unpublished (what a killed apply loses), as without group commit; the group is
-        // the units that finish building together.
+        // the units that finish building together. A published unit is not lost (reconcile
+        // confirms it): its slot goes to the next unit while it waits for its confirmation,
+        // which then shares that unit's record.
         const built = () => {
           if (!stillBuilding) return;
           stillBuilding = false;
           building -= 1;
           commits.poke();
         };
-        runUnit(members, built).then(
+        const freeSlot = () => {
+          if (!holdsSlot) return false;
+          holdsSlot = false;
+          running -= 1;
+          ready.release(first);
+          return true;
+        };
+        const published = () => {
+          if (!holdsSlot) return;
+          const reader = readerReleasedBy(unitOf[first]!, members);
+          freeSlot();
+          if (reader !== undefined && readerGoesFirst(reader)) {
+            // The confirmation will make a reader ready that starts before anything ready now: keep the
+            // slot until then, so tasks start in the order they did when slots were freed at confirmation.
+            holdsSlot = true;
+            running += 1;
+            ready.hold(first);
+            return;
+          }
+          pump();
+        };
+        runUnit(members, built, published).then(
           (started) => {
             built();
-            running -= 1;
-            ready.release(first);
+            freeSlot();
+            readerReleasedBy(unitOf[first]!, members);
+            unfinished -= 1;
             if (!started) {
               settle();
               return;
@@ -344,6 +396,14 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         );
       }
       settle();
+    };
+    /** Whether `reader` would start before the task that would start now; true if none would. */
+    const readerGoesFirst = (reader: number): boolean => {
+      if (signal?.aborted) return false;
+      const next = ready.take();
+      if (next === undefined) return true;
+      ready.putBack(next);
+      return ready.goesBefore(reader, next);
     };
     signal?.addEventListener("abort", settle);
     // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.

@@ -55,6 +55,22 @@ export class ReadyQueue {
     return undefined;
   }
 
+  /** Whether task `a` starts before task `b` in this order. */
+  goesBefore(a: number, b: number): boolean {
+    return this.ready.before(a, b);
+  }
+
+  /** Undoes `take()` of `i`: it is ready again and holds no slot. */
+  putBack(i: number): void {
+    this.occupy(i, -1);
+    this.ready.push(i);
+  }
+
+  /** Takes `i`'s slots again after `release(i)`, though they may be full: it goes on running. */
+  hold(i: number): void {
+    this.occupy(i, +1);
+  }
+
   /** A task taken earlier finished: its slots free up, and a task waiting for each comes back. */
   release(i: number): void {
     for (const slot of this.occupy(i, -1)) {

@@ -55,6 +55,11 @@ describe("group commit in executePlan", () => {
       get(target, property, receiver) {
         if (property === "tasksBuilt") return async (tasks: BuiltTaskRecord[]) => (log.push(`record ${tasks.map((t) => t.taskId)}`), target.tasksBuilt(tasks));
         if (property === "tasksSucceeded") return async (tasks: PublishedTaskRecord[]) => (await target.tasksSucceeded(tasks), log.push(`confirm ${tasks.map((t) => t.taskId)}`));
+        if (property === "tasksSucceededAndBuilt") {
+          return async (succeeded: PublishedTaskRecord[], built: BuiltTaskRecord[]) => (
+            await target.tasksSucceededAndBuilt(succeeded, built), log.push(`confirm ${succeeded.map((t) => t.taskId)}, record ${built.map((t) => t.taskId)}`)
+          );
+        }
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -70,26 +75,24 @@ describe("group commit in executePlan", () => {
       const result = await executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir });
       expect(result).toMatchObject({ status: "succeeded", succeeded: 8, rowsWritten: 8 });
       // The units running together (concurrency 2) commit as one group once neither is building; a unit keeps
-      // its slot until confirmed, and a reader starts only once its input is confirmed.
+      // its slot until published, and its confirmation shares the next group's record (one transaction), or
+      // is alone when nothing is building; a reader starts only once its input is confirmed.
       expect(log).toEqual([
         "read sales 2024-01-01",
         "read sales 2024-01-02",
         "record 1,2",
         "publish sales 1,2",
-        "confirm 1,2",
         "read sales 2024-01-03",
         "read sales 2024-01-04",
-        "record 3,4",
+        "confirm 1,2, record 3,4",
         "publish sales 3,4",
-        "confirm 3,4",
         "transform doubled 2024-01-01",
         "transform doubled 2024-01-02",
-        "record 5,6",
+        "confirm 3,4, record 5,6",
         "publish doubled 5,6",
-        "confirm 5,6",
         "transform doubled 2024-01-03",
         "transform doubled 2024-01-04",
-        "record 7,8",
+        "confirm 5,6, record 7,8",
         "publish doubled 7,8",
         "confirm 7,8",
       ]);
@@ -106,6 +109,38 @@ describe("group commit in executePlan", () => {
   });
 });
 
+describe("slots freed at publish", () => {
+  it("start tasks in the order they did when slots were freed at confirmation (newest-first, concurrency 1)", async () => {
+    const starts: string[] = [];
+    const sales = source("sales", {
+      partitions: days,
+      schema: row,
+      read: ({ partition }) => (starts.push(`sales ${partition.key}`), [{ day: partition.key, n: 1 }]),
+    });
+    const doubled = dataset("doubled", {
+      partitions: days,
+      schema: row,
+      inputs: { sales },
+      transform: async ({ partition, inputs }) => (starts.push(`doubled ${partition.key}`), (await inputs.sales.rows()).map((r) => ({ day: r.day, n: r.n * 2 }))),
+    });
+    const datasets = new Map([sales, doubled].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales", "doubled"], state: snapshot, asOf });
+      const result = await executePlan({ plan, datasets, snapshot, state: store.writer!, warehouse, concurrency: 1, order: "newest-first", command: "test", projectDir: dir });
+      expect(result).toMatchObject({ status: "succeeded", succeeded: 8 });
+      // A reader made ready by a confirmation goes before the older sources ready meanwhile.
+      expect(starts).toEqual(["04", "03", "02", "01"].flatMap((day) => [`sales 2024-01-${day}`, `doubled 2024-01-${day}`]));
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
 /** A unit of one task whose version is `version` of dataset `dataset`. */
 const unit = (dataset: string, version: number): UnitCommit => ({
   dataset,
@@ -114,11 +149,15 @@ const unit = (dataset: string, version: number): UnitCommit => ({
   published: [{ taskId: version, dataset, partition: `p${version}` }],
 });
 
-function fakes(options: { failPublishOf?: number } = {}) {
+function fakes(options: { failPublishOf?: number; failCombined?: boolean } = {}) {
   const log: string[] = [];
   const state = {
     tasksBuilt: async (tasks: readonly BuiltTaskRecord[]) => void log.push(`record ${tasks.map((t) => t.taskId)}`),
     tasksSucceeded: async (tasks: readonly PublishedTaskRecord[]) => void log.push(`confirm ${tasks.map((t) => t.taskId)}`),
+    tasksSucceededAndBuilt: async (succeeded: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[]) => {
+      if (options.failCombined) throw new Error("the shared transaction failed");
+      log.push(`confirm ${succeeded.map((t) => t.taskId)}, record ${built.map((t) => t.taskId)}`);
+    },
   } as unknown as StateWriter;
   const warehouse = {
     publish: async (dataset: string, refs: readonly PartitionVersionRef[]) => {
@@ -130,11 +169,42 @@ function fakes(options: { failPublishOf?: number } = {}) {
 }
 
 describe("GroupCommit", () => {
-  it("commits when the group is full, without waiting for the scheduler", async () => {
+  it("commits when the group is full, without waiting for the scheduler; the next group's record confirms it", async () => {
     const { log, state, warehouse } = fakes();
-    const commits = new GroupCommit({ state, warehouse, idle: () => false, maxTasks: 3, maxDelayMs: 60_000 });
-    await Promise.all([commits.submit(unit("a", 1)), commits.submit(unit("b", 2)), commits.submit(unit("a", 3))]);
-    expect(log).toEqual(["record 1,2,3", "publish a 1,3", "publish b 2", "confirm 1,2,3"]);
+    let idle = false;
+    const commits = new GroupCommit({ state, warehouse, idle: () => idle, maxTasks: 3, maxDelayMs: 60_000 });
+    const published: number[] = [];
+    const submit = (dataset: string, version: number) => commits.submit(unit(dataset, version), () => published.push(version));
+    const first = Promise.all([submit("a", 1), submit("b", 2), submit("a", 3)]);
+    await until(() => published.length === 3);
+    expect(log).toEqual(["record 1,2,3", "publish a 1,3", "publish b 2"]);
+    const second = Promise.all([submit("a", 4), submit("a", 5), submit("a", 6)]);
+    await first;
+    await until(() => published.length === 6);
+    expect(log).toEqual(["record 1,2,3", "publish a 1,3", "publish b 2", "confirm 1,2,3, record 4,5,6", "publish a 4,5,6"]);
+    // Nothing building any more: confirmed alone, at once.
+    idle = true;
+    commits.poke();
+    await second;
+    expect(log.at(-1)).toBe("confirm 4,5,6");
+    // Told in the order they finished, whatever the dataset.
+    expect(published).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("confirms and records apart when their shared transaction fails", async () => {
+    const { log, state, warehouse } = fakes({ failCombined: true });
+    let idle = false;
+    const commits = new GroupCommit({ state, warehouse, idle: () => idle, maxTasks: 1, maxDelayMs: 60_000 });
+    const published: number[] = [];
+    const first = commits.submit(unit("a", 1), () => published.push(1));
+    await until(() => published.length === 1);
+    const second = commits.submit(unit("a", 2), () => published.push(2));
+    await first;
+    await until(() => published.length === 2);
+    idle = true;
+    commits.poke();
+    await second;
+    expect(log).toEqual(["record 1", "publish a 1", "confirm 1", "record 2", "publish a 2", "confirm 2"]);
   });
 
   it("commits a group that is not full after maxDelayMs", async () => {
@@ -154,3 +224,11 @@ describe("GroupCommit", () => {
     expect(log).toEqual(["record 1,2,3", "publish a 1", "publish a 3", "confirm 1,3"]);
   });
 });
+
+/** Waits (a turn at a time) until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let turns = 0; !condition(); turns++) {
+    if (turns > 1_000) throw new Error("the condition never held");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -14,8 +14,8 @@ export class SqliteTaskStatements {
   private readonly unchangedPartition: Database.Statement;
   private readonly live: Database.Statement;
   /** `at`: milliseconds since the epoch. */
-  readonly recordBuilt: (tasks: readonly BuiltTaskRecord[], at: number) => void;
-  readonly recordPublished: (tasks: readonly PublishedTaskRecord[], at: number) => void;
+  /** Confirms published tasks, then records built ones, in one transaction. */
+  readonly recordPublishedAndBuilt: (published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => void;
   readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: number) => void;
 
   constructor(database: Database.Database) {
@@ -33,8 +33,13 @@ export class SqliteTaskStatements {
     this.unchangedPartition = database.prepare(
       `update partitions set status = 'built', inputs_task_id = ?, last_task_id = ?, updated_at = ? where dataset = ? and partition = ?`,
     );
-    this.recordBuilt = database.transaction((tasks: readonly BuiltTaskRecord[], at: number) => {
-      for (const { taskId, result } of tasks) {
+    // One transaction function (better-sqlite3 builds several closures per `transaction()` call).
+    this.recordPublishedAndBuilt = database.transaction((published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => {
+      for (const { taskId, dataset, partition } of published) {
+        this.succeeded.run(at, taskId);
+        this.live.run(dataset, partition, taskId, taskId, at);
+      }
+      for (const { taskId, result } of built) {
         this.built.run(
           JSON.stringify(result.inputs),
           result.rowCount,
@@ -45,12 +50,6 @@ export class SqliteTaskStatements {
           at,
           taskId,
         );
-      }
-    });
-    this.recordPublished = database.transaction((tasks: readonly PublishedTaskRecord[], at: number) => {
-      for (const { taskId, dataset, partition } of tasks) {
-        this.succeeded.run(at, taskId);
-        this.live.run(dataset, partition, taskId, taskId, at);
       }
     });
     this.recordUnchanged = database.transaction((taskId: number, dataset: string, partition: string, inputs: string, at: number) => {

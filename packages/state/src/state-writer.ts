@@ -205,15 +205,35 @@ export class StateWriter {
 
   /** `taskBuilt` for many tasks in one transaction (group commit). */
   async tasksBuilt(tasks: readonly BuiltTaskRecord[]): Promise<void> {
-    if (tasks.length === 0) return;
-    // finished_at is set here already and rewritten by the confirm: the row then reaches its final size in
-    // this one update and the confirm rewrites it in place. Growing every row twice (here, then by the
+    await this.tasksSucceededAndBuilt([], tasks);
+  }
+
+  /** Marks a built task succeeded and makes its version the live one of its partition. */
+  async taskSucceeded(taskId: number, dataset: string, partition: string): Promise<void> {
+    await this.tasksSucceeded([{ taskId, dataset, partition }]);
+  }
+
+  /** `taskSucceeded` for many published tasks in one transaction (group commit). */
+  async tasksSucceeded(tasks: readonly PublishedTaskRecord[]): Promise<void> {
+    await this.tasksSucceededAndBuilt(tasks, []);
+  }
+
+  /**
+   * `tasksSucceeded` of published tasks and `tasksBuilt` of others in one
+   * transaction: group commit confirms a published group with the next
+   * group's record, one commit instead of two.
+   */
+  async tasksSucceededAndBuilt(succeeded: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[]): Promise<void> {
+    if (succeeded.length === 0 && built.length === 0) return;
+    // finished_at is set by the record already and rewritten by the confirm: the row then reaches its final size
+    // in that one update and the confirm rewrites it in place. Growing every row twice (by the record, then by the
     // timestamp) split the tasks table's pages again and cost about 10 bytes per version.
     const at = Date.now();
     const fast = this.fast;
-    if (fast) return this.exclusive(() => fast.recordBuilt(tasks, at));
+    if (fast) return this.exclusive(() => fast.recordPublishedAndBuilt(succeeded, built, at));
     await this.db.transaction().execute(async (trx) => {
-      for (const { taskId, result } of tasks) {
+      for (const { taskId, dataset, partition } of succeeded) await markPublished(trx, taskId, dataset, partition, at);
+      for (const { taskId, result } of built) {
         await trx
           .updateTable("tasks")
           .set({
@@ -229,22 +249,6 @@ export class StateWriter {
           .where("id", "=", taskId)
           .execute();
       }
-    });
-  }
-
-  /** Marks a built task succeeded and makes its version the live one of its partition. */
-  async taskSucceeded(taskId: number, dataset: string, partition: string): Promise<void> {
-    await this.tasksSucceeded([{ taskId, dataset, partition }]);
-  }
-
-  /** `taskSucceeded` for many published tasks in one transaction (group commit). */
-  async tasksSucceeded(tasks: readonly PublishedTaskRecord[]): Promise<void> {
-    if (tasks.length === 0) return;
-    const at = Date.now();
-    const fast = this.fast;
-    if (fast) return this.exclusive(() => fast.recordPublished(tasks, at));
-    await this.db.transaction().execute(async (trx) => {
-      for (const { taskId, dataset, partition } of tasks) await markPublished(trx, taskId, dataset, partition, at);
     });
   }
 

@@ -22,11 +22,14 @@ async function record(writer: StateWriter, file: string) {
     { taskId: taskIds[0]!, result: { inputs: {}, rowCount: 3, contentHash: "3-aa", sourceVersion: "v:1" } },
     { taskId: taskIds[1]!, result: { inputs: {}, rowCount: 0, contentHash: "0-00", warnings: ["few rows"], attempts: 2 } },
   ]);
-  await writer.tasksSucceeded([
-    { taskId: taskIds[0]!, dataset: "events", partition: "2024-01-01" },
-    { taskId: taskIds[1]!, dataset: "events", partition: "2024-01-02" },
-  ]);
-  await writer.taskBuilt(taskIds[2]!, { inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "1-bb" });
+  // Group commit confirms a group in the transaction recording the next one.
+  await writer.tasksSucceededAndBuilt(
+    [
+      { taskId: taskIds[0]!, dataset: "events", partition: "2024-01-01" },
+      { taskId: taskIds[1]!, dataset: "events", partition: "2024-01-02" },
+    ],
+    [{ taskId: taskIds[2]!, result: { inputs: { events: { "2024-01-01": 1 } }, rowCount: 1, contentHash: "1-bb" } }],
+  );
   await writer.taskSucceeded(taskIds[2]!, "daily", "2024-01-01");
   await writer.taskFailed(taskIds[3]!, "daily", "2024-01-02", "boom");
   await writer.finishRun(runId, "failed", [{ name: "events", kind: "source", fingerprint: "e1" }]);

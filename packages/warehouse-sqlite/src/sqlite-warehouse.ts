@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
+import type { ColumnSpec, FreedSpace, PartitionVersionRef, Row, SqlWarehouse, StoredVersion, VersionWriter, Warehouse, WarehouseTable } from "@reflow/core";
 import { fromSql, literal, quote, rowsTable, sqlType, toSql } from "./sqlite-columns.js";
 import { CommitQueue } from "./commit-queue.js";
 import { SqliteSqlWarehouse } from "./sqlite-sql-warehouse.js";
@@ -22,6 +22,40 @@ const DEFAULT_BATCH = 1_000;
 const MULTI_ROW_INSERT = 100;
 const MAX_PARAMETERS = 999;
 
+/** How a dataset's columns map to and from SQLite values. */
+interface ColumnConversions {
+  readonly names: readonly string[];
+  /** The columns whose values convert (booleans, JSON); undefined where a value is stored as it is. */
+  readonly convert: readonly (ColumnSpec | undefined)[];
+  readonly keepNull: readonly (boolean | undefined)[];
+}
+
+function columnConversions(columns: readonly ColumnSpec[]): ColumnConversions {
+  return {
+    names: columns.map((c) => c.name),
+    convert: columns.map((c) => (c.type === "boolean" || c.type === "json" ? c : undefined)),
+    keepNull: columns.map((c) => c.nullable),
+  };
+}
+
+/** The statements inserting one dataset's rows. */
+interface RowWriter extends ColumnConversions {
+  /** The column list they were made for: another list (a column added) makes new ones. */
+  readonly columns: readonly ColumnSpec[];
+  /** Values per row: `_partition`, `_version`, then the columns. */
+  readonly width: number;
+  readonly perStatement: number;
+  readonly insertMany: Database.Statement;
+  readonly insertOne: Database.Statement;
+}
+
+/** The statement reading one dataset's rows a page at a time. */
+interface RowReader extends ColumnConversions {
+  readonly columns: readonly ColumnSpec[];
+  readonly pageSize: number;
+  readonly select: Database.Statement;
+}
+
 /**
  * The embedded warehouse: one SQLite file. Rows of every version of a
  * dataset live in `<name>__rows`, tagged with `_partition` and `_version`;
@@ -38,6 +72,9 @@ export class SqliteWarehouse implements Warehouse {
   readonly sql: SqlWarehouse;
   /** Prepared once per SQL text: preparing cost more than running them at thousands of tasks a second. */
   private readonly statements = new Map<string, Database.Statement>();
+  /** Each dataset's row statements, for its current column list. */
+  private readonly rowWriters = new Map<string, RowWriter>();
+  private readonly rowReaders = new Map<string, RowReader>();
   /** Versions opened or finished in the same turn (by concurrent tasks) commit together. */
   private readonly commits: CommitQueue;
   /** Runs `work` in a transaction: created once, since better-sqlite3 builds several closures per `transaction()`. */
@@ -161,20 +198,12 @@ export class SqliteWarehouse implements Warehouse {
     // Reading no partitions is how a reader sees an input that has none yet (a month not complete),
     // whose table may never have been created: preparing the select would fail.
     if (refs.length === 0) return;
-    const columns = table.columns;
-    // Rows as arrays (`raw`): better-sqlite3 builds an array per row faster than an object, and the
-    // object the transform sees is built once, here, converting only the values that need it.
-    const select = this.statement(
-      `select rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ?`,
-    ).raw(true);
-    const names = columns.map((c) => c.name);
-    const convert = columns.map((c) => (c.type === "boolean" || c.type === "json" ? c : undefined));
-    const keepNull = columns.map((c) => c.nullable);
+    const { select, names, convert, keepNull } = this.rowReader(table, batchSize);
     // Paged rather than iterated: an open iterator would lock the connection against concurrent writes.
     for (const ref of refs) {
       let after = 0;
       for (;;) {
-        const page = select.all(ref.version, after, batchSize) as unknown[][];
+        const page = select.all(ref.version, after) as unknown[][];
         if (page.length === 0) break;
         after = page[page.length - 1]![0] as number;
         const rows: Row[] = new Array(page.length);
@@ -247,15 +276,7 @@ export class SqliteWarehouse implements Warehouse {
    * statement call per row cost more than SQLite's own work for narrow rows.
    */
   private rowInserter(table: WarehouseTable, ref: PartitionVersionRef): (rows: readonly Row[]) => void {
-    const columns = table.columns;
-    const width = columns.length + 2;
-    const perStatement = Math.max(1, Math.min(MULTI_ROW_INSERT, Math.floor(MAX_PARAMETERS / width)));
-    const insertSql = (count: number) =>
-      `insert into ${quote(rowsTable(table.dataset))} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values ${Array.from({ length: count }, () => `(?, ?${", ?".repeat(columns.length)})`).join(", ")}`;
-    const insertMany = this.statement(insertSql(perStatement));
-    const insertOne = this.statement(insertSql(1));
-    const names = columns.map((c) => c.name);
-    const convert = columns.map((c) => (c.type === "boolean" || c.type === "json" ? c : undefined));
+    const { width, perStatement, insertMany, insertOne, names, convert } = this.rowWriter(table);
     const many: unknown[] = new Array(width * perStatement);
     const one: unknown[] = new Array(width);
     const fill = (values: unknown[], offset: number, row: Row) => {
@@ -278,6 +299,57 @@ export class SqliteWarehouse implements Warehouse {
         insertOne.run(one);
       }
     };
+  }
+
+  /**
+   * A table's row insert statements, made once per dataset and column list: building the
+   * 100-row insert's text and looking its statement up by that text, per version, cost
+   * more than inserting a one-row partition.
+   */
+  private rowWriter(table: WarehouseTable): RowWriter {
+    const cached = this.rowWriters.get(table.dataset);
+    if (cached !== undefined && cached.columns === table.columns) return cached;
+    const columns = table.columns;
+    const rows = quote(rowsTable(table.dataset));
+    const width = columns.length + 2;
+    const perStatement = Math.max(1, Math.min(MULTI_ROW_INSERT, Math.floor(MAX_PARAMETERS / width)));
+    const insertSql = (count: number) =>
+      `insert into ${rows} (_partition, _version${columns.map((c) => `, ${quote(c.name)}`).join("")}) values ${Array.from({ length: count }, () => `(?, ?${", ?".repeat(columns.length)})`).join(", ")}`;
+    const made: RowWriter = {
+      columns,
+      width,
+      perStatement,
+      insertMany: this.statement(insertSql(perStatement)),
+      insertOne: this.statement(insertSql(1)),
+      ...columnConversions(columns),
+    };
+    this.rowWriters.set(table.dataset, made);
+    return made;
+  }
+
+  /**
+   * A table's paged select, made once per dataset, column list and page size (as `rowWriter`).
+   * The page size is written into the SQL, not bound: SQLite plans with a LIMIT's value, so
+   * binding it (even the same value again) re-prepared the statement at every step, which cost
+   * three times the one-row read itself.
+   */
+  private rowReader(table: WarehouseTable, pageSize: number): RowReader {
+    if (!Number.isSafeInteger(pageSize) || pageSize < 0) throw new Error(`the page size to read must be a whole number of rows, not ${pageSize}`);
+    const cached = this.rowReaders.get(table.dataset);
+    if (cached !== undefined && cached.columns === table.columns && cached.pageSize === pageSize) return cached;
+    const columns = table.columns;
+    const made: RowReader = {
+      columns,
+      pageSize,
+      // Rows as arrays (`raw`): better-sqlite3 builds an array per row faster than an object, and the
+      // object the transform sees is built once, in `read`, converting only the values that need it.
+      select: this.statement(
+        `select rowid${columns.map((c) => `, ${quote(c.name)}`).join("")} from ${quote(rowsTable(table.dataset))} where _version = ? and rowid > ? order by rowid limit ${pageSize}`,
+      ).raw(true),
+      ...columnConversions(columns),
+    };
+    this.rowReaders.set(table.dataset, made);
+    return made;
   }
 
   /** Prepares the dataset's storage if needed and registers a version being written. */

@@ -65,4 +65,30 @@ describe("SqliteWarehouse row path", () => {
       await warehouse.close();
     }
   });
+
+  // The select is made once per dataset and page size, with the size written into its SQL.
+  it("reads the same version with different page sizes, alternately, each with its own pages", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-wh-"));
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    try {
+      const written = Array.from({ length: 25 }, (_, i) => row(i));
+      const writer = await warehouse.openVersion(table, { partition: "p", version: 1 });
+      await writer.write(written);
+      await writer.finish();
+      const pageSizes = async (pageSize?: number) => {
+        const pages: Row[][] = [];
+        for await (const page of warehouse.read(table, [{ partition: "p", version: 1 }], pageSize)) pages.push(page);
+        expect(pages.flat()).toStrictEqual(written);
+        return pages.map((p) => p.length);
+      };
+      expect(await pageSizes(10)).toEqual([10, 10, 5]);
+      expect(await pageSizes()).toEqual([25]);
+      expect(await pageSizes(7)).toEqual([7, 7, 7, 4]);
+      expect(await pageSizes(10)).toEqual([10, 10, 5]);
+      expect(await pageSizes(25)).toEqual([25]);
+      await expect(pageSizes(2.5)).rejects.toThrow("the page size to read must be a whole number of rows, not 2.5");
+    } finally {
+      await warehouse.close();
+    }
+  });
 });
