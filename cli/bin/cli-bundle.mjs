@@ -15,6 +15,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Bundles no CLI has started from for this long are deleted (a running CLI may still import a chunk of its own). */
 const PRUNE_AFTER_MS = 7 * 24 * 3600 * 1000;
 /** Workspace packages bundled, by folder; each index is an entry, so the pipelines' imports share the CLI's instances. */
+const ANALYSIS_WORKER = "reflow-analysis-worker";
 const PACKAGES = ["core", "compiler", "state", "warehouse-sqlite", "postgres", "warehouse-postgres", "planner", "engine", "api"];
 
 /**
@@ -42,14 +43,16 @@ export async function cliBundle({ root = ROOT, cache = path.join(root, "node_mod
 function entryPoints(root) {
   const entries = { main: path.join(root, "cli/src/main.ts"), reflow: path.join(root, "cli/src/index.ts") };
   for (const name of PACKAGES) entries[`reflow-${name}`] = path.join(root, "packages", name, "src/index.ts");
+  // A worker thread's entry (the compiler's analysis of edited files), not a package.
+  entries[ANALYSIS_WORKER] = path.join(root, "packages/compiler/src/fingerprint/analysis-worker-main.ts");
   return entries;
 }
 
 function described(root, dir) {
   const url = (name) => pathToFileURL(path.join(dir, `${name}.mjs`)).href;
   const entries = {};
-  for (const [name, source] of Object.entries(entryPoints(root))) if (name !== "main") entries[pathToFileURL(source).href] = url(name);
-  return { main: url("main"), dir: pathToFileURL(dir + path.sep).href, entries };
+  for (const [name, source] of Object.entries(entryPoints(root))) if (name !== "main" && name !== ANALYSIS_WORKER) entries[pathToFileURL(source).href] = url(name);
+  return { main: url("main"), analysisWorker: url(ANALYSIS_WORKER), dir: pathToFileURL(dir + path.sep).href, entries };
 }
 
 /** Every file the bundle can be built from, sorted: the sources, the manifests that resolve them, and this recipe. */

@@ -36,6 +36,8 @@ if (bundle) {
   // bundle when that is exact (pipelines-bundle.mjs); tsx is registered only if they are not.
   const { main } = await import(bundle.main);
   const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries });
+  // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
+  globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
   globalThis[Symbol.for("reflow.pipelineImporter")] = Object.freeze({
     importAll: (files, projectDir) => (process.env.REFLOW_PIPELINES_BUNDLE === "0" ? Promise.resolve(false) : bundled.importAll(files, projectDir)),
     beforeImports: () => registerTypeScript(bundle),

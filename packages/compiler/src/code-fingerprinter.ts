@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ReflowError } from "@reflow/core";
+import { prefetchAnalysis } from "./fingerprint/analysis-worker.js";
 import { collectClosure, type ClosureEnvironment } from "./fingerprint/code-closure.js";
 import { createFileAnalyzer, type SourceText } from "./fingerprint/file-analyzer.js";
 import type { CallSite, CodeUnit, Declaration, FileSummary, Position, Statement } from "./fingerprint/file-summary.js";
@@ -74,6 +75,13 @@ export interface FingerprinterStats {
 }
 
 export interface CodeFingerprinter {
+  /**
+   * Starts analysing, in a worker thread where the host provides one, those of
+   * `files` that the cache does not hold as they are now; resolves once their
+   * summaries are in hand (or the worker gave none). `fingerprint` uses them
+   * as if it had analysed the files itself.
+   */
+  prefetch(files: readonly string[]): Promise<void>;
   fingerprint(targets: readonly FingerprintTarget[]): ReadonlyMap<string, CodeFingerprint>;
   /** What the fingerprinter had to analyse: the measure of how well the cache works. */
   stats(): FingerprinterStats;
@@ -97,6 +105,19 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   const summaries = cacheFile === undefined ? new Map<string, FileSummary>() : readSummaryCache(cacheFile, ANALYZER_VERSION);
   const analyzer = createFileAnalyzer();
   const analysedFiles: string[] = [];
+  // Summaries a worker made of changed files; used only while a file's content still matches.
+  let prefetched: ReadonlyMap<string, FileSummary> = new Map();
+
+  async function prefetch(files: readonly string[]): Promise<void> {
+    const stale = files.filter((file) => {
+      try {
+        return summaries.get(file)?.contentHash !== sha256(fs.readFileSync(file, "utf8"));
+      } catch {
+        return false;
+      }
+    });
+    prefetched = await prefetchAnalysis(stale);
+  }
   const relative = (file: string): string => path.relative(projectDir, file).split(path.sep).join("/");
 
   function fingerprint(targets: readonly FingerprintTarget[]): ReadonlyMap<string, CodeFingerprint> {
@@ -119,7 +140,13 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
           if (cached?.contentHash === contentHash) current.set(file, cached);
           else stale.push({ file, text, contentHash });
         }
-        const analysed = analyzer.analyse(stale);
+        const fromWorker = (source: SourceText) => {
+          const summary = prefetched.get(source.file);
+          return summary?.contentHash === source.contentHash ? summary : undefined;
+        };
+        const rest = stale.filter((source) => !fromWorker(source));
+        const analysedHere = analyzer.analyse(rest);
+        const analysed = stale.map((source) => fromWorker(source) ?? analysedHere[rest.indexOf(source)]);
         const next = new Set<string>();
         stale.forEach((source, index) => {
           const summary = analysed[index]!;
@@ -218,7 +245,7 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
     return result;
   }
 
-  return { fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
+  return { prefetch, fingerprint, stats: () => ({ analysedFiles: [...analysedFiles] }) };
 }
 
 /** What a factory-made declaration is fingerprinted with besides its own code. */

@@ -32,16 +32,19 @@ const FINGERPRINT_RECIPE = 1;
  * warehouse: it reads only the project's files (and writes the fingerprint cache).
  */
 export async function compileProject(config: ProjectConfig): Promise<CompiledProject> {
-  const { files, declarations } = await loadPipelines(config);
-  const graph = buildLineageGraph(declarations);
-  const order = topologicalOrder(graph);
-  const byName = new Map(declarations.map((d) => [d.name, d]));
-
   const fingerprinter = createCodeFingerprinter({
     projectDir: config.projectDir,
     // Next to a SQLite state; in .reflow/ when the state is on a server (the cache is this machine's).
     cacheFile: path.join(config.state.type === "sqlite" ? path.dirname(config.state.path) : path.join(config.projectDir, ".reflow"), "cache", "fingerprints.json"),
   });
+  // Edited pipeline files are analysed while the modules load (in a worker, where the CLI provides one).
+  let prefetched: Promise<void> = Promise.resolve();
+  const { files, declarations } = await loadPipelines(config, { onFiles: (found) => (prefetched = fingerprinter.prefetch(found)) });
+  await prefetched;
+  const graph = buildLineageGraph(declarations);
+  const order = topologicalOrder(graph);
+  const byName = new Map(declarations.map((d) => [d.name, d]));
+
   const codes = fingerprinter.fingerprint(
     declarations.map((d) => {
       if (!d.definedAt) {

@@ -13,7 +13,7 @@ export interface LoadedPipelines {
 }
 
 /** Finds the pipeline modules of a project and imports them, collecting every declaration they make. */
-export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipelines> {
+export async function loadPipelines(config: ProjectConfig, options: { readonly onFiles?: (files: readonly string[]) => void } = {}): Promise<LoadedPipelines> {
   const files = (await glob([...config.pipelines], { cwd: config.projectDir, absolute: true, onlyFiles: true })).sort();
   if (files.length === 0) {
     throw new ReflowError(
@@ -22,6 +22,8 @@ export async function loadPipelines(config: ProjectConfig): Promise<LoadedPipeli
     );
   }
   for (const file of files) requireEsm(file);
+  // Before importing: what the caller can do meanwhile (start analysing changed files on another core).
+  options.onFiles?.(files);
   const contents = files.map((file) => `${file}\0${createHash("sha256").update(readFileSync(file)).digest("hex")}`);
   const loaded = loadedPipelines();
   const again = loaded.loads.get(contents.join("\n"));

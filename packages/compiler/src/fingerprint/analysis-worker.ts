@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import { createHash } from "node:crypto";
+import { createFileAnalyzer, type SourceText } from "./file-analyzer.js";
+import type { FileSummary } from "./file-summary.js";
+
+/**
+ * Where the host keeps a worker entry that runs `serveAnalysis()` (the CLI:
+ * its bundle's `reflow-analysis-worker.mjs`). Absent (tests, the programmatic
+ * API), files are analysed on the main thread as they are needed.
+ */
+const KEY = Symbol.for("reflow.analysisWorker");
+
+/** The summaries of the given files, analysed as they are now, by file. */
+export type PrefetchedSummaries = Promise<ReadonlyMap<string, FileSummary>>;
+
+/**
+ * Analyses `files` (those the fingerprint cache does not hold as they are now)
+ * in a worker thread, so that loading ts-morph and parsing happen on another
+ * core while the main thread loads the project. Resolves empty when there is
+ * nothing to analyse, no worker entry, or the worker fails: the main thread
+ * then analyses what it needs, as without it.
+ */
+export function prefetchAnalysis(files: readonly string[]): PrefetchedSummaries {
+  const entry = (globalThis as unknown as Record<symbol, string | undefined>)[KEY];
+  if (!entry || files.length === 0) return Promise.resolve(new Map());
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL(entry), { workerData: { files } });
+    } catch {
+      resolve(new Map());
+      return;
+    }
+    worker.once("message", (summaries: [string, FileSummary][]) => resolve(new Map(summaries)));
+    worker.once("error", () => resolve(new Map()));
+    worker.once("exit", () => resolve(new Map()));
+  });
+}
+
+/** The worker's side: reads, hashes and analyses the files it was given, and posts their summaries. */
+export function serveAnalysis(): void {
+  const { files } = workerData as { files: readonly string[] };
+  const sources: SourceText[] = files.map((file) => {
+    const text = readFileSync(file, "utf8");
+    return { file, text, contentHash: createHash("sha256").update(text).digest("hex") };
+  });
+  const summaries = createFileAnalyzer().analyse(sources);
+  parentPort!.postMessage(sources.map((source, index): [string, FileSummary] => [source.file, summaries[index]!]));
+}
