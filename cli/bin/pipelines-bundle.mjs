@@ -5,9 +5,10 @@
 // tsconfig that applies to some files only, a `node_modules` the bundle's folder would not see,
 // a build error, a module that throws) returns false, and the compiler imports the files one by
 // one through tsx as before, which also gives the errors their usual messages.
+import { alg, Graph } from "@dagrejs/graphlib";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
@@ -29,11 +30,15 @@ const LOCATION_DEPENDENT = /\bimport\.meta\b|\brequire\s*\(|\b__dirname\b|\b__fi
  * source index URL to the CLI bundle's entry URL, so the pipelines share the
  * CLI's instances.
  */
-export function pipelinesBundleImporter({ esbuild, entries }) {
+export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
   return Object.freeze({
     async importAll(files, projectDir) {
-      const bundle = await buildBundle(esbuild, entries, files, projectDir).catch(() => undefined);
-      if (!bundle) return false;
+      const built = await buildBundle(esbuild, entries, files, projectDir).catch(() => undefined);
+      if (!built) return false;
+      const { file: bundle, otherPackages } = built;
+      // Packages other than reflow's and the CommonJS four resolve, and load their own imports, as
+      // under tsx only with its hooks in place (a package exporting TypeScript, one importing zod).
+      if (otherPackages) await registerHooks();
       // Stack traces name the TypeScript positions: the compiler finds each declaration by them.
       process.setSourceMapsEnabled(true);
       try {
@@ -74,6 +79,10 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     banner: { js: REQUIRE_PROXY_BANNER },
     sourcesContent: false,
     metafile: true,
+    // Every file runs, as under tsx: no tree shaking by package.json "sideEffects" or /* @__PURE__ */.
+    ignoreAnnotations: true,
+    // A top-level await orders modules differently in one bundle than as separate modules: tsx then.
+    supported: { "top-level-await": false },
     logLevel: "silent",
     ...(tsconfig ? { tsconfig } : { tsconfigRaw: "{}" }),
     plugins: [
@@ -92,10 +101,21 @@ async function buildBundle(esbuild, entries, files, projectDir) {
       },
     ],
   });
-  if (refused) return undefined;
+  // Anything esbuild had to say (an import it ignored, say) is a difference from tsx.
+  if (refused || result.warnings.length > 0) return undefined;
   const inputs = Object.entries(result.metafile.inputs).filter(([input]) => input !== ENTRY && !input.startsWith(`${REQUIRE_PROXY}:`));
+  // In a cycle of imports, one bundle reads `undefined` where modules throw (esbuild makes top-level `const` a `var`).
+  const graph = new Graph();
+  for (const [input, { imports }] of inputs) {
+    graph.setNode(input);
+    for (const i of imports) if (!i.external && i.path in result.metafile.inputs) graph.setEdge(input, i.path);
+  }
+  if (alg.findCycles(graph).length > 0) return undefined;
+  const renamedUrls = new Set(Object.values(entries));
+  let otherPackages = false;
   const dirs = new Set();
   for (const [input, { imports }] of inputs) {
+    otherPackages ||= imports.some((i) => i.external && !i.path.startsWith("node:") && !isBuiltin(i.path) && !renamedUrls.has(i.path));
     const file = path.resolve(process.cwd(), input);
     // Loaded at run time, or looking at where it is: the bundle would miss or move them.
     if (imports.some((i) => i.kind !== "import-statement")) return undefined;
@@ -108,12 +128,15 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   if (!code) return undefined;
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${createHash("sha256").update(code).digest("hex").slice(0, 24)}.mjs`);
-  if (!existsSync(file)) {
+  if (existsSync(file)) {
+    // Used now: not to be pruned by another CLI before this one imports it.
+    utimesSync(file, new Date(), new Date());
+  } else {
     const scratch = `${file}.${process.pid}.tmp`;
     writeFileSync(scratch, code);
     renameSync(scratch, file);
   }
-  return file;
+  return { file, otherPackages };
 }
 
 /**

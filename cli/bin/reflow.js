@@ -35,7 +35,7 @@ if (bundle) {
   // Plain ES modules: no hook is needed to load the CLI, and the pipelines are loaded as one
   // bundle when that is exact (pipelines-bundle.mjs); tsx is registered only if they are not.
   const { main } = await import(bundle.main);
-  const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries });
+  const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries, registerHooks: () => registerTypeScript(bundle) });
   // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
   globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
   globalThis[Symbol.for("reflow.pipelineImporter")] = Object.freeze({

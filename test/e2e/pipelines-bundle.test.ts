@@ -89,6 +89,45 @@ describe("loading the pipeline modules as one bundle", () => {
     expect(bundles(located)).toEqual([]);
   });
 
+  it('a package.json with "sideEffects": false drops no pipeline file from the bundle', () => {
+    const pure = project(fixtureFiles());
+    pure.write("package.json", `${JSON.stringify({ name: "pure", private: true, type: "module", sideEffects: false })}\n`);
+    const plan = bothWays(pure, "plan", "--json", "--as-of", AS_OF);
+    expect(plan.status).toBe(0);
+    const datasets = (JSON.parse(plan.stdout) as PlanJson).datasets;
+    expect(datasets.map((d) => `${d.name} ${d.change}`).sort()).toEqual(["active_users added", "events added", "revenue added", "revenue_total added"]);
+    expect(bundles(pure)).toHaveLength(1);
+  });
+
+  it("a module that imports another package is bundled, that package loaded as under tsx", () => {
+    const colours = project(fixtureFiles());
+    colours.write("pipelines/lib/colour.ts", 'import pc from "picocolors";\nexport const label = (text: string): string => pc.bold(text);\n');
+    colours.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport { label } from "./lib/colour.js";\nlabel("revenue");');
+    const plan = bothWays(colours, "plan", "--json", "--as-of", AS_OF);
+    expect(plan.stderr).toBe("");
+    expect(plan.status).toBe(0);
+    expect(bundles(colours)).toHaveLength(1);
+  });
+
+  it("modules that import each other in a cycle are imported from their own files, not bundled", () => {
+    const cyclic = project(fixtureFiles());
+    cyclic.write("pipelines/lib/a.ts", 'import { b } from "./b.js";\nexport const a = () => b;\n');
+    cyclic.write("pipelines/lib/b.ts", 'import { a } from "./a.js";\nexport const b = () => a;\n');
+    cyclic.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport "./lib/a.js";');
+    const plan = bothWays(cyclic, "plan", "--json", "--as-of", AS_OF);
+    expect(plan.status).toBe(0);
+    expect(bundles(cyclic)).toEqual([]);
+  });
+
+  it("a module with a top-level await is imported from its own file, not bundled", () => {
+    const awaiting = project(fixtureFiles());
+    awaiting.write("pipelines/lib/later.ts", "export const ready = await Promise.resolve(1);\n");
+    awaiting.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport "./lib/later.js";');
+    const plan = bothWays(awaiting, "plan", "--json", "--as-of", AS_OF);
+    expect(plan.status).toBe(0);
+    expect(bundles(awaiting)).toEqual([]);
+  });
+
   it("a module that imports another at run time is imported from its own file, not bundled", () => {
     const dynamic = project(fixtureFiles());
     dynamic.write("pipelines/lib/later.ts", "export const later = 1;\n");

@@ -81,7 +81,7 @@ export interface CodeFingerprinter {
    * summaries are in hand (or the worker gave none). `fingerprint` uses them
    * as if it had analysed the files itself.
    */
-  prefetch(files: readonly string[]): Promise<void>;
+  prefetch(files: readonly string[], signal?: AbortSignal): Promise<void>;
   fingerprint(targets: readonly FingerprintTarget[]): ReadonlyMap<string, CodeFingerprint>;
   /** What the fingerprinter had to analyse: the measure of how well the cache works. */
   stats(): FingerprinterStats;
@@ -108,7 +108,7 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
   // Summaries a worker made of changed files; used only while a file's content still matches.
   let prefetched: ReadonlyMap<string, FileSummary> = new Map();
 
-  async function prefetch(files: readonly string[]): Promise<void> {
+  async function prefetch(files: readonly string[], signal?: AbortSignal): Promise<void> {
     const stale = files.filter((file) => {
       try {
         return summaries.get(file)?.contentHash !== sha256(fs.readFileSync(file, "utf8"));
@@ -116,7 +116,7 @@ export function createCodeFingerprinter(options: { readonly projectDir: string; 
         return false;
       }
     });
-    prefetched = await prefetchAnalysis(stale);
+    prefetched = await prefetchAnalysis(stale, signal);
   }
   const relative = (file: string): string => path.relative(projectDir, file).split(path.sep).join("/");
 

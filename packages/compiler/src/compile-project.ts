@@ -39,10 +39,17 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
   });
   // Edited pipeline files are analysed while the modules load (in a worker, where the CLI provides one).
   let prefetched: Promise<void> = Promise.resolve();
-  const { files, declarations } = await loadPipelines(config, { onFiles: (found) => (prefetched = fingerprinter.prefetch(found)) });
+  const stopPrefetch = new AbortController();
+  // An error before fingerprinting (a module that fails, a cycle) must not wait for the worker.
+  const { files, declarations, graph, order } = await (async () => {
+    const loaded = await loadPipelines(config, { onFiles: (found) => (prefetched = fingerprinter.prefetch(found, stopPrefetch.signal)) });
+    const lineage = buildLineageGraph(loaded.declarations);
+    return { ...loaded, graph: lineage, order: topologicalOrder(lineage) };
+  })().catch((error: unknown) => {
+    stopPrefetch.abort();
+    throw error;
+  });
   await prefetched;
-  const graph = buildLineageGraph(declarations);
-  const order = topologicalOrder(graph);
   const byName = new Map(declarations.map((d) => [d.name, d]));
 
   const codes = fingerprinter.fingerprint(

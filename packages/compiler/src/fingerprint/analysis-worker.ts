@@ -21,9 +21,9 @@ export type PrefetchedSummaries = Promise<ReadonlyMap<string, FileSummary>>;
  * nothing to analyse, no worker entry, or the worker fails: the main thread
  * then analyses what it needs, as without it.
  */
-export function prefetchAnalysis(files: readonly string[]): PrefetchedSummaries {
+export function prefetchAnalysis(files: readonly string[], signal?: AbortSignal): PrefetchedSummaries {
   const entry = (globalThis as unknown as Record<symbol, string | undefined>)[KEY];
-  if (!entry || files.length === 0) return Promise.resolve(new Map());
+  if (!entry || files.length === 0 || signal?.aborted) return Promise.resolve(new Map());
   return new Promise((resolve) => {
     let worker: Worker;
     try {
@@ -32,9 +32,16 @@ export function prefetchAnalysis(files: readonly string[]): PrefetchedSummaries 
       resolve(new Map());
       return;
     }
-    worker.once("message", (summaries: [string, FileSummary][]) => resolve(new Map(summaries)));
-    worker.once("error", () => resolve(new Map()));
-    worker.once("exit", () => resolve(new Map()));
+    // Not wanted any more (the compile failed): the process must not wait for it to finish.
+    const stop = () => void worker.terminate();
+    signal?.addEventListener("abort", stop, { once: true });
+    const done = (summaries: ReadonlyMap<string, FileSummary>) => {
+      signal?.removeEventListener("abort", stop);
+      resolve(summaries);
+    };
+    worker.once("message", (summaries: [string, FileSummary][]) => done(new Map(summaries)));
+    worker.once("error", () => done(new Map()));
+    worker.once("exit", () => done(new Map()));
   });
 }
 
