@@ -99,33 +99,29 @@ describe("loading the pipeline modules as one bundle", () => {
     expect(bundles(pure)).toHaveLength(1);
   });
 
-  it("a module that imports another package is bundled, that package loaded as under tsx", () => {
-    const colours = project(fixtureFiles());
-    colours.write("pipelines/lib/colour.ts", 'import pc from "picocolors";\nexport const label = (text: string): string => pc.bold(text);\n');
-    colours.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport { label } from "./lib/colour.js";\nlabel("revenue");');
-    const plan = bothWays(colours, "plan", "--json", "--as-of", AS_OF);
+  /** The fixture with `files` added and imported by revenue.ts: plans the same both ways, and returns the bundles written. */
+  function withImported(files: Record<string, string>, imported: string): string[] {
+    const changed = project(fixtureFiles());
+    for (const [file, text] of Object.entries(files)) changed.write(file, text);
+    changed.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', `import { applyRate } from "./lib/helpers.js";\n${imported}`);
+    const plan = bothWays(changed, "plan", "--json", "--as-of", AS_OF);
     expect(plan.stderr).toBe("");
     expect(plan.status).toBe(0);
-    expect(bundles(colours)).toHaveLength(1);
+    return bundles(changed);
+  }
+
+  it("a module that imports another package is bundled, that package loaded as under tsx", () => {
+    const colour = { "pipelines/lib/colour.ts": 'import pc from "picocolors";\nexport const label = (text: string): string => pc.bold(text);\n' };
+    expect(withImported(colour, 'import { label } from "./lib/colour.js";\nlabel("revenue");')).toHaveLength(1);
   });
 
   it("modules that import each other in a cycle are imported from their own files, not bundled", () => {
-    const cyclic = project(fixtureFiles());
-    cyclic.write("pipelines/lib/a.ts", 'import { b } from "./b.js";\nexport const a = () => b;\n');
-    cyclic.write("pipelines/lib/b.ts", 'import { a } from "./a.js";\nexport const b = () => a;\n');
-    cyclic.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport "./lib/a.js";');
-    const plan = bothWays(cyclic, "plan", "--json", "--as-of", AS_OF);
-    expect(plan.status).toBe(0);
-    expect(bundles(cyclic)).toEqual([]);
+    const cycle = { "pipelines/lib/a.ts": 'import { b } from "./b.js";\nexport const a = () => b;\n', "pipelines/lib/b.ts": 'import { a } from "./a.js";\nexport const b = () => a;\n' };
+    expect(withImported(cycle, 'import "./lib/a.js";')).toEqual([]);
   });
 
   it("a module with a top-level await is imported from its own file, not bundled", () => {
-    const awaiting = project(fixtureFiles());
-    awaiting.write("pipelines/lib/later.ts", "export const ready = await Promise.resolve(1);\n");
-    awaiting.edit("pipelines/revenue.ts", 'import { applyRate } from "./lib/helpers.js";', 'import { applyRate } from "./lib/helpers.js";\nimport "./lib/later.js";');
-    const plan = bothWays(awaiting, "plan", "--json", "--as-of", AS_OF);
-    expect(plan.status).toBe(0);
-    expect(bundles(awaiting)).toEqual([]);
+    expect(withImported({ "pipelines/lib/later.ts": "export const ready = await Promise.resolve(1);\n" }, 'import "./lib/later.js";')).toEqual([]);
   });
 
   it("a module that imports another at run time is imported from its own file, not bundled", () => {
