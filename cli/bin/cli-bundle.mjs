@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
-import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER } from "./commonjs-require-proxy.mjs";
+import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER, requireProxyOf } from "./commonjs-require-proxy.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Bundles no CLI has started from for this long are deleted (a running CLI may still import a chunk of its own). */
@@ -82,14 +82,10 @@ function sourceDigest(root, files) {
   const hash = createHash("sha256").update(`${process.version}\0${root}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
   // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
-  for (const name of [...COMMONJS_PACKAGES].sort()) hash.update(`${name}\0${commonJsBuild(name, path.join(root, "cli/src/main.ts"))}\0`);
+  for (const name of [...COMMONJS_PACKAGES].sort()) hash.update(`${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}\0`);
   return hash.digest("hex").slice(0, 24);
 }
 
-/** The URL of a package's CommonJS build, as `require` resolves it from `importer`. */
-function commonJsBuild(specifier, importer) {
-  return pathToFileURL(createRequire(importer).resolve(specifier)).href;
-}
 
 /** esbuild as tsx ships it: reflow declares no dependency of its own on it. */
 export function esbuild() {
@@ -150,7 +146,7 @@ const reflowSources = {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
       // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
-      if (COMMONJS_PACKAGES.has(packageName(args.path))) return { path: fileURLToPath(commonJsBuild(args.path, args.importer)), namespace: REQUIRE_PROXY };
+      if (COMMONJS_PACKAGES.has(packageName(args.path))) return requireProxyOf(args.path, args.importer);
       return { path: args.path, external: true };
     });
     build.onLoad({ filter: /./, namespace: REQUIRE_PROXY }, loadRequireProxy);

@@ -4,6 +4,8 @@
 // re-exports, for export names (kysely's build is 263 files: ~0.15 s at every start). The module
 // is the same either way: Node keeps one instance per file, for `require` and `import` alike.
 
+import { createRequire } from "node:module";
+
 /** esbuild's namespace for the proxy modules. */
 export const REQUIRE_PROXY = "reflow-require";
 
@@ -13,4 +15,9 @@ export const REQUIRE_PROXY_BANNER = 'import { createRequire as __reflowCreateReq
 /** An esbuild onLoad callback: the proxy of the absolute file `args.path`. */
 export function loadRequireProxy(args) {
   return { contents: `module.exports = __reflowRequire(${JSON.stringify(args.path)});`, loader: "js" };
+}
+
+/** An esbuild resolution of `specifier`, imported from the file `importer`: a proxy of the file `require` finds from there. */
+export function requireProxyOf(specifier, importer) {
+  return { path: createRequire(importer).resolve(specifier), namespace: REQUIRE_PROXY };
 }

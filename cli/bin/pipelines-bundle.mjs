@@ -8,11 +8,11 @@
 import { alg, Graph } from "@dagrejs/graphlib";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { createRequire, isBuiltin } from "node:module";
+import { isBuiltin } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
-import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER } from "./commonjs-require-proxy.mjs";
+import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER, requireProxyOf } from "./commonjs-require-proxy.mjs";
 
 /** The bundle's entry, importing every pipeline file in order: a name no file has. */
 const ENTRY = "<reflow pipelines>";
@@ -148,16 +148,17 @@ async function buildBundle(esbuild, entries, files, projectDir) {
  */
 function renamedImport(args, entries) {
   if (args.path.startsWith("#") || args.kind !== "import-statement") return undefined;
-  let resolved;
+  let resolution;
   try {
     // As Node resolves a package for `require` (reflow's packages export one file, for every condition).
-    resolved = pathToFileURL(createRequire(path.join(args.resolveDir, "noop.js")).resolve(args.path)).href;
+    resolution = requireProxyOf(args.path, path.join(args.resolveDir, "noop.js"));
   } catch {
     return undefined;
   }
   const name = packageName(args.path);
-  if (name === "reflow" || name.startsWith("@reflow/")) return entries[resolved] ? { path: entries[resolved], external: true } : undefined;
-  return { path: fileURLToPath(resolved), namespace: REQUIRE_PROXY };
+  if (name !== "reflow" && !name.startsWith("@reflow/")) return resolution;
+  const entry = entries[pathToFileURL(resolution.path).href];
+  return entry ? { path: entry, external: true } : undefined;
 }
 
 /**
