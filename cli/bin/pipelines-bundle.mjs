@@ -16,6 +16,8 @@ import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER, requireProxyOf }
 
 /** The bundle's entry, importing every pipeline file in order: a name no file has. */
 const ENTRY = "<reflow pipelines>";
+/** How the metafile names esbuild's own helpers (`__name` for keepNames): an import of no package. */
+const ESBUILD_RUNTIME = "<runtime>";
 /** Bundles older than this are deleted after a load (a process between writing and importing one is far quicker). */
 const PRUNE_AFTER_MS = 10 * 60 * 1000;
 /** Text that means a module looks at where it is or loads modules at run time: the bundle would move or miss them. */
@@ -66,6 +68,8 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   const result = await esbuild().build({
     stdin: { contents: files.map((file) => `import ${JSON.stringify(file)};`).join("\n"), resolveDir: projectDir, sourcefile: ENTRY, loader: "js" },
     outfile: path.join(outDir, "bundle.mjs"),
+    // The metafile names inputs relative to this: otherwise to the folder esbuild's service started in.
+    absWorkingDir: projectDir,
     write: false,
     bundle: true,
     // Other packages stay imports, resolved by Node from the bundle's folder (checked below to be the same).
@@ -115,8 +119,8 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   let otherPackages = false;
   const dirs = new Set();
   for (const [input, { imports }] of inputs) {
-    otherPackages ||= imports.some((i) => i.external && !i.path.startsWith("node:") && !isBuiltin(i.path) && !renamedUrls.has(i.path));
-    const file = path.resolve(process.cwd(), input);
+    otherPackages ||= imports.some((i) => i.external && i.path !== ESBUILD_RUNTIME && !i.path.startsWith("node:") && !isBuiltin(i.path) && !renamedUrls.has(i.path));
+    const file = path.resolve(projectDir, input);
     // Loaded at run time, or looking at where it is: the bundle would miss or move them.
     if (imports.some((i) => i.kind !== "import-statement")) return undefined;
     if (LOCATION_DEPENDENT.test(readFileSync(file, "utf8"))) return undefined;

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { ok, type PlanJson } from "../support/e2e.js";
 import { AS_OF, fixtureFiles } from "../support/fixture.js";
-import { TempProject, type CliResult } from "../support/temp-project.js";
+import { REPO_ROOT, TempProject, type CliResult } from "../support/temp-project.js";
 
 /*
  * The CLI loads a project's pipeline modules as one esbuild bundle when that is
@@ -131,5 +132,42 @@ describe("loading the pipeline modules as one bundle", () => {
     const result = bothWays(dynamic, "plan", "--as-of", AS_OF);
     expect(result.status).toBe(0);
     expect(bundles(dynamic)).toEqual([]);
+  });
+});
+
+describe("the pipelines bundle's module hooks", () => {
+  interface Importer {
+    importAll(files: readonly string[], projectDir: string): Promise<boolean>;
+  }
+  type ImporterFactory = (options: { esbuild: () => unknown; entries: Record<string, string>; registerHooks: () => Promise<void> }) => Importer;
+
+  /** Bundles and imports `files` in this process, counting how often tsx's hooks were asked for. */
+  async function importBundled(files: Record<string, string>): Promise<{ imported: boolean; hookRegistrations: number }> {
+    const at = (file: string) => pathToFileURL(path.join(REPO_ROOT, "cli/bin", file)).href;
+    const { pipelinesBundleImporter } = (await import(at("pipelines-bundle.mjs"))) as { pipelinesBundleImporter: ImporterFactory };
+    const { esbuild } = (await import(at("cli-bundle.mjs"))) as { esbuild: () => unknown };
+    const created = project(files);
+    let hookRegistrations = 0;
+    const importer = pipelinesBundleImporter({ esbuild, entries: {}, registerHooks: async () => void hookRegistrations++ });
+    // The CLI runs in the project: the tsconfig that applies is looked for from there.
+    const cwd = process.cwd();
+    process.chdir(created.dir);
+    try {
+      const imported = await importer.importAll(Object.keys(files).map((file) => path.join(created.dir, file)), created.dir);
+      return { imported, hookRegistrations };
+    } finally {
+      process.chdir(cwd);
+    }
+  }
+
+  it("are not registered for modules that import no other package (esbuild's own helpers are no package)", async () => {
+    // keepNames makes the bundle call esbuild's __name helper, which the metafile lists as an import of "<runtime>".
+    const named = { "pipelines/named.ts": "export function named(): number {\n  return 1;\n}\nexport class Named {}\n" };
+    expect(await importBundled(named)).toEqual({ imported: true, hookRegistrations: 0 });
+  });
+
+  it("are registered before a module that imports another package is loaded", async () => {
+    const colour = { "pipelines/colour.ts": 'import pc from "picocolors";\nexport const label = (text: string): string => pc.bold(text);\n' };
+    expect(await importBundled(colour)).toEqual({ imported: true, hookRegistrations: 1 });
   });
 });
