@@ -33,9 +33,25 @@ const LOCATION_DEPENDENT = /\bimport\.meta\b|\brequire\s*\(|\b__dirname\b|\b__fi
  * CLI's instances.
  */
 export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
+  let early;
   return Object.freeze({
+    /**
+     * Starts building the bundle of the files the last load of `projectDir`
+     * imported, before the compiler has found them: esbuild works on another
+     * core while the CLI starts. `importAll` uses it only for the same files,
+     * none of them (nor anything they import) touched since it started.
+     */
+    startEarly(projectDir) {
+      try {
+        const last = JSON.parse(readFileSync(lastInputsFile(projectDir), "utf8"));
+        const versions = fileVersions(last.watched);
+        early = { projectDir, files: last.files, watched: last.watched, versions, built: buildBundle(esbuild, entries, last.files, projectDir).catch(() => undefined) };
+      } catch {
+        // No load to go by (or one from another version of this file): built when asked.
+      }
+    },
     async importAll(files, projectDir) {
-      const built = await buildBundle(esbuild, entries, files, projectDir).catch(() => undefined);
+      const built = (await earlyBuild(files, projectDir)) ?? (await buildBundle(esbuild, entries, files, projectDir).catch(() => undefined));
       if (!built) return false;
       const { file: bundle, otherPackages } = built;
       // Packages other than reflow's and the CommonJS four resolve, and load their own imports, as
@@ -51,9 +67,57 @@ export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
         return false;
       }
       prune(path.dirname(bundle), bundle);
+      rememberInputs(projectDir, files, built.watched);
       return true;
     },
+    /** Stops an early build nothing asked for (a command that failed before loading), so the process can exit. */
+    async dispose() {
+      if (!early) return;
+      early = undefined;
+      await esbuild().stop();
+    },
   });
+
+  async function earlyBuild(files, projectDir) {
+    const started = early;
+    early = undefined;
+    if (!started || started.projectDir !== projectDir || !sameList(started.files, files)) return undefined;
+    const built = await started.built;
+    if (!built || !sameList(built.watched, started.watched)) return undefined;
+    // Changed while esbuild read them (an editor saving): built again, as it is now.
+    return sameList(fileVersions(started.watched), started.versions) ? built : undefined;
+  }
+}
+
+/** Where the files of the last load are kept, for the next CLI's early build. */
+function lastInputsFile(projectDir) {
+  return path.join(projectDir, ".reflow", "cache", "pipelines-inputs.json");
+}
+
+/** The pipeline files imported, and every file the bundle read from (and the tsconfig), once they changed. */
+function rememberInputs(projectDir, files, watched) {
+  const file = lastInputsFile(projectDir);
+  const text = `${JSON.stringify({ files, watched })}\n`;
+  try {
+    if (existsSync(file) && readFileSync(file, "utf8") === text) return;
+    const scratch = `${file}.${process.pid}.tmp`;
+    writeFileSync(scratch, text);
+    renameSync(scratch, file);
+  } catch {
+    // Only a head start is lost.
+  }
+}
+
+/** What changes when a file is written: its inode, size and change time (which no tool sets back). */
+function fileVersions(files) {
+  return files.map((file) => {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.ctimeNs}`;
+  });
+}
+
+function sameList(a, b) {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 async function buildBundle(esbuild, entries, files, projectDir) {
@@ -140,7 +204,9 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     writeFileSync(scratch, code);
     renameSync(scratch, file);
   }
-  return { file, otherPackages };
+  const watched = inputs.map(([input]) => path.resolve(projectDir, input));
+  if (tsconfig) watched.push(tsconfig);
+  return { file, otherPackages, watched };
 }
 
 /**

@@ -2,6 +2,7 @@
 // reflow's CLI and the user's pipeline modules are TypeScript: tsx compiles the pipelines on the
 // fly, and the CLI too when it cannot run from its bundle (cli-bundle.mjs).
 import { register as registerHooks } from "node:module";
+import path from "node:path";
 import { cliBundle, esbuild } from "./cli-bundle.mjs";
 import { pipelinesBundleImporter } from "./pipelines-bundle.mjs";
 
@@ -28,14 +29,36 @@ function registerTypeScript(bundle) {
   })());
 }
 
+/** The commands that load the pipelines, as their first argument. */
+const COMPILING_COMMANDS = new Set(["plan", "apply", "backfill", "explain", "status", "lineage"]);
+
+/**
+ * The project folder a command will load pipelines from, guessed from the arguments before
+ * commander reads them (`-p`/`--project`, else the current folder); undefined for other commands.
+ * A wrong guess only costs a build nothing uses.
+ */
+function projectToCompile(args) {
+  if (!COMPILING_COMMANDS.has(args[0]) || args.includes("--help") || args.includes("-h")) return undefined;
+  let dir = ".";
+  for (let i = 1; i < args.length; i++) {
+    if (args[i] === "--") break;
+    if (args[i] === "-p" || args[i] === "--project") dir = args[++i] ?? dir;
+    else if (args[i].startsWith("--project=")) dir = args[i].slice("--project=".length);
+  }
+  return path.resolve(dir);
+}
+
 // Stack traces name TypeScript positions, reflow's own (the bundle's linked maps) and the pipelines'.
 process.setSourceMapsEnabled(true);
 const bundle = await cliBundle();
 if (bundle) {
   // Plain ES modules: no hook is needed to load the CLI, and the pipelines are loaded as one
   // bundle when that is exact (pipelines-bundle.mjs); tsx is registered only if they are not.
-  const { main } = await import(bundle.main);
   const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries, registerHooks: () => registerTypeScript(bundle) });
+  // esbuild builds the pipelines on another core while this one loads the CLI.
+  const projectDir = process.env.REFLOW_PIPELINES_BUNDLE === "0" ? undefined : projectToCompile(process.argv.slice(2));
+  if (projectDir) bundled.startEarly(projectDir);
+  const { main } = await import(bundle.main);
   // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
   globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
   globalThis[Symbol.for("reflow.pipelineImporter")] = Object.freeze({
@@ -43,6 +66,7 @@ if (bundle) {
     beforeImports: () => registerTypeScript(bundle),
   });
   process.exitCode = await main(process.argv);
+  await bundled.dispose();
 } else {
   await registerTypeScript(undefined);
   const { main } = await import("../src/main.ts");

@@ -135,29 +135,44 @@ describe("loading the pipeline modules as one bundle", () => {
   });
 });
 
-describe("the pipelines bundle's module hooks", () => {
+describe("the pipelines bundle, imported in this process", () => {
   interface Importer {
     importAll(files: readonly string[], projectDir: string): Promise<boolean>;
   }
-  type ImporterFactory = (options: { esbuild: () => unknown; entries: Record<string, string>; registerHooks: () => Promise<void> }) => Importer;
+  type ImporterFactory = (options: { esbuild: () => unknown; entries: Record<string, string>; registerHooks: () => Promise<void> }) => Importer & {
+    startEarly(projectDir: string): void;
+  };
+
+  /** The importer as the CLI makes it, run in `project`'s folder, counting esbuild builds and tsx hook registrations. */
+  async function bundleImporter(project: TempProject) {
+    const at = (file: string) => pathToFileURL(path.join(REPO_ROOT, "cli/bin", file)).href;
+    const { pipelinesBundleImporter } = (await import(at("pipelines-bundle.mjs"))) as { pipelinesBundleImporter: ImporterFactory };
+    const { esbuild } = (await import(at("cli-bundle.mjs"))) as { esbuild: () => { build(options: unknown): Promise<unknown> } };
+    const counts = { builds: 0, hookRegistrations: 0 };
+    const counted = () => ({ ...esbuild(), build: (options: unknown) => (counts.builds++, esbuild().build(options)) });
+    const importer = pipelinesBundleImporter({ esbuild: counted, entries: {}, registerHooks: async () => void counts.hookRegistrations++ });
+    // The CLI runs in the project: the tsconfig that applies is looked for from there.
+    const inProject = async <T>(run: () => Promise<T>): Promise<T> => {
+      const cwd = process.cwd();
+      process.chdir(project.dir);
+      try {
+        return await run();
+      } finally {
+        process.chdir(cwd);
+      }
+    };
+    return {
+      counts,
+      startEarly: () => inProject(async () => importer.startEarly(project.dir)),
+      importAll: (files: readonly string[]) => inProject(() => importer.importAll(files.map((file) => path.join(project.dir, file)), project.dir)),
+    };
+  }
 
   /** Bundles and imports `files` in this process, counting how often tsx's hooks were asked for. */
   async function importBundled(files: Record<string, string>): Promise<{ imported: boolean; hookRegistrations: number }> {
-    const at = (file: string) => pathToFileURL(path.join(REPO_ROOT, "cli/bin", file)).href;
-    const { pipelinesBundleImporter } = (await import(at("pipelines-bundle.mjs"))) as { pipelinesBundleImporter: ImporterFactory };
-    const { esbuild } = (await import(at("cli-bundle.mjs"))) as { esbuild: () => unknown };
-    const created = project(files);
-    let hookRegistrations = 0;
-    const importer = pipelinesBundleImporter({ esbuild, entries: {}, registerHooks: async () => void hookRegistrations++ });
-    // The CLI runs in the project: the tsconfig that applies is looked for from there.
-    const cwd = process.cwd();
-    process.chdir(created.dir);
-    try {
-      const imported = await importer.importAll(Object.keys(files).map((file) => path.join(created.dir, file)), created.dir);
-      return { imported, hookRegistrations };
-    } finally {
-      process.chdir(cwd);
-    }
+    const importer = await bundleImporter(project(files));
+    const imported = await importer.importAll(Object.keys(files));
+    return { imported, hookRegistrations: importer.counts.hookRegistrations };
   }
 
   it("are not registered for modules that import no other package (esbuild's own helpers are no package)", async () => {
@@ -169,5 +184,40 @@ describe("the pipelines bundle's module hooks", () => {
   it("are registered before a module that imports another package is loaded", async () => {
     const colour = { "pipelines/colour.ts": 'import pc from "picocolors";\nexport const label = (text: string): string => pc.bold(text);\n' };
     expect(await importBundled(colour)).toEqual({ imported: true, hookRegistrations: 1 });
+  });
+
+  it("is built early, while the CLI starts, from the files the last load imported, and used unless one of them changed since", async () => {
+    const marker = Symbol.for("reflow.test.earlyBundle");
+    const seen = () => (globalThis as Record<symbol, unknown>)[marker];
+    const files = { "pipelines/a.ts": 'import { b } from "./lib/b.js";\n(globalThis as Record<symbol, unknown>)[Symbol.for("reflow.test.earlyBundle")] = b;\n', "pipelines/lib/b.ts": 'export const b = "first";\n' };
+    const created = project(files);
+    const first = await bundleImporter(created);
+    // Nothing loaded yet: nothing to build early.
+    await first.startEarly();
+    expect(await first.importAll(["pipelines/a.ts", "pipelines/lib/b.ts"])).toBe(true);
+    expect(first.counts.builds).toBe(1);
+    expect(seen()).toBe("first");
+
+    // A new process (a new importer), same files: the early build is the one imported.
+    const unchanged = await bundleImporter(created);
+    await unchanged.startEarly();
+    expect(await unchanged.importAll(["pipelines/a.ts", "pipelines/lib/b.ts"])).toBe(true);
+    expect(unchanged.counts.builds).toBe(1);
+
+    // A file imported by a pipeline changes after the early build read it: built again.
+    const edited = await bundleImporter(created);
+    await edited.startEarly();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    created.write("pipelines/lib/b.ts", 'export const b = "second";\n');
+    expect(await edited.importAll(["pipelines/a.ts", "pipelines/lib/b.ts"])).toBe(true);
+    expect(edited.counts.builds).toBe(2);
+    expect(seen()).toBe("second");
+
+    // Other files than the last load's: the early build is not used.
+    created.write("pipelines/c.ts", "export const c = 1;\n");
+    const more = await bundleImporter(created);
+    await more.startEarly();
+    expect(await more.importAll(["pipelines/a.ts", "pipelines/c.ts", "pipelines/lib/b.ts"])).toBe(true);
+    expect(more.counts.builds).toBe(2);
   });
 });
