@@ -67,11 +67,12 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
     reader: new StateReader(db, database),
     ...(mode === "write" ? { writer: new StateWriter(db, database), lock: new StateLock(db) } : {}),
     close: async () => {
-      if (mode === "write") {
-        refillSummaries(database);
-        leaveWalMode(database);
+      try {
+        if (mode === "write") refillSummaries(database);
+      } finally {
+        if (mode === "write") leaveWalMode(database);
+        await db.destroy();
       }
-      await db.destroy();
     },
   };
 }
