@@ -52,6 +52,8 @@ export async function seedBuiltState(projectDir: string, asOf: string): Promise<
     db.pragma("journal_mode = DELETE");
     db.close();
   }
+  // A writer closing stores the dataset summaries these direct inserts left unstored, as after an apply.
+  await (await openStateStore(statePath, "write"))!.close();
   return { versions: plan.tasks.length };
 }
 

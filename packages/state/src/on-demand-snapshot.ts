@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { readDatasetSummaries } from "./dataset-summaries.js";
 import type { DatasetState, DatasetSummaries, DatasetSummary, InputVersions, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 /** The newest rollback of each partition, by `partitionId`. */
@@ -35,19 +36,6 @@ const DETAILS_SQL = `select p.partition, coalesce(i.inputs, t.inputs), t.content
   from partitions p left join tasks t on t.id = p.live_task_id left join tasks i on i.id = p.inputs_task_id
   where p.dataset = ?`;
 
-/** dataset, partitions, clean, first key, last key, min and max live fingerprint, oldest checked task, newest live version. */
-type SummaryRow = [string, number, number, string, string, string | null, string | null, number | null, number | null];
-
-// Every dataset's summary in one pass over the (dataset, partition) primary key, with one lookup of
-// the live task per row: a plan asks for nearly every dataset's, and 1,000 queries cost 40% more
-// than one grouped scan (the per-row `filter` is cheaper than summing a boolean expression too).
-const SUMMARIES_SQL = `select p.dataset, count(*),
-    count(*) filter (where p.status = 'built' and p.live_task_id is not null and coalesce(t.incomplete, 0) = 0 and p.accepted_fingerprint is null),
-    min(p.partition), max(p.partition), min(t.fingerprint), max(t.fingerprint),
-    min(coalesce(p.inputs_task_id, p.live_task_id)), max(p.live_task_id)
-  from partitions p left join tasks t on t.id = p.live_task_id
-  group by p.dataset`;
-
 /**
  * The datasets with partition rows, in key order: one seek per dataset through
  * the (dataset, partition) primary key (a loose index scan) where `select
@@ -81,11 +69,11 @@ export interface OnDemandOptions {
 
 /**
  * A SQLite snapshot that reads each dataset's partitions when first asked
- * for them (statements prepared once), and summarises every dataset with one
- * grouped aggregate query when a summary is first asked for: a plan after a
- * small edit then reads the partitions of the datasets it plans, not of every
- * dataset (365,000 rows in the plan benchmark). Reading after the connection
- * closed is a bug and throws.
+ * for them (statements prepared once), and reads every dataset's summary
+ * (stored, see `dataset-summaries.ts`) when a summary is first asked for: a
+ * plan after a small edit then reads the partitions of the datasets it plans,
+ * not of every dataset (365,000 rows in the plan benchmark). Reading after the
+ * connection closed is a bug and throws.
  */
 export function onDemandSnapshot(
   database: Database.Database,
@@ -97,7 +85,6 @@ export function onDemandSnapshot(
     datasets: database.prepare(DATASET_NAMES_SQL).pluck(),
     partitions: database.prepare(PARTITIONS_SQL).raw(true),
     details: database.prepare(DETAILS_SQL).raw(true),
-    summaries: database.prepare(SUMMARIES_SQL).raw(true),
     sourceVersions: database.prepare(SOURCE_VERSIONS_SQL).raw(true),
   };
   const rollbackCounts = new Map<string, number>();
@@ -124,7 +111,7 @@ export function onDemandSnapshot(
       if (!summaryCache) {
         open(`the summary of ${dataset}`);
         summaryCache = new Map();
-        for (const [name, count, clean, firstKey, lastKey, minFingerprint, maxFingerprint, oldestChecked, newestLive] of statements.summaries.all() as SummaryRow[]) {
+        for (const [name, count, clean, firstKey, lastKey, minFingerprint, maxFingerprint, oldestChecked, newestLive] of readDatasetSummaries(database, names)) {
           summaryCache.set(
             name,
             Object.freeze({

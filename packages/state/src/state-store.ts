@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { Kysely, Migrator, sql, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { displayPath, redactUrl, ReflowError, type PostgresLocation, type StateLocation } from "@reflow/core";
 import { STATE_MIGRATIONS, stateMigrationProvider } from "./migrations/index.js";
+import { refillDatasetSummaries } from "./dataset-summaries.js";
 import { recoverAfterCrash } from "./recover-hot-journal.js";
 import type { StateDatabase } from "./state-schema.js";
 import { StateReader } from "./state-reader.js";
@@ -66,8 +67,12 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
     reader: new StateReader(db, database),
     ...(mode === "write" ? { writer: new StateWriter(db, database), lock: new StateLock(db) } : {}),
     close: async () => {
-      if (mode === "write") leaveWalMode(database);
-      await db.destroy();
+      try {
+        if (mode === "write") refillSummaries(database);
+      } finally {
+        if (mode === "write") leaveWalMode(database);
+        await db.destroy();
+      }
     },
   };
 }
@@ -138,6 +143,19 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
         return true;
       }
     })();
+  }
+}
+
+/**
+ * Stores the summaries this writer's changes deleted, so the next plan reads
+ * them instead of computing them. Only about speed: a state left without
+ * them (a writer that died, or busy past busy_timeout here) reads the same.
+ */
+function refillSummaries(database: Database.Database): void {
+  try {
+    refillDatasetSummaries(database);
+  } catch (error) {
+    if (!isBusy(error)) throw error;
   }
 }
 

@@ -7,6 +7,7 @@ import { fingerprintSources } from "./0005-fingerprint-sources.js";
 import { partitionBatches } from "./0006-partition-batches.js";
 import { workQueue } from "./0007-work-queue.js";
 import { compactVersionRows } from "./0008-compact-version-rows.js";
+import { datasetSummaries } from "./0009-dataset-summaries.js";
 
 /** Every state migration, in order. Append only: never edit or renumber a released one. */
 export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -18,6 +19,7 @@ export const STATE_MIGRATIONS: Readonly<Record<string, Migration>> = Object.free
   "0006-partition-batches": partitionBatches,
   "0007-work-queue": workQueue,
   "0008-compact-version-rows": compactVersionRows,
+  "0009-dataset-summaries": datasetSummaries,
 });
 
 export const stateMigrationProvider: MigrationProvider = {
