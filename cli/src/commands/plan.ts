@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { planProject, planToJson, toSavedPlan } from "@reflow/api";
+import { planJsonChunks, planProject, toSavedPlan } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
@@ -16,10 +16,13 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
   if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date(), categoryFlags), null, 2)}\n`);
   process.stderr.write(formatWarnings(project.warnings));
   if (options.json) {
-    const json = planToJson(plan);
     // One list: the compiler's warnings (undeclared environment reads), then the plan's (mixed logic).
-    const warnings = [...warningsToJson(project.warnings, project.config.projectDir), ...(json.warnings ?? [])];
-    process.stdout.write(`${JSON.stringify({ ...json, warnings, diffs }, null, 2)}\n`);
+    const warnings = [...warningsToJson(project.warnings, project.config.projectDir), ...(plan.warnings ?? [])];
+    // Written as it is printed, chunk by chunk (24 MB for 223,745 tasks); nothing more once the reader went away (`| head`).
+    for (const chunk of planJsonChunks(plan, { warnings, diffs })) {
+      if (process.stdout.destroyed) break;
+      process.stdout.write(chunk);
+    }
     return;
   }
   process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions, diffs));

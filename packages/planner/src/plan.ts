@@ -193,11 +193,24 @@ export function planToJson(plan: Plan): PlanJson {
     if (t.keep) kept.push({ dataset: t.dataset, partition: t.partition });
     else tasks.push(t.incomplete ? { dataset: t.dataset, partition: t.partition, reason: t.reason, incomplete: true } : { dataset: t.dataset, partition: t.partition, reason: t.reason });
   }
+  return planJsonWith(plan, tasks, kept.length > 0 ? kept : undefined);
+}
+
+/**
+ * The fields of `planToJson`, in its order, with the given task lists in
+ * their places: `planJsonChunks` puts placeholders there and prints the
+ * lists itself, so both always print the same fields in the same order.
+ */
+export function planJsonWith<T, K>(
+  plan: Plan,
+  tasks: T,
+  kept: K | undefined,
+): Omit<PlanJson, "tasks" | "kept"> & { readonly tasks: T; readonly kept?: K } {
   return {
     asOf: plan.asOf.toISOString(),
     datasets: plan.datasets.map((d) => ({ name: d.name, change: d.change, ...(d.category ? { category: d.category, why: d.why! } : {}) })),
     tasks,
-    ...(kept.length > 0 ? { kept } : {}),
+    ...(kept !== undefined ? { kept } : {}),
     ...(plan.accepted?.length ? { accepted: plan.accepted.map((a) => ({ dataset: a.dataset, partitions: a.partitions.length })) } : {}),
     ...(plan.warnings?.length ? { warnings: plan.warnings } : {}),
     summary: { ...plan.summary },
