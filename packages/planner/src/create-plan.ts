@@ -364,8 +364,9 @@ function readsOf(
     taskInputs() {
       if (names.length === 0) return NO_INPUTS;
       if (onlyInputAt && positions[0]! >= 0) return onlyInputAt(positions[0]!);
-      const inputs: TaskInput[] = [];
-      for (let i = 0; i < names.length; i++) inputs.push(positions[i]! >= 0 ? inputAt[i]!(positions[i]!) : inputOf[i]!(keys[i]!));
+      // Allocated at its length: an array filled by push holds room for 17 (about 150 bytes more per task, and slower to freeze).
+      const inputs = new Array<TaskInput>(names.length);
+      for (let i = 0; i < names.length; i++) inputs[i] = positions[i]! >= 0 ? inputAt[i]!(positions[i]!) : inputOf[i]!(keys[i]!);
       return Object.freeze(inputs);
     },
   };

@@ -30,12 +30,12 @@ export function* planJsonChunks(plan: Plan, more: Readonly<Record<string, unknow
       continue;
     }
     const kept = value === KEPT;
-    const quoted = quotedStrings();
+    const item = kept ? keptItems() : taskItems();
     let items = 0;
     text += "[";
     for (const task of plan.tasks) {
       if ((task.keep === true) !== kept) continue;
-      text += `${items++ === 0 ? "\n" : ",\n"}${kept ? keptItem(task, quoted) : taskItem(task, quoted)}`;
+      text += `${items++ === 0 ? "\n" : ",\n"}${item(task)}`;
       if (text.length >= CHUNK_LENGTH) {
         yield text;
         text = "";
@@ -46,18 +46,42 @@ export function* planJsonChunks(plan: Plan, more: Readonly<Record<string, unknow
   yield `${text}${first ? "}" : "\n}"}\n`;
 }
 
-/** An element of `tasks`, as JSON.stringify prints it two levels in. */
-function taskItem(task: PlannedTask, quoted: (text: string) => string): string {
-  const incomplete = task.incomplete ? `,\n      "incomplete": true` : "";
-  return `    {\n      "dataset": ${quoted(task.dataset)},\n      "partition": ${quoted(task.partition)},\n      "reason": ${quoted(task.reason)}${incomplete}\n    }`;
+/**
+ * Elements of `tasks`, as JSON.stringify prints them two levels in. What
+ * comes before the partition repeats for a dataset's tasks, and what comes
+ * after it for each reason: both are made once (the dataset's for each run of its tasks).
+ */
+function taskItems(): (task: PlannedTask) => string {
+  const head = itemHeads();
+  const quoted = quotedStrings();
+  const tails = new Map<string, string>();
+  const incompleteTails = new Map<string, string>();
+  return (task) => {
+    const byReason = task.incomplete ? incompleteTails : tails;
+    let tail = byReason.get(task.reason);
+    if (tail === undefined) byReason.set(task.reason, (tail = `,\n      "reason": ${JSON.stringify(task.reason)}${task.incomplete ? `,\n      "incomplete": true` : ""}\n    }`));
+    return `${head(task.dataset)}${quoted(task.partition)}${tail}`;
+  };
 }
 
-/** An element of `kept`. */
-function keptItem(task: PlannedTask, quoted: (text: string) => string): string {
-  return `    {\n      "dataset": ${quoted(task.dataset)},\n      "partition": ${quoted(task.partition)}\n    }`;
+/** Elements of `kept`. */
+function keptItems(): (task: PlannedTask) => string {
+  const head = itemHeads();
+  const quoted = quotedStrings();
+  return (task) => `${head(task.dataset)}${quoted(task.partition)}\n    }`;
 }
 
-/** JSON string literals, each made once: datasets, keys and reasons repeat from task to task. */
+/** An element's text up to its partition, made again only when the dataset changes. */
+function itemHeads(): (dataset: string) => string {
+  let last: string | undefined;
+  let head = "";
+  return (dataset) => {
+    if (dataset !== last) head = `    {\n      "dataset": ${JSON.stringify((last = dataset))},\n      "partition": `;
+    return head;
+  };
+}
+
+/** JSON string literals of partition keys, each made once: datasets share their keys. */
 function quotedStrings(): (text: string) => string {
   const literals = new Map<string, string>();
   return (text) => {
