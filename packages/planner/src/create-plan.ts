@@ -49,7 +49,7 @@ export function createPlan(request: PlanRequest): Plan {
   const setOf = keySets();
   const dense = denseKeyLists(asOf);
   const lists = keyLists();
-  const planned = new Map<string, Set<string>>();
+  const planned = new Map<string, ReadonlySet<string>>();
   const tasks: PlannedTask[] = [];
   const changes: DatasetChange[] = [];
 
@@ -60,9 +60,13 @@ export function createPlan(request: PlanRequest): Plan {
   for (const name of order) {
     const dataset = datasets.get(name)!;
     const keys = keysOf.get(name)!;
-    const plannedHere = new Set<string>();
+    // Planned keys are added as they are planned only where a reader may look during the loop: the
+    // dataset reading its own earlier partitions. Otherwise, while every key so far is planned (all of
+    // them, after an edit upstream), only counted; the set of its key list stands for them at the end.
+    const readsItself = dataset.inputs.some((input) => input.dataset === name);
+    let plannedHere: Set<string> | undefined = readsItself ? new Set<string>() : undefined;
     const softHere = new Set<string>();
-    planned.set(name, plannedHere);
+    if (plannedHere) planned.set(name, plannedHere);
     softPlanned.set(name, softHere);
     // Without --include-incomplete every key is complete: no lookup per task.
     const complete = completeKeys === keysOf ? undefined : setOf(completeKeys.get(name)!);
@@ -97,6 +101,7 @@ export function createPlan(request: PlanRequest): Plan {
     // A clean observed source compares each observation with the version its partition recorded, without reading it.
     const recordedVersions = clean && observedHere && observedHere.size > 0 ? state.liveSourceVersions!(name) : undefined;
 
+    let plannedCount = 0;
     for (let index = 0; index < (upToDate ? 0 : keys.length); index++) {
       const key = keys[index]!;
       reads.fill(key, index);
@@ -110,7 +115,11 @@ export function createPlan(request: PlanRequest): Plan {
         acceptedHere.push(key);
         continue;
       }
-      if (!verdict.keep) plannedHere.add(key);
+      if (!verdict.keep) {
+        if (plannedHere) plannedHere.add(key);
+        else if (index > plannedCount) (plannedHere = new Set(keys.slice(0, plannedCount))).add(key);
+        else plannedCount += 1;
+      }
       if (choice?.category === "non-breaking" && (verdict.reason === "code-changed" || verdict.reason === "failed") && built.get(key)?.liveVersion != null) {
         softHere.add(key);
       }
@@ -126,6 +135,7 @@ export function createPlan(request: PlanRequest): Plan {
       if (verdict.keep) task.keep = true;
       tasks.push(Object.freeze(task));
     }
+    if (!readsItself) planned.set(name, plannedHere ?? (plannedCount === keys.length ? setOf(keys) : new Set(keys.slice(0, plannedCount))));
     if (acceptedHere.length > 0) accepted.push(Object.freeze({ dataset: name, fingerprint: dataset.fingerprint, partitions: Object.freeze(acceptedHere) }));
 
     const metadata = dataset.metadata ?? NO_METADATA;
