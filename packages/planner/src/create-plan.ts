@@ -1,7 +1,7 @@
 import { inputPartitionsReady, isTimePartitions, mappedInputKeys, partitionKeys, type MappedSchemes, type PartitionScheme } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
 import {
-  planSummary,
+  planSummaryOf,
   type AcceptedPartitions,
   type CategoryChoice,
   type DatasetChange,
@@ -51,6 +51,9 @@ export function createPlan(request: PlanRequest): Plan {
   const lists = keyLists();
   const planned = new Map<string, ReadonlySet<string>>();
   const tasks: PlannedTask[] = [];
+  // The summary's counts, kept as tasks are planned rather than in another pass over them.
+  let builds = 0;
+  let builtDatasets = 0;
   const changes: DatasetChange[] = [];
 
   // Tasks of non-breaking changes that rebuild a built partition: their readers only record the new version.
@@ -80,6 +83,7 @@ export function createPlan(request: PlanRequest): Plan {
     const position = keyPosition(dataset.partitions);
     const from = choice?.category === "forward-only" && request.forwardFrom !== undefined ? position(request.forwardFrom) : undefined;
     const acceptedHere: string[] = [];
+    let buildsHere = 0;
     // Proven up to date from the state's summaries: its partitions are never read.
     const upToDate = !choice && provablyUpToDate(name, dataset, keys, request, planned, dense);
     // Proven built by this code, every key, from the summary: a partition reading a planned input is
@@ -133,8 +137,11 @@ export function createPlan(request: PlanRequest): Plan {
       };
       if (complete && !complete.has(key)) task.incomplete = true;
       if (verdict.keep) task.keep = true;
+      else buildsHere += 1;
       tasks.push(Object.freeze(task));
     }
+    builds += buildsHere;
+    if (buildsHere > 0) builtDatasets += 1;
     if (!readsItself) planned.set(name, plannedHere ?? (plannedCount === keys.length ? setOf(keys) : new Set(keys.slice(0, plannedCount))));
     if (acceptedHere.length > 0) accepted.push(Object.freeze({ dataset: name, fingerprint: dataset.fingerprint, partitions: Object.freeze(acceptedHere) }));
 
@@ -162,7 +169,7 @@ export function createPlan(request: PlanRequest): Plan {
     asOf,
     datasets: Object.freeze(changes),
     tasks: Object.freeze(tasks),
-    summary: planSummary(tasks),
+    summary: planSummaryOf(builds, builtDatasets, tasks.length - builds),
     ...(accepted.length > 0 ? { accepted: Object.freeze(accepted) } : {}),
   });
 }

@@ -168,8 +168,12 @@ export function planSummary(tasks: readonly PlannedTask[]): PlanSummary {
     builds += 1;
     if (task.dataset !== last) datasets.add((last = task.dataset));
   }
-  const kept = tasks.length - builds;
-  return Object.freeze({ tasks: builds, datasets: datasets.size, ...(kept > 0 ? { kept } : {}) });
+  return planSummaryOf(builds, datasets.size, tasks.length - builds);
+}
+
+/** The summary of `builds` tasks that build, in `datasets` datasets, and `kept` keep tasks. */
+export function planSummaryOf(builds: number, datasets: number, kept: number): PlanSummary {
+  return Object.freeze({ tasks: builds, datasets, ...(kept > 0 ? { kept } : {}) });
 }
 
 /** The machine-readable form of a plan, as `reflow plan --json` prints it. */
