@@ -37,7 +37,7 @@ export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): 
     const rebuilt = builds.get(name);
     if (!rebuilt && !redefined.has(name)) continue;
     const keys = keysOf.get(name)!;
-    // Every key rebuilt: one fingerprint, no warning (the common case after an edit, without grouping each key).
+    // Counted to the last key: every key rebuilt, which mixedLogic would find and not warn about.
     if (rebuilt && !rebuilt.listed && rebuilt.count === keys.length) continue;
     const warning = mixedLogic(context.datasets.get(name)!, keys, rebuilt ? (rebuilt.listed ?? keys.slice(0, rebuilt.count)) : [], context.state);
     if (warning) warnings.push(warning);
