@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { planJsonChunks, planProject, toSavedPlan } from "@reflow/api";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { planJsonChunks, planProject, savedPlanChunks } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
@@ -13,7 +13,7 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
     categoryFlags,
     ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
   });
-  if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date(), categoryFlags), null, 2)}\n`);
+  if (options.out) writeChunks(options.out, savedPlanChunks(plan, new Date(), categoryFlags));
   process.stderr.write(formatWarnings(project.warnings));
   if (options.json) {
     // One list: the compiler's warnings (undeclared environment reads), then the plan's (mixed logic).
@@ -27,4 +27,14 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
   }
   process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions, diffs));
   if (options.out) process.stdout.write(`\nSaved to ${options.out}. \`reflow apply ${options.out}\` applies exactly this plan, or refuses if anything changed.\n`);
+}
+
+/** Writes a file chunk by chunk, as writeFileSync would write their concatenation (created or truncated). */
+function writeChunks(file: string, chunks: Iterable<string>): void {
+  const fd = openSync(file, "w");
+  try {
+    for (const chunk of chunks) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -14,9 +14,21 @@ const KEPT = Symbol("kept");
  * per task nor one string of the whole plan (223,745 tasks and 24 MB in the
  * plan benchmark, where `JSON.stringify` took about three times as long).
  */
-export function* planJsonChunks(plan: Plan, more: Readonly<Record<string, unknown>> = {}): Generator<string, void, undefined> {
+export function planJsonChunks(plan: Plan, more: Readonly<Record<string, unknown>> = {}): Generator<string, void, undefined> {
+  return planFieldChunks(plan, (json) => ({ ...json, ...more }));
+}
+
+/** `planToJson`'s fields with placeholders for its task lists, as `planFieldChunks` gives them. */
+export type PlanJsonFields = ReturnType<typeof planJsonWith<symbol, symbol>>;
+
+/**
+ * The same for an object made around `planToJson`'s fields (a saved plan):
+ * `JSON.stringify(fieldsOf(planToJson(plan)), null, 2)` and a newline, where
+ * `fieldsOf` places the fields it is given, placeholders included, at the top level.
+ */
+export function* planFieldChunks(plan: Plan, fieldsOf: (json: PlanJsonFields) => Readonly<Record<string, unknown>>): Generator<string, void, undefined> {
   const hasKept = plan.tasks.some((task) => task.keep);
-  const fields: Record<string, unknown> = { ...planJsonWith(plan, BUILDS, hasKept ? KEPT : undefined), ...more };
+  const fields = fieldsOf(planJsonWith(plan, BUILDS, hasKept ? KEPT : undefined));
   let text = "{";
   let first = true;
   for (const [name, value] of Object.entries(fields)) {

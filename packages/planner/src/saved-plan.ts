@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ReflowError } from "@reflow/core";
+import { planFieldChunks } from "./plan-json-chunks.js";
 import { CHANGE_CATEGORIES, planToJson, TASK_REASONS, type CategoryFlags, type Plan, type PlanJson } from "./plan.js";
 
 /**
@@ -31,12 +32,22 @@ export function planDigest(plan: Plan): string {
 }
 
 export function toSavedPlan(plan: Plan, createdAt: Date, categoryFlags?: CategoryFlags): SavedPlan {
+  return savedPlanAround(plan, planToJson(plan), createdAt, categoryFlags);
+}
+
+/** `JSON.stringify(toSavedPlan(…), null, 2)` and a newline, in chunks of about 64 KB (see `planJsonChunks`). */
+export function savedPlanChunks(plan: Plan, createdAt: Date, categoryFlags?: CategoryFlags): Generator<string, void, undefined> {
+  return planFieldChunks(plan, (json) => savedPlanAround(plan, json, createdAt, categoryFlags));
+}
+
+/** A saved plan's fields around `json`, planToJson's (or `planFieldChunks`' placeholders). */
+function savedPlanAround<J extends object>(plan: Plan, json: J, createdAt: Date, categoryFlags?: CategoryFlags) {
   const fingerprints: Record<string, string> = {};
   for (const d of plan.datasets) if (d.fingerprint) fingerprints[d.name] = d.fingerprint;
   return {
-    format: SAVED_PLAN_FORMAT,
+    format: SAVED_PLAN_FORMAT as typeof SAVED_PLAN_FORMAT,
     createdAt: createdAt.toISOString(),
-    ...planToJson(plan),
+    ...json,
     fingerprints,
     digest: planDigest(plan),
     ...(categoryFlags && Object.keys(categoryFlags).length > 0 ? { categoryFlags } : {}),

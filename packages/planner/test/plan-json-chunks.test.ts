@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planJsonChunks, planToJson, type Plan, type PlannedTask } from "../src/index.js";
+import { planJsonChunks, planToJson, savedPlanChunks, toSavedPlan, type Plan, type PlannedTask } from "../src/index.js";
 
 const asOf = new Date("2024-01-06T00:00:00Z");
 const NO_INPUTS = Object.freeze([]);
@@ -58,5 +58,21 @@ describe("planJsonChunks", () => {
     expect(chunks.length).toBeGreaterThan(5);
     for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThanOrEqual(64 * 1024);
     for (const chunk of chunks) expect(chunk.length).toBeLessThan(64 * 1024 + 200);
+  });
+
+  it("prints a saved plan as JSON.stringify prints toSavedPlan, with or without category flags", () => {
+    const plan: Plan = {
+      asOf,
+      datasets: [
+        { name: "clean", change: "modified", partitionCount: 2, fingerprint: "c2", previousFingerprint: "c1", category: "non-breaking", why: "non-breaking (--non-breaking)" },
+        { name: "report", change: "unchanged", partitionCount: 2, fingerprint: "r1" },
+      ],
+      tasks: [task("clean", "2024-01-01", { reason: "code-changed" }), task("report", "2024-01-01", { keep: true })],
+      summary: { tasks: 1, datasets: 1, kept: 1 },
+    };
+    const createdAt = new Date("2024-01-06T12:00:00Z");
+    for (const flags of [undefined, {}, { nonBreaking: ["clean"] }]) {
+      expect([...savedPlanChunks(plan, createdAt, flags)].join("")).toBe(`${JSON.stringify(toSavedPlan(plan, createdAt, flags), null, 2)}\n`);
+    }
   });
 });
