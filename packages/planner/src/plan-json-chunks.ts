@@ -1,3 +1,4 @@
+import { jsonStrings } from "./json-strings.js";
 import { planJsonWith, type Plan, type PlannedTask } from "./plan.js";
 
 /** About this many characters per chunk: few writes, and no string the size of the whole plan. */
@@ -65,7 +66,7 @@ export function* planFieldChunks(plan: Plan, fieldsOf: (json: PlanJsonFields) =>
  */
 function taskItems(): (task: PlannedTask) => string {
   const head = itemHeads();
-  const quoted = quotedStrings();
+  const quoted = jsonStrings();
   const tails = new Map<string, string>();
   const incompleteTails = new Map<string, string>();
   return (task) => {
@@ -79,7 +80,7 @@ function taskItems(): (task: PlannedTask) => string {
 /** Elements of `kept`. */
 function keptItems(): (task: PlannedTask) => string {
   const head = itemHeads();
-  const quoted = quotedStrings();
+  const quoted = jsonStrings();
   return (task) => `${head(task.dataset)}${quoted(task.partition)}\n    }`;
 }
 
@@ -90,15 +91,5 @@ function itemHeads(): (dataset: string) => string {
   return (dataset) => {
     if (dataset !== last) head = `    {\n      "dataset": ${JSON.stringify((last = dataset))},\n      "partition": `;
     return head;
-  };
-}
-
-/** JSON string literals of partition keys, each made once: datasets share their keys. */
-function quotedStrings(): (text: string) => string {
-  const literals = new Map<string, string>();
-  return (text) => {
-    let literal = literals.get(text);
-    if (literal === undefined) literals.set(text, (literal = JSON.stringify(text)));
-    return literal;
   };
 }
