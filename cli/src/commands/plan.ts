@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { planProject, planToJson, toSavedPlan } from "@reflow/api";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { planJsonChunks, planProject, savedPlanChunks } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
@@ -13,15 +13,28 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
     categoryFlags,
     ...(options.includeIncomplete ? { includeIncomplete: true } : {}),
   });
-  if (options.out) writeFileSync(options.out, `${JSON.stringify(toSavedPlan(plan, new Date(), categoryFlags), null, 2)}\n`);
+  if (options.out) writeChunks(options.out, savedPlanChunks(plan, new Date(), categoryFlags));
   process.stderr.write(formatWarnings(project.warnings));
   if (options.json) {
-    const json = planToJson(plan);
     // One list: the compiler's warnings (undeclared environment reads), then the plan's (mixed logic).
-    const warnings = [...warningsToJson(project.warnings, project.config.projectDir), ...(json.warnings ?? [])];
-    process.stdout.write(`${JSON.stringify({ ...json, warnings, diffs }, null, 2)}\n`);
+    const warnings = [...warningsToJson(project.warnings, project.config.projectDir), ...(plan.warnings ?? [])];
+    // Written as it is printed, chunk by chunk (24 MB for 223,745 tasks); nothing more once the reader went away (`| head`).
+    for (const chunk of planJsonChunks(plan, { warnings, diffs })) {
+      if (process.stdout.destroyed) break;
+      process.stdout.write(chunk);
+    }
     return;
   }
   process.stdout.write(formatPlan(plan, (name) => project.datasets.get(name)!.partitions, diffs));
   if (options.out) process.stdout.write(`\nSaved to ${options.out}. \`reflow apply ${options.out}\` applies exactly this plan, or refuses if anything changed.\n`);
+}
+
+/** Writes a file chunk by chunk, as writeFileSync would write their concatenation (created or truncated). */
+function writeChunks(file: string, chunks: Iterable<string>): void {
+  const fd = openSync(file, "w");
+  try {
+    for (const chunk of chunks) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -18,14 +18,14 @@ export interface PartitionRange {
 /** Collapses a plan's tasks into ranges of consecutive keys with one reason, in plan order. */
 export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset: string) => PartitionScheme): PartitionRange[] {
   const ranges: PartitionRange[] = [];
+  const nextKeys = nextKeyFinders();
   let current: { dataset: string; first: string; last: string; count: number; reason: TaskReason; incomplete?: boolean } | undefined;
+  let nextKey: (key: string) => string | undefined = () => undefined;
   for (const task of tasks) {
+    const sameDataset = current !== undefined && current.dataset === task.dataset;
+    if (!sameDataset) nextKey = nextKeys(schemeOf(task.dataset));
     const continues =
-      current !== undefined &&
-      current.dataset === task.dataset &&
-      current.reason === task.reason &&
-      current.incomplete === task.incomplete &&
-      nextPartitionKey(schemeOf(task.dataset), current.last) === task.partition;
+      sameDataset && current!.reason === task.reason && current!.incomplete === task.incomplete && nextKey(current!.last) === task.partition;
     if (continues) {
       current!.last = task.partition;
       current!.count += 1;
@@ -38,6 +38,30 @@ export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset
   return ranges;
 }
 
+/**
+ * `nextPartitionKey` of a scheme, each key's worked out once per distinct
+ * scheme: datasets share their schemes and keys (223,745 tasks of 613 daily
+ * datasets in the plan benchmark, 365 distinct keys).
+ */
+function nextKeyFinders(): (scheme: PartitionScheme) => (key: string) => string | undefined {
+  const byScheme = new Map<string, (key: string) => string | undefined>();
+  return (scheme) => {
+    const id = JSON.stringify(scheme);
+    let find = byScheme.get(id);
+    if (!find) {
+      const next = new Map<string, string | undefined>();
+      find = (key) => {
+        if (next.has(key)) return next.get(key);
+        const found = nextPartitionKey(scheme, key);
+        next.set(key, found);
+        return found;
+      };
+      byScheme.set(id, find);
+    }
+    return find;
+  };
+}
+
 /** The human form of a plan: what changed, which partitions are built and why, and a summary line. */
 export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionScheme, diffs: readonly DatasetCodeDiff[] = []): string {
   if (plan.tasks.length === 0 && plan.datasets.every((d) => d.change === "unchanged")) {
@@ -46,22 +70,27 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   const lines: string[] = [`Plan as of ${plan.asOf.toISOString()}`, ""];
   const direct = plan.datasets.filter((d) => d.change === "added" || d.change === "modified");
   const builds = plan.tasks.filter((t) => !t.keep);
-  const rebuilt = new Set(builds.map((t) => t.dataset));
+  const rebuilt = datasetsOf(builds);
   // Downstream means "rebuilt because something it reads is rebuilt", named with
   // what it reads; datasets with only new or failed partitions are not affected by a change.
   const readsChanged = new Map<string, Set<string>>();
+  // Looked up once per run of a dataset's tasks, not per task.
+  let via: Set<string> | undefined;
+  let viaOf: string | undefined;
   for (const task of builds) {
     if (task.reason !== "upstream-changed") continue;
-    const via = readsChanged.get(task.dataset) ?? new Set<string>();
+    if (task.dataset !== viaOf) {
+      via = readsChanged.get((viaOf = task.dataset));
+      if (!via) readsChanged.set(viaOf, (via = new Set<string>()));
+    }
     let inPlan = false;
     for (const input of task.inputs) {
       if (!rebuilt.has(input.dataset)) continue;
-      via.add(input.dataset);
+      via!.add(input.dataset);
       inPlan = true;
     }
     // Its input was rebuilt by an earlier apply or backfill (without --downstream), not by this plan.
-    if (!inPlan) via.add("what an earlier run rebuilt");
-    readsChanged.set(task.dataset, via);
+    if (!inPlan) via!.add("what an earlier run rebuilt");
   }
   const downstream = plan.datasets.filter((d) => d.change === "unchanged" && readsChanged.has(d.name));
   const removed = plan.datasets.filter((d) => d.change === "removed");
@@ -73,7 +102,7 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
     lines.push("Affected downstream (rebuilt unless what they read comes out unchanged):");
     for (const d of downstream) lines.push(`  ${colors.cyan("↳")} ${d.name} (reads ${[...readsChanged.get(d.name)!].join(", ")})`);
   }
-  const kept = keptByDataset(plan);
+  const kept = keptByDataset(plan, rebuilt);
   if (kept.size > 0) {
     lines.push("Not rebuilt (what they read changes only by a non-breaking change; apply records the new input versions):");
     for (const [name, { partitions, reads }] of kept) lines.push(`  ${colors.cyan("=")} ${name} (reads ${[...reads].join(", ")}): ${plural(partitions, "partition")}`);
@@ -87,14 +116,21 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
     lines.push("", "Partitions to build:");
     for (const range of collapseRanges(builds, schemeOf)) lines.push(`  ${formatRange(range)}`);
   }
-  lines.push("", summaryLine(plan));
+  lines.push("", summaryLine(plan, builds));
   if (plan.warnings?.length) lines.push("", ...plan.warnings.map((w) => colors.yellow(w.message)));
   return `${lines.join("\n")}\n`;
 }
 
-/** Datasets with `keep` tasks: how many partitions, and which rebuilt inputs they read. */
-function keptByDataset(plan: Plan): Map<string, { partitions: number; reads: Set<string> }> {
-  const rebuilt = new Set(plan.tasks.filter((t) => !t.keep).map((t) => t.dataset));
+/** The datasets of some tasks, in order; a dataset's tasks are mostly consecutive (one lookup per run of them). */
+function datasetsOf(tasks: readonly PlannedTask[]): Set<string> {
+  const datasets = new Set<string>();
+  let last: string | undefined;
+  for (const task of tasks) if (task.dataset !== last) datasets.add((last = task.dataset));
+  return datasets;
+}
+
+/** Datasets with `keep` tasks: how many partitions, and which of the `rebuilt` datasets they read. */
+function keptByDataset(plan: Plan, rebuilt: ReadonlySet<string>): Map<string, { partitions: number; reads: Set<string> }> {
   const kept = new Map<string, { partitions: number; reads: Set<string> }>();
   for (const task of plan.tasks) {
     if (!task.keep) continue;
@@ -116,10 +152,12 @@ export function formatRange(range: PartitionRange): string {
   return `${colors.bold(range.dataset)}: ${keys} ${reasonColor(range.reason)(range.reason)}${range.incomplete ? colors.yellow(", not complete yet") : ""}`;
 }
 
-/** Terraform-style one-line summary. */
-export function summaryLine(plan: Plan): string {
-  const builds = plan.tasks.filter((t) => !t.keep);
-  const byReason = TASK_REASONS.map((reason) => [reason, builds.filter((t) => t.reason === reason).length] as const)
+/** Terraform-style one-line summary; `builds`: the plan's tasks that build (not `keep`), when the caller has them. */
+export function summaryLine(plan: Plan, builds: readonly PlannedTask[] = plan.tasks.filter((t) => !t.keep)): string {
+  // One pass over the tasks (223,745 in the plan benchmark), not one per reason.
+  const counts = new Map<TaskReason, number>();
+  for (const task of builds) counts.set(task.reason, (counts.get(task.reason) ?? 0) + 1);
+  const byReason = TASK_REASONS.map((reason) => [reason, counts.get(reason) ?? 0] as const)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n.toLocaleString("en-US")} ${reason}`);
   const changed = plan.datasets.filter((d) => d.change === "added" || d.change === "modified").length;

@@ -44,14 +44,18 @@ interface Piece {
  */
 export async function codeDiffs(project: CompiledProject, snapshot: StateSnapshot, plan: Plan, reader: StateReader): Promise<DatasetCodeDiff[]> {
   const rebuiltFrom = new Map<string, Map<string, number>>();
+  // Looked up once per run of a dataset's tasks, not per task.
+  let dataset: string | undefined;
+  let summarized: string | null | undefined;
   for (const task of plan.tasks) {
     if (task.reason !== "code-changed") continue;
     // A code-changed partition has a live version: when the summary says every live version has one fingerprint, that is it (no read).
-    const built = snapshot.summaries?.get(task.dataset)?.fingerprint ?? snapshot.partitions.get(task.dataset)?.get(task.partition)?.fingerprint;
+    if (task.dataset !== dataset) summarized = snapshot.summaries?.get((dataset = task.dataset))?.fingerprint;
+    const built = summarized ?? snapshot.partitions.get(task.dataset)?.get(task.partition)?.fingerprint;
     if (!built) continue;
-    const counts = rebuiltFrom.get(task.dataset) ?? new Map<string, number>();
+    let counts = rebuiltFrom.get(task.dataset);
+    if (!counts) rebuiltFrom.set(task.dataset, (counts = new Map<string, number>()));
     counts.set(built, (counts.get(built) ?? 0) + 1);
-    rebuiltFrom.set(task.dataset, counts);
   }
   const builtWith = new Map([...rebuiltFrom].map(([dataset, counts]) => [dataset, [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0]]));
   const manifests = await reader.manifests([...new Set(builtWith.values())]);

@@ -9,7 +9,7 @@ export * from "./observe-sources.js";
 export * from "./project-status.js";
 export * from "./project-lineage.js";
 export { isReflowError, parseDayKey, ReflowError, UNPARTITIONED_KEY } from "@reflow/core";
-export { planToJson, toSavedPlan, type CategoryFlags, type ChangeCategory, type Plan, type PlannedTask, type SavedPlan, type TaskReason } from "@reflow/planner";
+export { planJsonChunks, planToJson, savedPlanChunks, toSavedPlan, type CategoryFlags, type ChangeCategory, type Plan, type PlannedTask, type SavedPlan, type TaskReason } from "@reflow/planner";
 export { formatFingerprintChange, type CompiledProject, type CompileWarning, type FingerprintChange } from "@reflow/compiler";
 export type { LockHolder, PartitionRollback, PartitionVersionRecord } from "@reflow/state";
 export type { ApplyResult, EngineEvent, TaskOrder } from "@reflow/engine";

@@ -1,4 +1,5 @@
 export * from "./plan.js";
+export * from "./plan-json-chunks.js";
 export * from "./create-plan.js";
 export * from "./saved-plan.js";
 export * from "./limit-plan.js";

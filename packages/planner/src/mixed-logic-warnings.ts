@@ -17,29 +17,41 @@ export interface MixedLogicContext {
  * the plan that will run (after narrowing it).
  */
 export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): Plan {
-  // Keys in plan order (a dataset's by key): a Set only for a dataset whose rebuilt keys are not exactly its keys.
-  const builds = new Map<string, string[]>();
-  let keys: string[] | undefined;
-  let last: string | undefined;
+  const keysOf = effectivePartitionKeys(context.datasets, context.order, plan.asOf);
+  // The keys each dataset rebuilds, in plan order (a dataset's by key). Most rebuild a first run of
+  // their keys (every key, after an edit): only counted, a list made only for a dataset that does not.
+  const builds = new Map<string, RebuiltKeys>();
+  let entry: RebuiltKeys | undefined;
   for (const task of plan.tasks) {
     if (task.keep) continue;
-    if (task.dataset !== last) {
-      last = task.dataset;
-      keys = builds.get(last);
-      if (!keys) builds.set(last, (keys = []));
+    if (task.dataset !== entry?.dataset) {
+      entry = builds.get(task.dataset);
+      if (!entry) builds.set(task.dataset, (entry = { dataset: task.dataset, keys: keysOf.get(task.dataset) ?? [], count: 0 }));
     }
-    keys!.push(task.partition);
+    if (!entry.listed && entry.keys[entry.count] === task.partition) entry.count += 1;
+    else (entry.listed ??= entry.keys.slice(0, entry.count)).push(task.partition);
   }
   const redefined = new Set(plan.datasets.filter((d) => d.change === "modified").map((d) => d.name));
-  const keysOf = effectivePartitionKeys(context.datasets, context.order, plan.asOf);
   const warnings: MixedLogicWarning[] = [];
   for (const name of context.order) {
-    if (!builds.has(name) && !redefined.has(name)) continue;
-    const warning = mixedLogic(context.datasets.get(name)!, keysOf.get(name)!, builds.get(name) ?? [], context.state);
+    const rebuilt = builds.get(name);
+    if (!rebuilt && !redefined.has(name)) continue;
+    const keys = keysOf.get(name)!;
+    // Counted to the last key: every key rebuilt, which mixedLogic would find and not warn about.
+    if (rebuilt && !rebuilt.listed && rebuilt.count === keys.length) continue;
+    const warning = mixedLogic(context.datasets.get(name)!, keys, rebuilt ? (rebuilt.listed ?? keys.slice(0, rebuilt.count)) : [], context.state);
     if (warning) warnings.push(warning);
   }
   const { warnings: _previous, ...rest } = plan;
   return Object.freeze({ ...rest, ...(warnings.length > 0 ? { warnings: Object.freeze(warnings) } : {}) });
+}
+
+/** A dataset's rebuilt keys: the first `count` of its `keys`, or, once they are not, `listed`. */
+interface RebuiltKeys {
+  readonly dataset: string;
+  readonly keys: readonly string[];
+  count: number;
+  listed?: string[];
 }
 
 function mixedLogic(dataset: PlannableDataset, keys: readonly string[], rebuilt: readonly string[], state: StateSnapshot): MixedLogicWarning | undefined {

@@ -168,8 +168,12 @@ export function planSummary(tasks: readonly PlannedTask[]): PlanSummary {
     builds += 1;
     if (task.dataset !== last) datasets.add((last = task.dataset));
   }
-  const kept = tasks.length - builds;
-  return Object.freeze({ tasks: builds, datasets: datasets.size, ...(kept > 0 ? { kept } : {}) });
+  return planSummaryOf(builds, datasets.size, tasks.length - builds);
+}
+
+/** The summary of `builds` tasks that build, in `datasets` datasets, and `kept` keep tasks. */
+export function planSummaryOf(builds: number, datasets: number, kept: number): PlanSummary {
+  return Object.freeze({ tasks: builds, datasets, ...(kept > 0 ? { kept } : {}) });
 }
 
 /** The machine-readable form of a plan, as `reflow plan --json` prints it. */
@@ -193,11 +197,24 @@ export function planToJson(plan: Plan): PlanJson {
     if (t.keep) kept.push({ dataset: t.dataset, partition: t.partition });
     else tasks.push(t.incomplete ? { dataset: t.dataset, partition: t.partition, reason: t.reason, incomplete: true } : { dataset: t.dataset, partition: t.partition, reason: t.reason });
   }
+  return planJsonWith(plan, tasks, kept.length > 0 ? kept : undefined);
+}
+
+/**
+ * The fields of `planToJson`, in its order, with the given task lists in
+ * their places: `planJsonChunks` puts placeholders there and prints the
+ * lists itself, so both always print the same fields in the same order.
+ */
+export function planJsonWith<T, K>(
+  plan: Plan,
+  tasks: T,
+  kept: K | undefined,
+): Omit<PlanJson, "tasks" | "kept"> & { readonly tasks: T; readonly kept?: K } {
   return {
     asOf: plan.asOf.toISOString(),
     datasets: plan.datasets.map((d) => ({ name: d.name, change: d.change, ...(d.category ? { category: d.category, why: d.why! } : {}) })),
     tasks,
-    ...(kept.length > 0 ? { kept } : {}),
+    ...(kept !== undefined ? { kept } : {}),
     ...(plan.accepted?.length ? { accepted: plan.accepted.map((a) => ({ dataset: a.dataset, partitions: a.partitions.length })) } : {}),
     ...(plan.warnings?.length ? { warnings: plan.warnings } : {}),
     summary: { ...plan.summary },

@@ -121,6 +121,23 @@ describe("createPlan", () => {
     expect(tasksOf(plan)).toEqual(["active 2024-01-03 failed", "summary * upstream-changed"]);
   });
 
+  it("rebuilds downstream exactly the keys an input plans: its first keys, its first keys and a later one, or all", () => {
+    const readers = (failed: string[]) => {
+      const { snapshot, partitions } = builtState(base);
+      const events = partitions.get("events")!;
+      for (const key of failed) events.set(key, { ...events.get(key)!, status: "failed" });
+      return tasksOf(createPlan({ ...base, state: snapshot, asOf })).filter((task) => task.startsWith("active "));
+    };
+    expect(readers(["2024-01-01", "2024-01-02"])).toEqual(["active 2024-01-01 upstream-changed", "active 2024-01-02 upstream-changed"]);
+    expect(readers(["2024-01-01", "2024-01-02", "2024-01-04"])).toEqual([
+      "active 2024-01-01 upstream-changed",
+      "active 2024-01-02 upstream-changed",
+      "active 2024-01-04 upstream-changed",
+    ]);
+    expect(readers(["2024-01-03"])).toEqual(["active 2024-01-03 upstream-changed"]);
+    expect(readers(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"])).toHaveLength(5);
+  });
+
   it("sees an input rebuilt since a partition was built (an earlier run failed downstream)", () => {
     const { snapshot, partitions } = builtState(base);
     const events = partitions.get("events")!;
