@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { redactSecrets, redactUrl, ReflowError } from "@reflow/core";
+import { loadPgDriver } from "./pg-driver.js";
 
 export interface PostgresConnectionOptions {
   /** `postgres://user:password@host:port/database`; shown only through `redactUrl`. */
@@ -32,10 +33,12 @@ export interface PostgresConnection {
 // default; reflow's numbers fit a double, so they are parsed as numbers.
 const INT8 = 20;
 const NUMERIC = 1700;
-const types = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8 || oid === NUMERIC ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function typesOf(driver: typeof pg) {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === INT8 || oid === NUMERIC ? (value: string) => Number(value) : driver.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+}
 
 /**
  * Connects to PostgreSQL and checks the server answers, so that an
@@ -45,10 +48,11 @@ const types = {
  */
 export async function connectPostgres(options: PostgresConnectionOptions): Promise<PostgresConnection> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
-  const pool = new pg.Pool({
+  const driver = await loadPgDriver();
+  const pool = new driver.Pool({
     connectionString: options.url,
     max: options.maxConnections ?? 10,
-    types,
+    types: typesOf(driver),
     application_name: "reflow",
     options: `-c search_path=${options.schema}${options.readOnly ? " -c default_transaction_read_only=on" : ""}`,
   });

@@ -1,4 +1,4 @@
-import pg from "pg";
+import { isPgDatabaseError } from "./pg-driver.js";
 
 // Connection exceptions, serialization failures, insufficient resources, operator intervention (a server
 // shutting down or restarting), system and internal errors: worth trying again once the server is back.
@@ -12,7 +12,7 @@ const TRANSIENT_SOCKET_CODES = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIP
  */
 export function isTransientPostgresError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.length > 0 && error.errors.every(isTransientPostgresError);
-  if (error instanceof pg.DatabaseError) return TRANSIENT_SQLSTATE_CLASSES.includes((error.code ?? "").slice(0, 2));
+  if (isPgDatabaseError(error)) return TRANSIENT_SQLSTATE_CLASSES.includes((error.code ?? "").slice(0, 2));
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && TRANSIENT_SOCKET_CODES.includes(code)) return true;

@@ -1,9 +1,21 @@
 import pg from "pg";
-import { describe, expect, it } from "vitest";
-import { isTransientPostgresError } from "../src/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { isPgDatabaseError, isTransientPostgresError, loadPgDriver } from "../src/index.js";
 
 const databaseError = (code: string) => Object.assign(new pg.DatabaseError("server says no", 0, "error"), { code });
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+
+// pg is loaded by the first connection: a server's error exists only after that.
+beforeAll(async () => {
+  await loadPgDriver();
+});
+
+describe("isPgDatabaseError", () => {
+  it("is true of pg's DatabaseError and false of an error that only looks like one", () => {
+    expect(isPgDatabaseError(databaseError("08006"))).toBe(true);
+    expect(isPgDatabaseError(Object.assign(new Error("server says no"), { code: "08006", severity: "ERROR" }))).toBe(false);
+  });
+});
 
 describe("isTransientPostgresError: the server was unavailable for a while, not the request wrong", () => {
   it.each([

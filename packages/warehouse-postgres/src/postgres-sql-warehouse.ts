@@ -1,6 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { sql, type AliasableExpression, type AliasedExpression, type CompiledQuery, type Kysely, type RawBuilder } from "kysely";
 import { asTableExpression, ContentHasher, ReflowError, type ColumnSpec, type PartitionVersionRef, type Row, type SqlWarehouse, type WarehouseTable, type WrittenVersion } from "@reflow/core";
+import { isPgDatabaseError } from "@reflow/postgres";
 import { postgresQueryBuilder } from "./postgres-query-builder.js";
 
 /** What the SQL runner borrows from the warehouse that owns the connection. */
@@ -250,7 +251,7 @@ async function run<T>(action: () => Promise<T>, dataset: string | undefined): Pr
   try {
     return await action();
   } catch (error) {
-    if (!(error instanceof pg.DatabaseError) || isTransient(error)) throw error;
+    if (!isPgDatabaseError(error) || isTransient(error)) throw error;
     throw new ReflowError("REFLOW_TRANSFORM_FAILED", `the warehouse rejected the query: ${error.message}`, { cause: error, ...(dataset ? { subject: dataset } : {}) });
   }
 }
