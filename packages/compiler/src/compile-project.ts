@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { z } from "zod";
 import {
-  columnsOf,
+  columnsOfJsonSchema,
   defaultMapping,
   describeMapping,
   describeScheme,
@@ -10,6 +9,8 @@ import {
   mappingProblem,
   ReflowError,
   resolveMapping,
+  rowJsonSchema,
+  type ColumnsJsonSchema,
   type DatasetDeclaration,
   type PartitionScheme,
 } from "@reflow/core";
@@ -68,12 +69,17 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }),
   );
 
-  // Datasets of a file usually share a schema object: convert each once (zod's conversion is a tenth of a warm compile).
-  // Kept as JSON text: both fingerprint and manifest embed it, for every dataset.
-  const jsonSchemas = new Map<DatasetDeclaration["schema"], string>();
-  const jsonSchemaOf = (schema: DatasetDeclaration["schema"]): string => {
-    if (!jsonSchemas.has(schema)) jsonSchemas.set(schema, JSON.stringify(z.toJSONSchema(schema, { io: "output", unrepresentable: "any" })));
-    return jsonSchemas.get(schema)!;
+  // Datasets of a file usually share a schema object: convert each once (zod's conversion was a third of a warm compile),
+  // for the columns and, as JSON text, for the fingerprint and the manifest of every dataset.
+  const jsonSchemas = new Map<DatasetDeclaration["schema"], { readonly json: ColumnsJsonSchema; readonly text: string }>();
+  const jsonSchemaOf = (declaration: DatasetDeclaration) => {
+    let converted = jsonSchemas.get(declaration.schema);
+    if (!converted) {
+      const json = rowJsonSchema(declaration.schema, declaration.name);
+      converted = { json, text: JSON.stringify(json) };
+      jsonSchemas.set(declaration.schema, converted);
+    }
+    return converted;
   };
   const datasets = new Map<string, CompiledDataset>();
   const warnings: CompileWarning[] = [];
@@ -110,7 +116,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }
     const code = codes.get(name)!;
     const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
-    const columns = Object.freeze(columnsOf(declaration.schema, name));
+    const jsonSchema = jsonSchemaOf(declaration);
+    const columns = Object.freeze(columnsOfJsonSchema(jsonSchema.json, name));
     const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
     warnings.push(...undeclaredEnvReads(declaration, code.env, config.projectDir));
     const env = environmentHashes(declaration.dependsOnEnv);
@@ -123,8 +130,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         inputs: Object.freeze(inputs),
         columns,
         version: declaration.version,
-        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash, env, jsonSchemaOf(declaration.schema)),
-        manifest: fingerprintManifest(declaration, inputs, code, sqlText, env, jsonSchemaOf(declaration.schema)),
+        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash, env, jsonSchema.text),
+        manifest: fingerprintManifest(declaration, inputs, code, sqlText, env, jsonSchema.text),
         metadata: datasetMetadata(declaration),
         code,
         ...(sqlText ? { sql: sqlText } : {}),
