@@ -64,12 +64,9 @@ export function readInlineSourceMap(url: string, scriptHash: string): InlineSour
 /** Node's `SourceMap` parsing (`#parseMap`, then a stable sort by line and column) into one flat array. */
 function decodeMappings(mappings: string, sources: readonly string[]): InlineSourceMap {
   const length = mappings.length;
-  // A segment per separator at most, and one more: [line, column, source index (-1: none), source line, source column].
-  let segments = 1;
-  for (let k = 0; k < length; k++) {
-    const c = mappings.charCodeAt(k);
-    if (c === COMMA || c === SEMICOLON) segments++;
-  }
+  // [line, column, source index (-1: none), source line, source column] per segment: at most one
+  // per two characters (a digit and a separator), and the last; sized so, not counted, to read the text once.
+  const segments = (length >> 1) + 1;
   const fields = new Int32Array(segments * 5);
   let count = 0;
   let line = 0;
@@ -85,7 +82,7 @@ function decodeMappings(mappings: string, sources: readonly string[]): InlineSou
     let digit: number;
     do {
       const code = mappings.charCodeAt(i++);
-      digit = code < 128 ? BASE64[code]! : -1;
+      digit = code < 128 ? BASE64[code]! : 0;
       if (digit === -1) digit = 0;
       result += (digit & 31) << shift;
       shift += 5;
@@ -107,7 +104,7 @@ function decodeMappings(mappings: string, sources: readonly string[]): InlineSou
       if (i >= length) break;
     }
     column += vlq();
-    // More segments than separators: fields run together, in a map Node reads its own way.
+    // More segments than that: fields run together, in a map Node reads its own way.
     if (count === segments) throw new Error("malformed source map mappings");
     const at = count++ * 5;
     fields[at] = line;
