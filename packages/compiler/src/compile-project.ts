@@ -9,8 +9,6 @@ import {
   mappingProblem,
   ReflowError,
   resolveMapping,
-  rowJsonSchema,
-  type ColumnsJsonSchema,
   type DatasetDeclaration,
   type PartitionScheme,
 } from "@reflow/core";
@@ -21,6 +19,7 @@ import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
+import { rowJsonSchemas } from "./row-json-schemas.js";
 import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
 import type { ProjectConfig } from "./project-config.js";
 
@@ -69,18 +68,7 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }),
   );
 
-  // Datasets of a file usually share a schema object: convert each once (zod's conversion was a third of a warm compile),
-  // for the columns and, as JSON text, for the fingerprint and the manifest of every dataset.
-  const jsonSchemas = new Map<DatasetDeclaration["schema"], { readonly json: ColumnsJsonSchema; readonly text: string }>();
-  const jsonSchemaOf = (declaration: DatasetDeclaration) => {
-    let converted = jsonSchemas.get(declaration.schema);
-    if (!converted) {
-      const json = rowJsonSchema(declaration.schema, declaration.name);
-      converted = { json, text: JSON.stringify(json) };
-      jsonSchemas.set(declaration.schema, converted);
-    }
-    return converted;
-  };
+  const jsonSchemaOf = rowJsonSchemas();
   const datasets = new Map<string, CompiledDataset>();
   const warnings: CompileWarning[] = [];
   for (const name of order) {
