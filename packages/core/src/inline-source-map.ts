@@ -122,11 +122,13 @@ function decodeMappings(mappings: string, sources: readonly string[]): InlineSou
     // The name, which reflow does not use.
     if (!separator(mappings.charCodeAt(i))) vlq();
   }
+  // Only the segments read, for as long as the map is kept.
+  const kept = fields.slice(0, count * 5);
   let order: Int32Array | undefined;
   for (let k = 1; k < count; k++) {
-    if (fields[k * 5]! < fields[(k - 1) * 5]! || (fields[k * 5] === fields[(k - 1) * 5] && fields[k * 5 + 1]! < fields[(k - 1) * 5 + 1]!)) {
+    if (kept[k * 5]! < kept[(k - 1) * 5]! || (kept[k * 5] === kept[(k - 1) * 5] && kept[k * 5 + 1]! < kept[(k - 1) * 5 + 1]!)) {
       // Out of order (esbuild writes them in order): sorted as Node sorts them, stably.
-      order = Int32Array.from({ length: count }, (_, n) => n).sort((a, b) => fields[a * 5]! - fields[b * 5]! || fields[a * 5 + 1]! - fields[b * 5 + 1]! || a - b);
+      order = Int32Array.from({ length: count }, (_, n) => n).sort((a, b) => kept[a * 5]! - kept[b * 5]! || kept[a * 5 + 1]! - kept[b * 5 + 1]! || a - b);
       break;
     }
   }
@@ -140,7 +142,7 @@ function decodeMappings(mappings: string, sources: readonly string[]): InlineSou
         const step = remaining >> 1;
         const middle = first + step;
         const m = at(middle);
-        if (targetLine < fields[m]! || (targetLine === fields[m] && targetColumn < fields[m + 1]!)) remaining = step;
+        if (targetLine < kept[m]! || (targetLine === kept[m] && targetColumn < kept[m + 1]!)) remaining = step;
         else {
           first = middle;
           remaining -= step;
@@ -148,11 +150,11 @@ function decodeMappings(mappings: string, sources: readonly string[]): InlineSou
       }
       if (count === 0) return undefined;
       const e = at(first);
-      if (first === 0 && (targetLine < fields[e]! || (targetLine === fields[e] && targetColumn < fields[e + 1]!))) return undefined;
-      const source = fields[e + 2]! === -1 ? undefined : sources[fields[e + 2]!];
+      if (first === 0 && (targetLine < kept[e]! || (targetLine === kept[e] && targetColumn < kept[e + 1]!))) return undefined;
+      const source = kept[e + 2]! === -1 ? undefined : sources[kept[e + 2]!];
       return source === undefined
-        ? { originalLine: fields[e + 3]!, originalColumn: fields[e + 4]! }
-        : { originalSource: source, originalLine: fields[e + 3]!, originalColumn: fields[e + 4]! };
+        ? { originalLine: kept[e + 3]!, originalColumn: kept[e + 4]! }
+        : { originalSource: source, originalLine: kept[e + 3]!, originalColumn: kept[e + 4]! };
     },
   };
 }

@@ -97,7 +97,7 @@ function sourceFrames(sites: readonly NodeJS.CallSite[]): StackFrame[] {
 // By module URL and script hash: the bundle's map read by reflow, or null where Node's is used. Few
 // maps are kept, so that a process loading bundle after bundle does not keep every one.
 const inlineMaps = new Map<string, InlineSourceMap | null>();
-const KEPT_MAPS = 8;
+const KEPT_MAPS = 4;
 
 /** The source map Node would map the site's frames with (Node's own, or the same read faster). */
 function sourceMapOf(site: NodeJS.CallSite, name: string): { findEntry(line: number, column: number): SourceMapEntry | object | undefined } | undefined {
