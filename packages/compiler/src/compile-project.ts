@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
 import {
   columnsOfJsonSchema,
@@ -20,6 +19,7 @@ import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js"
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
 import { rowJsonSchemas } from "./row-json-schemas.js";
+import { sha256 } from "./sha256.js";
 import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
 import type { ProjectConfig } from "./project-config.js";
 
@@ -170,10 +170,6 @@ function sqlCodeHash(sqlText: SqlText, code: CodeFingerprint): string {
   return sha256(JSON.stringify({ sql: sqlText.sql, parameters: sqlText.parameters, closure: code.closureHash }));
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
 function datasetFingerprint(
   declaration: DatasetDeclaration,
   inputs: readonly CompiledInput[],
@@ -192,5 +188,5 @@ function datasetFingerprint(
   };
   // JSON.stringify({ ...head, schema, inputs }), with the schema's text made once per schema.
   const material = `${JSON.stringify(head).slice(0, -1)},"schema":${jsonSchema},"inputs":${JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias)))}}`;
-  return createHash("sha256").update(material).digest("hex").slice(0, 32);
+  return sha256(material).slice(0, 32);
 }
