@@ -8,6 +8,7 @@ import {
   mappingProblem,
   ReflowError,
   resolveMapping,
+  type ColumnSpec,
   type DatasetDeclaration,
   type PartitionScheme,
 } from "@reflow/core";
@@ -18,7 +19,7 @@ import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
-import { rowJsonSchemas } from "./row-json-schemas.js";
+import { rowJsonSchemas, type RowJsonSchema } from "./row-json-schemas.js";
 import { sha256 } from "./sha256.js";
 import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
 import type { ProjectConfig } from "./project-config.js";
@@ -69,6 +70,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
   );
 
   const jsonSchemaOf = rowJsonSchemas();
+  // Datasets of one converted schema share its columns, checked (naming the first of them) when made.
+  const columnsOf = new Map<RowJsonSchema, readonly ColumnSpec[]>();
   const datasets = new Map<string, CompiledDataset>();
   const warnings: CompileWarning[] = [];
   for (const name of order) {
@@ -105,7 +108,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     const code = codes.get(name)!;
     const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
     const jsonSchema = jsonSchemaOf(declaration);
-    const columns = Object.freeze(columnsOfJsonSchema(jsonSchema.json, name));
+    let columns = columnsOf.get(jsonSchema);
+    if (!columns) columnsOf.set(jsonSchema, (columns = Object.freeze(columnsOfJsonSchema(jsonSchema.json, name))));
     const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
     warnings.push(...undeclaredEnvReads(declaration, code.env, config.projectDir));
     const env = environmentHashes(declaration.dependsOnEnv);
