@@ -102,8 +102,8 @@ const KEPT_MAPS = 4;
 /** The source map Node would map the site's frames with (Node's own, or the same read faster). */
 function sourceMapOf(site: NodeJS.CallSite, name: string): { findEntry(line: number, column: number): SourceMapEntry | object | undefined } | undefined {
   // Node keeps maps only when enabled (or for coverage): without, it has none to give.
-  if (!process.sourceMapsEnabled || typeof site.getScriptHash !== "function") return findSourceMap(name);
-  const hash = site.getScriptHash();
+  const hash = process.sourceMapsEnabled ? scriptHash(site) : undefined;
+  if (!hash) return findSourceMap(name);
   const key = `${name}\0${hash}`;
   let map = inlineMaps.get(key);
   if (map === undefined) {
@@ -114,6 +114,15 @@ function sourceMapOf(site: NodeJS.CallSite, name: string): { findEntry(line: num
     inlineMaps.set(key, map);
   }
   return map ?? findSourceMap(name);
+}
+
+/** V8's sha256 of the site's script source, or undefined where it gives none. */
+function scriptHash(site: NodeJS.CallSite): string | undefined {
+  try {
+    return typeof site.getScriptHash === "function" ? site.getScriptHash() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // A project's declarations name a few hundred files in tens of thousands of frames: `fileURLToPath`
