@@ -125,8 +125,8 @@ function scriptHash(site: NodeJS.CallSite): string | undefined {
   }
 }
 
-// A project's declarations name a few hundred files in tens of thousands of frames: `fileURLToPath`
-// parses a URL each time, which was a third of recording them.
+// A project's declarations name a few hundred files in thousands of frames, and `fileURLToPath`
+// parses a URL each time (about 20 ms of importing the 1,000 declarations of the plan-warm fixture).
 const paths = new Map<string, string>();
 
 /** The path of a stack frame's file or source map source: a `file:` URL (a query left out) or a path. */
