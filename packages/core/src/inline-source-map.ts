@@ -18,6 +18,7 @@ export interface InlineSourceMap {
 
 // As Node finds it (`extractSourceMapURLMagicComment`): the last such comment.
 const MAGIC_COMMENT = /\/[*/]#\s+sourceMappingURL=(?<sourceMappingURL>[^\s]+)/g;
+const SOURCE_URL_COMMENT = /\/[*/]#\s+sourceURL=/;
 const COMMA = 44;
 const SEMICOLON = 59;
 const BASE64 = new Int8Array(128).fill(-1);
@@ -39,6 +40,8 @@ export function readInlineSourceMap(url: string, scriptHash: string): InlineSour
     const file = url.startsWith("file:") ? fileURLToPath(url) : url;
     const text = readFileSync(file, "utf8");
     if (!text.includes("sourceMappingURL=data:") || createHash("sha256").update(text).digest("hex") !== scriptHash) return undefined;
+    // V8 then names the script by that URL, and Node resolves the map's sources against the file's: left to Node.
+    if (SOURCE_URL_COMMENT.test(text)) return undefined;
     let comment: string | undefined;
     for (const match of text.matchAll(MAGIC_COMMENT)) comment = match.groups!.sourceMappingURL;
     if (comment === undefined || !comment.startsWith("data:")) return undefined;

@@ -84,7 +84,7 @@ describe("readInlineSourceMap", () => {
     expect(ours).toEqual(nodeEntries(file));
   });
 
-  it("leaves to Node a file that is not the script that ran, a map in another file, and a file without a map", () => {
+  it("leaves to Node a file that is not the script that ran, a map in another file, a file without a map, and a script named by a sourceURL", () => {
     const file = withMap("stale.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
     expect(readInlineSourceMap(pathToFileURL(file).href, "0".repeat(64))).toBeUndefined();
     const linked = path.join(dir, "linked.mjs");
@@ -94,5 +94,9 @@ describe("readInlineSourceMap", () => {
     writeFileSync(plain, "export const x = 1;\n");
     expect(readInlineSourceMap(pathToFileURL(plain).href, createHash("sha256").update(readFileSync(plain, "utf8")).digest("hex"))).toBeUndefined();
     expect(readInlineSourceMap(pathToFileURL(path.join(dir, "missing.mjs")).href, "0".repeat(64))).toBeUndefined();
+    const named = withMap("named.mjs", "export const x = 1;\n//# sourceURL=elsewhere.mjs", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
+    expect(readInlineSourceMap(pathToFileURL(named).href, createHash("sha256").update(readFileSync(named, "utf8")).digest("hex"))).toBeUndefined();
+    const same = withMap("same.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
+    expect(readInlineSourceMap(pathToFileURL(same).href, createHash("sha256").update(readFileSync(same, "utf8")).digest("hex"))).toBeDefined();
   });
 });
