@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ReflowError } from "@reflow/core";
@@ -11,6 +10,7 @@ import { locateCallSite } from "./fingerprint/locate-call-site.js";
 import { packageVersion } from "./fingerprint/package-version.js";
 import { resolveModule, SCRIPT_EXTENSIONS, type ModuleTarget } from "./fingerprint/resolve-module.js";
 import { readSummaryCache, writeSummaryCache } from "./fingerprint/summary-cache.js";
+import { sha256 } from "./sha256.js";
 
 /** A declaration whose code to fingerprint, as the runtime saw it. */
 export interface FingerprintTarget {
@@ -330,10 +330,6 @@ function memoize<R>(compute: (a: string, b: string) => R, keyOf: (a: string, b: 
     if (!results.has(key)) results.set(key, compute(a, b));
     return results.get(key)!;
   };
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 // Code-point order, the same on every machine whatever its locale.

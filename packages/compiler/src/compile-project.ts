@@ -1,8 +1,6 @@
-import { createHash } from "node:crypto";
 import path from "node:path";
-import { z } from "zod";
 import {
-  columnsOf,
+  columnsOfJsonSchema,
   defaultMapping,
   describeMapping,
   describeScheme,
@@ -10,6 +8,7 @@ import {
   mappingProblem,
   ReflowError,
   resolveMapping,
+  type ColumnSpec,
   type DatasetDeclaration,
   type PartitionScheme,
 } from "@reflow/core";
@@ -20,6 +19,8 @@ import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
 import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
+import { rowJsonSchemas, type RowJsonSchema } from "./row-json-schemas.js";
+import { sha256 } from "./sha256.js";
 import { compileSqlText, type SqlText } from "./sql-fingerprint.js";
 import type { ProjectConfig } from "./project-config.js";
 
@@ -68,13 +69,9 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }),
   );
 
-  // Datasets of a file usually share a schema object: convert each once (zod's conversion is a tenth of a warm compile).
-  // Kept as JSON text: both fingerprint and manifest embed it, for every dataset.
-  const jsonSchemas = new Map<DatasetDeclaration["schema"], string>();
-  const jsonSchemaOf = (schema: DatasetDeclaration["schema"]): string => {
-    if (!jsonSchemas.has(schema)) jsonSchemas.set(schema, JSON.stringify(z.toJSONSchema(schema, { io: "output", unrepresentable: "any" })));
-    return jsonSchemas.get(schema)!;
-  };
+  const jsonSchemaOf = rowJsonSchemas();
+  // Datasets of one converted schema share its columns, checked (naming the first of them) when made.
+  const columnsOf = new Map<RowJsonSchema, readonly ColumnSpec[]>();
   const datasets = new Map<string, CompiledDataset>();
   const warnings: CompileWarning[] = [];
   for (const name of order) {
@@ -110,7 +107,9 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
     }
     const code = codes.get(name)!;
     const runAt = declaration.definedAt ? { file: declaration.definedAt.file, line: code.line } : undefined;
-    const columns = Object.freeze(columnsOf(declaration.schema, name));
+    const jsonSchema = jsonSchemaOf(declaration);
+    let columns = columnsOf.get(jsonSchema);
+    if (!columns) columnsOf.set(jsonSchema, (columns = Object.freeze(columnsOfJsonSchema(jsonSchema.json, name))));
     const sqlText = declaration.sql ? compileSqlText(declaration, runAt, columns) : undefined;
     warnings.push(...undeclaredEnvReads(declaration, code.env, config.projectDir));
     const env = environmentHashes(declaration.dependsOnEnv);
@@ -123,8 +122,8 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
         inputs: Object.freeze(inputs),
         columns,
         version: declaration.version,
-        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash, env, jsonSchemaOf(declaration.schema)),
-        manifest: fingerprintManifest(declaration, inputs, code, sqlText, env, jsonSchemaOf(declaration.schema)),
+        fingerprint: datasetFingerprint(declaration, inputs, sqlText ? sqlCodeHash(sqlText, code) : code.hash, env, jsonSchema.text),
+        manifest: fingerprintManifest(declaration, inputs, code, sqlText, env, jsonSchema.text),
         metadata: datasetMetadata(declaration),
         code,
         ...(sqlText ? { sql: sqlText } : {}),
@@ -175,10 +174,6 @@ function sqlCodeHash(sqlText: SqlText, code: CodeFingerprint): string {
   return sha256(JSON.stringify({ sql: sqlText.sql, parameters: sqlText.parameters, closure: code.closureHash }));
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
 function datasetFingerprint(
   declaration: DatasetDeclaration,
   inputs: readonly CompiledInput[],
@@ -197,5 +192,5 @@ function datasetFingerprint(
   };
   // JSON.stringify({ ...head, schema, inputs }), with the schema's text made once per schema.
   const material = `${JSON.stringify(head).slice(0, -1)},"schema":${jsonSchema},"inputs":${JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias)))}}`;
-  return createHash("sha256").update(material).digest("hex").slice(0, 32);
+  return sha256(material).slice(0, 32);
 }

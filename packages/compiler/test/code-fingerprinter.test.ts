@@ -853,6 +853,38 @@ export const b = dataset("b", { transform: () => [{ d: 1 }] });
       expect(second.get("active_users")!.hash).toBe(project(snapshot(fixture.dir)).codes().get("active_users")!.hash);
     });
 
+    it("keeps a summary per line of one JSON object, and writes back the lines of unchanged files as they were", () => {
+      const fixture = project(BASE_FILES);
+      const cacheFile = path.join(fixture.dir, "cache.json");
+      createCodeFingerprinter({ projectDir: fixture.dir, cacheFile }).fingerprint(fixture.targets());
+      const before = fs.readFileSync(cacheFile, "utf8");
+      const cache = JSON.parse(before) as { version: string; files: Record<string, unknown> };
+      const lines = before.split("\n");
+      expect(lines[0]).toBe(`{"version":${JSON.stringify(cache.version)},"files":{`);
+      expect(lines.slice(-2)).toEqual(["}}", ""]);
+      expect(lines.slice(1, -2)).toEqual(Object.entries(cache.files).map(([file, summary], i, all) => `${JSON.stringify(file)}:${JSON.stringify(summary)}${i < all.length - 1 ? "," : ""}`));
+
+      fixture.edit("pipelines/markers.ts", `"crawler"`, `"spider"`);
+      const edited = createCodeFingerprinter({ projectDir: fixture.dir, cacheFile });
+      edited.fingerprint(fixture.targets());
+      expect(edited.stats().analysedFiles).toEqual(["pipelines/markers.ts"]);
+      const after = fs.readFileSync(cacheFile, "utf8").split("\n");
+      const changed = after.filter((line) => !lines.includes(line));
+      expect(changed).toHaveLength(1);
+      expect(changed[0]).toContain(JSON.stringify(path.join(fixture.dir, "pipelines/markers.ts")));
+      expect(after).toHaveLength(lines.length);
+    });
+
+    it("reads a cache written as one line of JSON (by an older reflow)", () => {
+      const fixture = project(BASE_FILES);
+      const cacheFile = path.join(fixture.dir, "cache.json");
+      const expected = fixture.codes({ cacheFile });
+      fs.writeFileSync(cacheFile, JSON.stringify(JSON.parse(fs.readFileSync(cacheFile, "utf8"))));
+      const warm = createCodeFingerprinter({ projectDir: fixture.dir, cacheFile });
+      expect([...warm.fingerprint(fixture.targets())]).toEqual([...expected]);
+      expect(warm.stats().analysedFiles).toEqual([]);
+    });
+
     it("re-reads files on every call of the same fingerprinter", () => {
       const fixture = project(BASE_FILES);
       const fingerprinter = createCodeFingerprinter({ projectDir: fixture.dir });

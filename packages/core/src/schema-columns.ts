@@ -15,19 +15,31 @@ export interface ColumnSpec {
 /** Column names reflow itself uses in the warehouse; a schema may not declare them. */
 export const RESERVED_COLUMNS = ["_partition", "_version"] as const;
 
-type JsonSchema = { type?: string | string[]; anyOf?: JsonSchema[]; properties?: Record<string, JsonSchema>; required?: string[] };
+/** The part of a JSON Schema (as zod makes it) that decides columns. */
+export type ColumnsJsonSchema = { type?: string | string[]; anyOf?: ColumnsJsonSchema[]; properties?: Record<string, ColumnsJsonSchema>; required?: string[] };
 
 /**
  * Warehouse columns for a row schema, derived from zod's JSON Schema so that
  * every zod construct maps somewhere: scalars to native columns, the rest to JSON text.
  */
 export function columnsOf(schema: z.ZodType, datasetName: string): ColumnSpec[] {
-  let json: JsonSchema;
+  return columnsOfJsonSchema(rowJsonSchema(schema, datasetName), datasetName);
+}
+
+/**
+ * zod's JSON Schema of a row schema, as `columnsOf` reads it: the compiler
+ * converts each schema object once for its many datasets and fingerprints the same conversion.
+ */
+export function rowJsonSchema(schema: z.ZodType, datasetName: string): ColumnsJsonSchema {
   try {
-    json = z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as JsonSchema;
+    return z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as ColumnsJsonSchema;
   } catch (error) {
     throw new ReflowError("REFLOW_INVALID_DECLARATION", `dataset "${datasetName}": schema cannot be described as columns: ${(error as Error).message}`, { subject: datasetName });
   }
+}
+
+/** `columnsOf` from the schema's `rowJsonSchema`. */
+export function columnsOfJsonSchema(json: ColumnsJsonSchema, datasetName: string): ColumnSpec[] {
   if (json.type !== "object" || !json.properties) {
     throw new ReflowError("REFLOW_INVALID_DECLARATION", `dataset "${datasetName}": schema must be a z.object({...}) describing one row`, { subject: datasetName });
   }
@@ -41,7 +53,7 @@ export function columnsOf(schema: z.ZodType, datasetName: string): ColumnSpec[] 
   });
 }
 
-function scalarType(property: JsonSchema): { type: ColumnType; nullable: boolean } {
+function scalarType(property: ColumnsJsonSchema): { type: ColumnType; nullable: boolean } {
   const variants = property.anyOf ?? [property];
   const types = new Set<string>();
   for (const variant of variants) {

@@ -1,5 +1,6 @@
 import { findSourceMap } from "node:module";
 import { fileURLToPath } from "node:url";
+import { readInlineSourceMap, type InlineSourceMap, type SourceMapEntry } from "./inline-source-map.js";
 import type { SourceLocation } from "./reflow-error.js";
 
 const CORE_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -77,18 +78,66 @@ function sourceFrames(sites: readonly NodeJS.CallSite[]): StackFrame[] {
   const frames: StackFrame[] = [];
   for (const site of sites) {
     const name = site.getFileName();
+    if (!name || !(name.startsWith("file:") || name.startsWith("/"))) continue;
+    const file = pathOf(name);
+    if (file.includes("/node_modules/")) continue;
     const line = site.getLineNumber();
     const column = site.getColumnNumber();
-    if (!name || line === null || column === null || !(name.startsWith("file:") || name.startsWith("/"))) continue;
-    const file = name.startsWith("file:") ? fileURLToPath(name.replace(/\?.*$/, "")) : name;
-    if (file.includes("/node_modules/")) continue;
-    const entry = findSourceMap(name)?.findEntry(line - 1, column - 1);
+    if (line === null || column === null) continue;
+    const entry = sourceMapOf(site, name)?.findEntry(line - 1, column - 1);
     if (entry && "originalSource" in entry && entry.originalSource) {
-      const source = entry.originalSource;
-      frames.push({ file: source.startsWith("file:") ? fileURLToPath(source) : source, line: entry.originalLine + 1, column: entry.originalColumn + 1 });
+      frames.push({ file: pathOf(entry.originalSource), line: entry.originalLine + 1, column: entry.originalColumn + 1 });
     } else {
       frames.push({ file, line, column });
     }
   }
   return frames;
+}
+
+// By module URL and script hash: the bundle's map read by reflow, or null where Node's is used. Few
+// maps are kept, so that a process loading bundle after bundle does not keep every one.
+const inlineMaps = new Map<string, InlineSourceMap | null>();
+const KEPT_MAPS = 4;
+
+/** The source map Node would map the site's frames with (Node's own, or the same read faster). */
+function sourceMapOf(site: NodeJS.CallSite, name: string): { findEntry(line: number, column: number): SourceMapEntry | object | undefined } | undefined {
+  // Node keeps maps only when enabled (or for coverage): without, it has none to give.
+  const hash = process.sourceMapsEnabled ? scriptHash(site) : undefined;
+  if (!hash) return findSourceMap(name);
+  const key = `${name}\0${hash}`;
+  let map = inlineMaps.get(key);
+  if (map === undefined) {
+    map = readInlineSourceMap(name, hash) ?? null;
+    if (map !== null && [...inlineMaps.values()].filter((kept) => kept !== null).length >= KEPT_MAPS) {
+      for (const [kept, value] of inlineMaps) if (value !== null) inlineMaps.delete(kept);
+    }
+    inlineMaps.set(key, map);
+  }
+  return map ?? findSourceMap(name);
+}
+
+/** V8's sha256 of the site's script source, or undefined where it gives none. */
+function scriptHash(site: NodeJS.CallSite): string | undefined {
+  try {
+    return typeof site.getScriptHash === "function" ? site.getScriptHash() || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A project's declarations name a few hundred files in thousands of frames, and `fileURLToPath`
+// parses a URL each time (about 20 ms of importing the 1,000 declarations of the plan-warm fixture).
+const paths = new Map<string, string>();
+
+/** The path of a stack frame's file or source map source: a `file:` URL (a query left out) or a path. */
+function pathOf(name: string): string {
+  // Without the query (tsx's namespaces, a cache-busting reload), so that the map stays as small as the project.
+  const query = name.startsWith("file:") ? name.indexOf("?") : -1;
+  const url = query === -1 ? name : name.slice(0, query);
+  let file = paths.get(url);
+  if (file === undefined) {
+    file = url.startsWith("file:") ? fileURLToPath(url) : url;
+    paths.set(url, file);
+  }
+  return file;
 }

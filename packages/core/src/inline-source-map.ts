@@ -1,0 +1,163 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** What `findSourceMap(url).findEntry(line, column)` answers (0-based), for the frames reflow maps. */
+export interface SourceMapEntry {
+  /** Absolute URL of the original source; absent for a mapping without one. */
+  readonly originalSource?: string;
+  readonly originalLine: number;
+  readonly originalColumn: number;
+}
+
+export interface InlineSourceMap {
+  /** As Node's `SourceMap.findEntry`: the last mapping at or before the position, in (line, column) order; undefined before the first. */
+  findEntry(line: number, column: number): SourceMapEntry | undefined;
+}
+
+// As Node finds it (`extractSourceMapURLMagicComment`): the last such comment.
+const MAGIC_COMMENT = /\/[*/]#\s+sourceMappingURL=(?<sourceMappingURL>[^\s]+)/g;
+const SOURCE_URL_COMMENT = /\/[*/]#\s+sourceURL=/;
+const COMMA = 44;
+const SEMICOLON = 59;
+const BASE64 = new Int8Array(128).fill(-1);
+for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].entries()) BASE64[c.charCodeAt(0)] = i;
+
+/**
+ * The inline source map of the module at `url`, read from its file, when the
+ * file is exactly the script V8 ran (`scriptHash`, from `CallSite.getScriptHash()`)
+ * and carries its map as a base64 `data:` URL, as the pipelines bundle does;
+ * otherwise undefined, and the caller asks Node (`findSourceMap`).
+ *
+ * It gives the same entries as Node's `SourceMap`, whose construction decodes
+ * every mapping of the million-character bundle into an array of its own: a
+ * tenth of a second, where this reads one array of numbers. Source maps must be
+ * enabled, as for Node to have kept the map at all.
+ */
+export function readInlineSourceMap(url: string, scriptHash: string): InlineSourceMap | undefined {
+  try {
+    const file = url.startsWith("file:") ? fileURLToPath(url) : url;
+    const text = readFileSync(file, "utf8");
+    if (!text.includes("sourceMappingURL=data:") || createHash("sha256").update(text).digest("hex") !== scriptHash) return undefined;
+    // V8 then names the script by that URL, and Node resolves the map's sources against the file's: left to Node.
+    if (SOURCE_URL_COMMENT.test(text)) return undefined;
+    let comment: string | undefined;
+    for (const match of text.matchAll(MAGIC_COMMENT)) comment = match.groups!.sourceMappingURL;
+    if (comment === undefined || !comment.startsWith("data:")) return undefined;
+    // As Node's `sourceMapFromDataUrl`; any other form is left to Node.
+    const [format = "", data = ""] = new URL(comment).pathname.split(",");
+    const parameters = format.split(";");
+    if (parameters[0] !== "application/json" || parameters.at(-1) !== "base64") return undefined;
+    const map = JSON.parse(Buffer.from(data, "base64").toString("utf8")) as { sources?: unknown; sourceRoot?: unknown; mappings?: unknown; sections?: unknown };
+    if (map.sections !== undefined || !Array.isArray(map.sources) || typeof map.mappings !== "string") return undefined;
+    // As Node's `sourcesToAbsolute`, against the module's URL.
+    const base = url.startsWith("file:") ? url : pathToFileURL(file).href;
+    const sources = map.sources.map((source: unknown) => {
+      const full = `${(map.sourceRoot as string | undefined) || ""}${source as string}`;
+      return path.isAbsolute(full) ? pathToFileURL(full).href : new URL(full, base).href;
+    });
+    return decodeMappings(map.mappings, sources);
+  } catch {
+    // Node's own reading decides (and finds no map, or another one).
+    return undefined;
+  }
+}
+
+/** Node's `SourceMap` parsing (`#parseMap`, then a stable sort by line and column) into one flat array. */
+function decodeMappings(mappings: string, sources: readonly string[]): InlineSourceMap {
+  const length = mappings.length;
+  // [line, column, source index (-1: none), source line, source column] per segment: at most one
+  // per two characters (a digit and a separator), and the last; sized so, not counted, to read the text once.
+  const segments = (length >> 1) + 1;
+  const fields = new Int32Array(segments * 5);
+  let count = 0;
+  let line = 0;
+  let column = 0;
+  let sourceIndex = 0;
+  let sourceLine = 0;
+  let sourceColumn = 0;
+  let i = 0;
+  // Node's `decodeVLQ`, down to its 32-bit arithmetic; a character that is no base64 digit (or none, past the end) counts as 0.
+  const vlq = (): number => {
+    let result = 0;
+    let shift = 0;
+    let digit: number;
+    do {
+      const code = mappings.charCodeAt(i++);
+      digit = code < 128 ? BASE64[code]! : 0;
+      if (digit === -1) digit = 0;
+      result += (digit & 31) << shift;
+      shift += 5;
+    } while (digit & 32);
+    const negate = result & 1;
+    result >>>= 1;
+    return negate ? -result | (1 << 31) : result;
+  };
+  // As Node's `isSeparator`: the end of the text is none.
+  const separator = (c: number): boolean => c === COMMA || c === SEMICOLON;
+  while (true) {
+    if (mappings.charCodeAt(i) === COMMA) i++;
+    else {
+      while (mappings.charCodeAt(i) === SEMICOLON) {
+        line++;
+        column = 0;
+        i++;
+      }
+      if (i >= length) break;
+    }
+    column += vlq();
+    // More segments than that: fields run together, in a map Node reads its own way.
+    if (count === segments) throw new Error("malformed source map mappings");
+    const at = count++ * 5;
+    fields[at] = line;
+    fields[at + 1] = column;
+    if (separator(mappings.charCodeAt(i))) {
+      fields[at + 2] = -1;
+      continue;
+    }
+    sourceIndex += vlq();
+    sourceLine += vlq();
+    sourceColumn += vlq();
+    fields[at + 2] = sourceIndex;
+    fields[at + 3] = sourceLine;
+    fields[at + 4] = sourceColumn;
+    // The name, which reflow does not use.
+    if (!separator(mappings.charCodeAt(i))) vlq();
+  }
+  // Only the segments read, for as long as the map is kept.
+  const kept = fields.slice(0, count * 5);
+  let order: Int32Array | undefined;
+  for (let k = 1; k < count; k++) {
+    if (kept[k * 5]! < kept[(k - 1) * 5]! || (kept[k * 5] === kept[(k - 1) * 5] && kept[k * 5 + 1]! < kept[(k - 1) * 5 + 1]!)) {
+      // Out of order (esbuild writes them in order): sorted as Node sorts them, stably.
+      order = Int32Array.from({ length: count }, (_, n) => n).sort((a, b) => kept[a * 5]! - kept[b * 5]! || kept[a * 5 + 1]! - kept[b * 5 + 1]! || a - b);
+      break;
+    }
+  }
+  const at = (n: number): number => (order ? order[n]! : n) * 5;
+  return {
+    findEntry(targetLine, targetColumn) {
+      // Node's binary search, to land on the same mapping.
+      let first = 0;
+      let remaining = count;
+      while (remaining > 1) {
+        const step = remaining >> 1;
+        const middle = first + step;
+        const m = at(middle);
+        if (targetLine < kept[m]! || (targetLine === kept[m] && targetColumn < kept[m + 1]!)) remaining = step;
+        else {
+          first = middle;
+          remaining -= step;
+        }
+      }
+      if (count === 0) return undefined;
+      const e = at(first);
+      if (first === 0 && (targetLine < kept[e]! || (targetLine === kept[e] && targetColumn < kept[e + 1]!))) return undefined;
+      const source = kept[e + 2]! === -1 ? undefined : sources[kept[e + 2]!];
+      return source === undefined
+        ? { originalLine: kept[e + 3]!, originalColumn: kept[e + 4]! }
+        : { originalSource: source, originalLine: kept[e + 3]!, originalColumn: kept[e + 4]! };
+    },
+  };
+}
