@@ -40,14 +40,18 @@ export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
      * imported, before the compiler has found them: esbuild works on another
      * core while the CLI starts. `importAll` uses it only for the same files,
      * none of them (nor anything they import) touched since it started.
+     * Returns whether any of those files changed since that load (true when
+     * there is none to go by), so the caller can start what an edit needs.
      */
     startEarly(projectDir) {
       try {
         const last = JSON.parse(readFileSync(lastInputsFile(projectDir), "utf8"));
         const versions = fileVersions(last.watched);
         early = { projectDir, files: last.files, watched: last.watched, versions, built: buildBundle(esbuild, entries, last.files, projectDir).catch(() => undefined) };
+        return { changed: !Array.isArray(last.versions) || !sameList(versions, last.versions) };
       } catch {
         // No load to go by (or one from another version of this file): built when asked.
+        return { changed: true };
       }
     },
     async importAll(files, projectDir) {
@@ -94,10 +98,15 @@ function lastInputsFile(projectDir) {
   return path.join(projectDir, ".reflow", "cache", "pipelines-inputs.json");
 }
 
-/** The pipeline files imported, and every file the bundle read from (and the tsconfig), once they changed. */
+/** The pipeline files imported, every file the bundle read from (and the tsconfig) and their versions now, once they changed. */
 function rememberInputs(projectDir, files, watched) {
   const file = lastInputsFile(projectDir);
-  const text = `${JSON.stringify({ files, watched })}\n`;
+  let text;
+  try {
+    text = `${JSON.stringify({ files, watched, versions: fileVersions(watched) })}\n`;
+  } catch {
+    return;
+  }
   try {
     if (existsSync(file) && readFileSync(file, "utf8") === text) return;
     const scratch = `${file}.${process.pid}.tmp`;

@@ -3,6 +3,7 @@
 // fly, and the CLI too when it cannot run from its bundle (cli-bundle.mjs).
 import { register as registerHooks } from "node:module";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { cliBundle, esbuild } from "./cli-bundle.mjs";
 import { pipelinesBundleImporter } from "./pipelines-bundle.mjs";
 
@@ -27,6 +28,31 @@ function registerTypeScript(bundle) {
     register();
     if (bundle) registerHooks("./cli-bundle-hooks.mjs", import.meta.url, { data: { entries: bundle.entries, dir: bundle.dir } });
   })());
+}
+
+/**
+ * The analysis worker started before the files are known, as @reflow/compiler's prefetchAnalysis
+ * takes it (analysis-worker.ts): no files in its data, unref'd until taken, kept at this key.
+ */
+const STARTED_ANALYSIS_WORKER = Symbol.for("reflow.startedAnalysisWorker");
+
+function startAnalysisWorker(entry) {
+  try {
+    const worker = new Worker(new URL(entry), { workerData: { files: undefined } });
+    worker.unref();
+    // One that fails is not used: the files are analysed on this thread.
+    worker.on("error", () => {});
+    globalThis[STARTED_ANALYSIS_WORKER] = worker;
+  } catch {
+    // Analysed on this thread, as they are needed.
+  }
+}
+
+/** Stops the worker if no compile took it (a command that ended before loading). */
+async function stopAnalysisWorker() {
+  const worker = globalThis[STARTED_ANALYSIS_WORKER];
+  delete globalThis[STARTED_ANALYSIS_WORKER];
+  await worker?.terminate();
 }
 
 /** The commands that load the pipelines, as their first argument. */
@@ -57,7 +83,9 @@ if (bundle) {
   const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries, registerHooks: () => registerTypeScript(bundle) });
   // esbuild builds the pipelines on another core while this one loads the CLI.
   const projectDir = process.env.REFLOW_PIPELINES_BUNDLE === "0" ? undefined : projectToCompile(process.argv.slice(2));
-  if (projectDir) bundled.startEarly(projectDir);
+  // And when a pipeline file changed since the last load, the worker that will analyse the edited
+  // files (@reflow/compiler's prefetchAnalysis) starts loading ts-morph at once.
+  if (projectDir && bundled.startEarly(projectDir).changed) startAnalysisWorker(bundle.analysisWorker);
   const { main } = await import(bundle.main);
   // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
   globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
@@ -66,7 +94,7 @@ if (bundle) {
     beforeImports: () => registerTypeScript(bundle),
   });
   process.exitCode = await main(process.argv);
-  await bundled.dispose();
+  await Promise.all([bundled.dispose(), stopAnalysisWorker()]);
 } else {
   await registerTypeScript(undefined);
   const { main } = await import("../src/main.ts");

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { createHash } from "node:crypto";
 import { createFileAnalyzer, type SourceText } from "./file-analyzer.js";
+import { loadTsMorph } from "./load-ts-morph.js";
 import type { FileSummary } from "./file-summary.js";
 
 /**
@@ -10,6 +11,13 @@ import type { FileSummary } from "./file-summary.js";
  * API), files are analysed on the main thread as they are needed.
  */
 const KEY = Symbol.for("reflow.analysisWorker");
+/**
+ * Where the host keeps a worker it started from that entry before the files
+ * were known, with `workerData: { files: undefined }` and unref'd: it loads
+ * ts-morph meanwhile, and waits for a message `{ files }`. The next
+ * `prefetchAnalysis` takes it (and stops it when there is nothing to analyse).
+ */
+const STARTED_KEY = Symbol.for("reflow.startedAnalysisWorker");
 
 /** The summaries of the given files, analysed as they are now, by file. */
 export type PrefetchedSummaries = Promise<ReadonlyMap<string, FileSummary>>;
@@ -22,12 +30,25 @@ export type PrefetchedSummaries = Promise<ReadonlyMap<string, FileSummary>>;
  * then analyses what it needs, as without it.
  */
 export function prefetchAnalysis(files: readonly string[], signal?: AbortSignal): PrefetchedSummaries {
-  const entry = (globalThis as unknown as Record<symbol, string | undefined>)[KEY];
-  if (!entry || files.length === 0 || signal?.aborted) return Promise.resolve(new Map());
+  const globals = globalThis as unknown as Record<symbol, unknown>;
+  const entry = globals[KEY] as string | undefined;
+  const started = globals[STARTED_KEY] as Worker | undefined;
+  // Taken once: a second compile in the process starts its own.
+  delete globals[STARTED_KEY];
+  if (!entry || files.length === 0 || signal?.aborted) {
+    void started?.terminate();
+    return Promise.resolve(new Map());
+  }
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = new Worker(new URL(entry), { workerData: { files } });
+      if (started) {
+        worker = started;
+        worker.ref();
+        worker.postMessage({ files });
+      } else {
+        worker = new Worker(new URL(entry), { workerData: { files } });
+      }
     } catch {
       resolve(new Map());
       return;
@@ -45,9 +66,22 @@ export function prefetchAnalysis(files: readonly string[], signal?: AbortSignal)
   });
 }
 
-/** The worker's side: reads, hashes and analyses the files it was given, and posts their summaries. */
+/**
+ * The worker's side: reads, hashes and analyses the files it was given (in
+ * its data, or, for a worker started early, in the first message after it
+ * loaded ts-morph), and posts their summaries.
+ */
 export function serveAnalysis(): void {
-  const { files } = workerData as { files: readonly string[] };
+  const { files } = workerData as { files: readonly string[] | undefined };
+  if (files) {
+    analyseAndPost(files);
+    return;
+  }
+  loadTsMorph();
+  parentPort!.once("message", (message: { files: readonly string[] }) => analyseAndPost(message.files));
+}
+
+function analyseAndPost(files: readonly string[]): void {
   const sources: SourceText[] = files.map((file) => {
     const text = readFileSync(file, "utf8");
     return { file, text, contentHash: createHash("sha256").update(text).digest("hex") };
