@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -66,6 +67,25 @@ describe("the CLI's bundle (cli/bin/cli-bundle.mjs)", { timeout: 120_000 }, () =
     // A file added to a package changes it too, even before anything imports it.
     writeFileSync(path.join(root, "packages/planner/src/unused-new-file.ts"), "export const x = 1;\n");
     expect((await bundleOf({ root, cache }))!.main).not.toBe(after.main);
+  });
+
+  it("compiles in the packages only reflow imports when package-lock.json pins them, and a changed lock file gives a new bundle", async () => {
+    const importsOf = (bundle: CliBundle) => {
+      const dir = fileURLToPath(bundle.dir);
+      const text = readdirSync(dir).filter((name) => name.endsWith(".mjs")).map((name) => readFileSync(path.join(dir, name), "utf8")).join("\n");
+      return new Set([...text.matchAll(/^import .* from "([^".][^"]*)";$/gm)].map((match) => match[1]).filter((name) => !isBuiltin(name!)));
+    };
+    const unpinned = (await bundleOf({ root, cache }))!;
+    expect(importsOf(unpinned)).toEqual(new Set(["@dagrejs/graphlib", "better-sqlite3", "cli-progress", "commander", "picocolors", "tinyglobby", "yaml"]));
+    cpSync(path.join(REPO, "package-lock.json"), path.join(root, "package-lock.json"));
+    const pinned = (await bundleOf({ root, cache }))!;
+    expect(pinned.main).not.toBe(unpinned.main);
+    expect(importsOf(pinned)).toEqual(new Set(["@dagrejs/graphlib", "better-sqlite3"]));
+    const { main } = (await import(pinned.main)) as { main: (argv: string[]) => Promise<number> };
+    expect(typeof main).toBe("function");
+    appendFileSync(path.join(root, "package-lock.json"), "\n");
+    expect((await bundleOf({ root, cache }))!.main).not.toBe(pinned.main);
+    rmSync(path.join(root, "package-lock.json"));
   });
 
   it("is left out (the CLI runs from source) when the sources do not build, or when REFLOW_CLI_BUNDLE=0", async () => {
