@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type * as TsMorph from "ts-morph";
+import { preloadTsMorph, type TsMorphCodeCache } from "./ts-morph-code-cache.js";
 
 const require = createRequire(import.meta.url);
 let tsMorph: typeof TsMorph | undefined;
@@ -11,7 +12,23 @@ let tsMorph: typeof TsMorph | undefined;
  * a value that stands beside the type-only `ts` namespace import.
  */
 export function loadTsMorph(): typeof TsMorph {
-  return (tsMorph ??= require("ts-morph") as typeof TsMorph);
+  if (!tsMorph) {
+    codeCache = preloadTsMorph(require);
+    tsMorph = require("ts-morph") as typeof TsMorph;
+  }
+  return tsMorph;
+}
+
+let codeCache: TsMorphCodeCache | undefined;
+
+/**
+ * Saves V8's code cache of the TypeScript compiler ts-morph loaded, if it was
+ * not loaded from one (`preloadTsMorph`). The analysis worker calls it once
+ * it has posted its summaries, off the plan's path.
+ */
+export function saveTsMorphCodeCache(): void {
+  codeCache?.save();
+  codeCache = undefined;
 }
 
 /** The installed ts-morph version, read without loading it; it pins the TypeScript that parses. */
