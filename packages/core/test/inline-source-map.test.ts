@@ -84,6 +84,19 @@ describe("readInlineSourceMap", () => {
     expect(ours).toEqual(nodeEntries(file));
   });
 
+  it("agrees with Node on malformed mappings: a trailing comma, a comma before a semicolon, six fields, other characters, a segment cut short by the end", () => {
+    const code = "const a = 1; const b = 2;\nconst c = 3;\nexport const d = a + b + c;\nexport const e = d;";
+    for (const [n, mappings] of ["AAAA,", "AAAA,;CACA", "AAAAAA,EAAE;CACAA", "AA!A,E@AE;;C.CA", "AAAA;EACA;G", "AAAA;EACAg", "AAAA,Q"].entries()) {
+      const file = withMap(`malformed-${n}.mjs`, code, { version: 3, sources: ["one.ts", "two.ts"], names: ["x"], mappings });
+      expect(reflowEntries(file), mappings).toEqual(nodeEntries(file));
+    }
+  });
+
+  it("leaves to Node a map whose mappings are not ASCII", () => {
+    const file = withMap("wide.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA,CÉAA" });
+    expect(readInlineSourceMap(pathToFileURL(file).href, createHash("sha256").update(readFileSync(file, "utf8")).digest("hex"))).toBeUndefined();
+  });
+
   it("leaves to Node a file that is not the script that ran, a map in another file, a file without a map, and a script named by a sourceURL", () => {
     const file = withMap("stale.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
     expect(readInlineSourceMap(pathToFileURL(file).href, "0".repeat(64))).toBeUndefined();
