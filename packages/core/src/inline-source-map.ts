@@ -22,6 +22,9 @@ const SOURCE_URL_COMMENT = /\/[*/]#\s+sourceURL=/;
 const COMMA = 44;
 const SEMICOLON = 59;
 const ASCII = /^[\x00-\x7f]*$/;
+// A `data:` URL whose path is the rest as it is: printable ASCII, no `?` or `#` to end it, no `/` first
+// to make it a hierarchical path (with an authority after `//`, `.` segments resolved).
+const PLAIN_DATA_URL = /^data:[\x21\x22\x24-\x2e\x30-\x3e\x40-\x7e][\x21\x22\x24-\x3e\x40-\x7e]*$/;
 // Each byte's base64 digit; 0 for any other byte, as Node's `decodeVLQ` counts a character that is none.
 const BASE64 = new Uint8Array(256);
 for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].entries()) BASE64[c.charCodeAt(0)] = i;
@@ -48,7 +51,8 @@ export function readInlineSourceMap(url: string, scriptHash: string): InlineSour
     for (const match of text.matchAll(MAGIC_COMMENT)) comment = match.groups!.sourceMappingURL;
     if (comment === undefined || !comment.startsWith("data:")) return undefined;
     // As Node's `sourceMapFromDataUrl`; any other form is left to Node.
-    const [format = "", data = ""] = new URL(comment).pathname.split(",");
+    // The URL's path, as `new URL(comment).pathname` gives it (2 ms, for the bundle's), when no character is escaped or ends it.
+    const [format = "", data = ""] = (PLAIN_DATA_URL.test(comment) ? comment.slice("data:".length) : new URL(comment).pathname).split(",");
     const parameters = format.split(";");
     if (parameters[0] !== "application/json" || parameters.at(-1) !== "base64") return undefined;
     const map = JSON.parse(Buffer.from(data, "base64").toString("utf8")) as { sources?: unknown; sourceRoot?: unknown; mappings?: unknown; sections?: unknown };

@@ -92,6 +92,17 @@ describe("readInlineSourceMap", () => {
     }
   });
 
+  it("reads the map's data: URL as Node does: with a charset, a fragment, a query", () => {
+    const map = Buffer.from(JSON.stringify({ version: 3, sources: ["x.ts"], names: [], mappings: "AAAA,EAAE;AACA" })).toString("base64");
+    for (const [n, url] of [`data:application/json;charset=utf-8;base64,${map}`, `data:application/json;base64,${map}#end`, `data:application/json;base64,${map}?q`].entries()) {
+      const file = path.join(dir, `url-${n}.mjs`);
+      writeFileSync(file, `export const x = 1;\nexport const y = 2;\n//# sourceMappingURL=${url}\n`);
+      const ours = reflowEntries(file);
+      expect(ours, url.slice(-8)).toBeDefined();
+      expect(ours, url.slice(-8)).toEqual(nodeEntries(file));
+    }
+  });
+
   it("leaves to Node a map whose mappings are not ASCII", () => {
     const file = withMap("wide.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA,CÉAA" });
     expect(readInlineSourceMap(pathToFileURL(file).href, createHash("sha256").update(readFileSync(file, "utf8")).digest("hex"))).toBeUndefined();
