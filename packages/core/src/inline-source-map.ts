@@ -93,15 +93,17 @@ function decodeMappings(text: string, sources: readonly string[]): InlineSourceM
   let i = 0;
   let unordered = false;
   // One loop, no calls: it runs once, mostly before V8 optimizes it, where each call costs.
-  while (i < length) {
-    const c = mappings[i];
-    if (c === SEMICOLON) {
-      line++;
-      column = 0;
-      i++;
-      continue;
+  while (true) {
+    // As Node: a comma, or else the semicolons of the lines before (a comma after them is read as a digit).
+    if (mappings[i] === COMMA) i++;
+    else {
+      while (mappings[i] === SEMICOLON) {
+        line++;
+        column = 0;
+        i++;
+      }
+      if (i >= length) break;
     }
-    if (c === COMMA) i++;
     // More segments than that: fields run together, in a map Node reads its own way.
     if (count === segments) throw new Error("malformed source map mappings");
     const at = count++ * 5;
