@@ -125,8 +125,7 @@ function decodeMappings(text: string, sources: readonly string[]): InlineSourceM
         fields[at + 1] = column += value;
         // Lines only grow; a column smaller than the one before on the same line is out of order.
         if (at > 0 && fields[at - 5] === line && fields[at - 4]! > fields[at + 1]!) unordered = true;
-      }
-      else if (field === 1) fields[at + 2] = sourceIndex += value;
+      } else if (field === 1) fields[at + 2] = sourceIndex += value;
       else if (field === 2) fields[at + 3] = sourceLine += value;
       else if (field === 3) fields[at + 4] = sourceColumn += value;
       // As Node: a separator (`isSeparator`; the end of the text is none) after the column or the
