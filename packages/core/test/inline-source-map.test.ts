@@ -84,6 +84,30 @@ describe("readInlineSourceMap", () => {
     expect(ours).toEqual(nodeEntries(file));
   });
 
+  it("agrees with Node on malformed mappings: a trailing comma, a comma before or after semicolons, six fields, other characters, a segment cut short by the end", () => {
+    const code = "const a = 1; const b = 2;\nconst c = 3;\nexport const d = a + b + c;\nexport const e = d;";
+    for (const [n, mappings] of ["AAAA,", "AAAA,;CACA", "E;ly;;,h9htxhssuAyglwAA", ";,AAAA;;,CACA", "AAAAAA,EAAE;CACAA", "AA!A,E@AE;;C.CA", "AAAA;EACA;G", "AAAA;EACAg", "AAAA,Q"].entries()) {
+      const file = withMap(`malformed-${n}.mjs`, code, { version: 3, sources: ["one.ts", "two.ts"], names: ["x"], mappings });
+      expect(reflowEntries(file), mappings).toEqual(nodeEntries(file));
+    }
+  });
+
+  it("reads the map's data: URL as Node does: with a charset, a fragment, a query", () => {
+    const map = Buffer.from(JSON.stringify({ version: 3, sources: ["x.ts"], names: [], mappings: "AAAA,EAAE;AACA" })).toString("base64");
+    for (const [n, url] of [`data:application/json;charset=utf-8;base64,${map}`, `data:application/json;base64,${map}#end`, `data:application/json;base64,${map}?q`].entries()) {
+      const file = path.join(dir, `url-${n}.mjs`);
+      writeFileSync(file, `export const x = 1;\nexport const y = 2;\n//# sourceMappingURL=${url}\n`);
+      const ours = reflowEntries(file);
+      expect(ours, url.slice(-8)).toBeDefined();
+      expect(ours, url.slice(-8)).toEqual(nodeEntries(file));
+    }
+  });
+
+  it("leaves to Node a map whose mappings are not ASCII", () => {
+    const file = withMap("wide.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA,CÉAA" });
+    expect(readInlineSourceMap(pathToFileURL(file).href, createHash("sha256").update(readFileSync(file, "utf8")).digest("hex"))).toBeUndefined();
+  });
+
   it("leaves to Node a file that is not the script that ran, a map in another file, a file without a map, and a script named by a sourceURL", () => {
     const file = withMap("stale.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
     expect(readInlineSourceMap(pathToFileURL(file).href, "0".repeat(64))).toBeUndefined();
