@@ -121,6 +121,8 @@ async function build(root, cache, dir, sources) {
     keepNames: true,
     // Stack traces name the TypeScript sources (tsx enables source maps), as when run through tsx.
     sourcemap: "linked",
+    // Stack traces need the mappings, not the sources (on disk): smaller maps for Node to read at every start.
+    sourcesContent: false,
     // And `require` for the inlined packages' CommonJS (esbuild's __require calls it for Node's modules).
     banner: { js: `${REQUIRE_PROXY_BANNER} const require = __reflowRequire;` },
     metafile: true,
