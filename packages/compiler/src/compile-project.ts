@@ -1,6 +1,7 @@
 import path from "node:path";
 import {
   columnsOfJsonSchema,
+  compareNames,
   defaultMapping,
   describeMapping,
   describeScheme,
@@ -161,7 +162,7 @@ function fingerprintManifest(
     version: declaration.version,
     schema: jsonSchema,
     partitions: JSON.stringify(declaration.partitions),
-    inputs: JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias))),
+    inputs: JSON.stringify([...inputs].sort((a, b) => compareNames(a.alias, b.alias))),
   });
 }
 
@@ -191,6 +192,6 @@ function datasetFingerprint(
     partitions: declaration.partitions,
   };
   // JSON.stringify({ ...head, schema, inputs }), with the schema's text made once per schema.
-  const material = `${JSON.stringify(head).slice(0, -1)},"schema":${jsonSchema},"inputs":${JSON.stringify([...inputs].sort((a, b) => a.alias.localeCompare(b.alias)))}}`;
+  const material = `${JSON.stringify(head).slice(0, -1)},"schema":${jsonSchema},"inputs":${JSON.stringify([...inputs].sort((a, b) => compareNames(a.alias, b.alias)))}}`;
   return sha256(material).slice(0, 32);
 }

@@ -42,3 +42,4 @@ export * from "./file-source.js";
 export * from "./json-lines-source.js";
 export * from "./csv-source.js";
 export * from "./previous.js";
+export * from "./compare-names.js";

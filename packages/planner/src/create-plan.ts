@@ -1,4 +1,4 @@
-import { inputPartitionsReady, isTimePartitions, mappedInputKeys, partitionKeys, type MappedSchemes, type PartitionScheme } from "@reflow/core";
+import { compareNames, inputPartitionsReady, isTimePartitions, mappedInputKeys, partitionKeys, type MappedSchemes, type PartitionScheme } from "@reflow/core";
 import type { PartitionState, StateSnapshot } from "@reflow/state";
 import {
   planSummaryOf,
@@ -163,7 +163,7 @@ export function createPlan(request: PlanRequest): Plan {
       }),
     );
   }
-  for (const [name, previous] of [...state.datasets].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, previous] of [...state.datasets].sort(([a], [b]) => compareNames(a, b))) {
     if (!datasets.has(name)) changes.push(Object.freeze({ name, change: "removed", partitionCount: 0, previousFingerprint: previous.fingerprint }));
   }
 
