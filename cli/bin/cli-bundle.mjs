@@ -18,11 +18,14 @@ const PRUNE_AFTER_MS = 7 * 24 * 3600 * 1000;
 const ANALYSIS_WORKER = "reflow-analysis-worker";
 const PACKAGES = ["core", "compiler", "state", "warehouse-sqlite", "postgres", "warehouse-postgres", "planner", "engine", "api"];
 /**
- * Packages only reflow's own code imports, compiled into the bundle with what they import, when
- * the checkout's package-lock.json (in the digest) pins them: loaded as packages, their ~150
- * files cost ~60 ms of every start. The pipelines' packages (zod, kysely) stay shared imports.
+ * Packages compiled into the bundle with what they import, when the checkout's package-lock.json
+ * (in the digest) pins them: loaded as packages, their ~400 files cost ~100 ms of every start.
+ * Only reflow's own code imports them, but kysely: a pipeline that imports it gets its CommonJS
+ * build, a second instance, which kysely allows (its query nodes are plain objects and its
+ * builders are recognised by shape; an e2e test mixes the two). zod stays one shared instance
+ * (schemas registered with `.meta()` live in its registry).
  */
-const INLINED_PACKAGES = new Set(["yaml", "commander", "cli-progress", "tinyglobby", "picocolors"]);
+const INLINED_PACKAGES = new Set(["yaml", "commander", "cli-progress", "tinyglobby", "picocolors", "kysely"]);
 const LOCK_FILE = "package-lock.json";
 
 /**
@@ -162,8 +165,9 @@ function reflowSources(inline) {
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
         // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
+        if (inline && INLINED_PACKAGES.has(packageName(args.path))) return undefined;
         if (COMMONJS_PACKAGES.has(packageName(args.path))) return requireProxyOf(args.path, args.importer);
-        if (inline && (INLINED_PACKAGES.has(packageName(args.path)) || isInNodeModules(args.importer))) return undefined;
+        if (inline && isInNodeModules(args.importer)) return undefined;
         return { path: args.path, external: true };
       });
       build.onLoad({ filter: /./, namespace: REQUIRE_PROXY }, loadRequireProxy);

@@ -51,6 +51,23 @@ const SPEND_TOTAL_ROWS = [
   { _partition: "*", user_id: "carol", cents: 10 },
 ];
 
+describe("a SQL transform with kysely's own sql tag, imported by the pipeline", () => {
+  // The CLI has kysely compiled in; the pipeline's import is kysely's package: two instances in one query.
+  const project = new TempProject({
+    "pipelines/events.ts": EVENTS_TS,
+    "pipelines/spend.ts": SPEND_TS.replace('import { z } from "zod";', 'import { sql } from "kysely";\nimport { z } from "zod";').replace(
+      '.groupBy("user_id")',
+      '.where(sql<boolean>`amount > ${0}`)\n      .groupBy(sql.ref("user_id"))',
+    ),
+  });
+  afterAll(() => project.dispose());
+
+  it("builds the same rows", () => {
+    ok(project.reflow(...APPLY));
+    expect(rowsOf(project, "spend")).toEqual(SPEND_ROWS);
+  });
+});
+
 describe("SQL transforms run inside the warehouse", () => {
   const project = new TempProject({ "pipelines/events.ts": EVENTS_TS, "pipelines/spend.ts": SPEND_TS, "pipelines/spend-total.ts": SPEND_TOTAL_TS });
   afterAll(() => project.dispose());
