@@ -97,7 +97,6 @@ function sourceDigest(root, files) {
   return hash.digest("hex").slice(0, 24);
 }
 
-
 /** esbuild as tsx ships it: reflow declares no dependency of its own on it. */
 export function esbuild() {
   return tsxRequire()("esbuild");
@@ -155,7 +154,7 @@ async function build(root, cache, dir, sources) {
 /**
  * Workspace packages are bundled, and with a lock file the inlined packages and whatever they import;
  * every other package stays an import, resolved at run time like the pipelines' (so both get one
- * instance of zod and kysely). `import.meta.url` keeps naming each source file, which the code uses
+ * instance of zod; of kysely too without a lock file). `import.meta.url` keeps naming each source file, which the code uses
  * to find its own files and to tell its stack frames from the user's.
  */
 function reflowSources(inline) {
@@ -164,8 +163,8 @@ function reflowSources(inline) {
     setup(build) {
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
-        // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
         if (inline && INLINED_PACKAGES.has(packageName(args.path))) return undefined;
+        // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
         if (COMMONJS_PACKAGES.has(packageName(args.path))) return requireProxyOf(args.path, args.importer);
         if (inline && isInNodeModules(args.importer)) return undefined;
         return { path: args.path, external: true };

@@ -1,6 +1,6 @@
 // How both of reflow's bundles (cli-bundle.mjs, pipelines-bundle.mjs) load the CommonJS builds
-// of COMMONJS_PACKAGES: with `require`, from a module esbuild bundles as CommonJS, instead of an ES
-// `import` of the file. An ES import of a CommonJS file makes Node lex it, and every file it
+// of COMMONJS_PACKAGES: with `require`, from a small ES module that re-exports what it returns,
+// instead of an ES `import` of the file. An ES import of a CommonJS file makes Node lex it, and every file it
 // re-exports, for export names (kysely's build is 263 files: ~0.15 s at every start). The module
 // is the same either way: Node keeps one instance per file, for `require` and `import` alike.
 

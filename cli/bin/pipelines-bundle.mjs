@@ -101,13 +101,8 @@ function lastInputsFile(projectDir) {
 /** The pipeline files imported, every file the bundle read from (and the tsconfig) and their versions now, once they changed. */
 function rememberInputs(projectDir, files, watched) {
   const file = lastInputsFile(projectDir);
-  let text;
   try {
-    text = `${JSON.stringify({ files, watched, versions: fileVersions(watched) })}\n`;
-  } catch {
-    return;
-  }
-  try {
+    const text = `${JSON.stringify({ files, watched, versions: fileVersions(watched) })}\n`;
     if (existsSync(file) && readFileSync(file, "utf8") === text) return;
     const scratch = `${file}.${process.pid}.tmp`;
     writeFileSync(scratch, text);

@@ -40,8 +40,12 @@ function startAnalysisWorker(entry) {
   try {
     const worker = new Worker(new URL(entry), { workerData: { files: undefined } });
     worker.unref();
-    // One that fails is not used: the files are analysed on this thread.
+    // One that fails is not used: the files are analysed on this thread. One that has exited is no
+    // longer offered (it would never answer); until its exit event, the taker hears of the exit.
     worker.on("error", () => {});
+    worker.once("exit", () => {
+      if (globalThis[STARTED_ANALYSIS_WORKER] === worker) delete globalThis[STARTED_ANALYSIS_WORKER];
+    });
     globalThis[STARTED_ANALYSIS_WORKER] = worker;
   } catch {
     // Analysed on this thread, as they are needed.
@@ -81,8 +85,9 @@ if (bundle) {
   // Plain ES modules: no hook is needed to load the CLI, and the pipelines are loaded as one
   // bundle when that is exact (pipelines-bundle.mjs); tsx is registered only if they are not.
   const bundled = pipelinesBundleImporter({ esbuild, entries: bundle.entries, registerHooks: () => registerTypeScript(bundle) });
+  const bundling = process.env.REFLOW_PIPELINES_BUNDLE !== "0";
   // esbuild builds the pipelines on another core while this one loads the CLI.
-  const projectDir = process.env.REFLOW_PIPELINES_BUNDLE === "0" ? undefined : projectToCompile(process.argv.slice(2));
+  const projectDir = bundling ? projectToCompile(process.argv.slice(2)) : undefined;
   // And when a pipeline file changed since the last load, the worker that will analyse the edited
   // files (@reflow/compiler's prefetchAnalysis) starts loading ts-morph at once.
   if (projectDir && bundled.startEarly(projectDir).changed) startAnalysisWorker(bundle.analysisWorker);
@@ -90,7 +95,7 @@ if (bundle) {
   // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
   globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
   globalThis[Symbol.for("reflow.pipelineImporter")] = Object.freeze({
-    importAll: (files, projectDir) => (process.env.REFLOW_PIPELINES_BUNDLE === "0" ? Promise.resolve(false) : bundled.importAll(files, projectDir)),
+    importAll: (files, projectDir) => (bundling ? bundled.importAll(files, projectDir) : Promise.resolve(false)),
     beforeImports: () => registerTypeScript(bundle),
   });
   process.exitCode = await main(process.argv);

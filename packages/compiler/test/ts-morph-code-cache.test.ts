@@ -30,7 +30,7 @@ const load = (): { type: string } =>
   JSON.parse(execFileSync(process.execPath, ["--import", "tsx", script, cacheDir], { cwd: REPO, encoding: "utf8" })) as { type: string };
 const saved = () => Object.fromEntries(readdirSync(cacheDir).map((name) => [name.replace(/-[0-9a-f]{24}\.bin$/, ""), statSync(path.join(cacheDir, name)).mtimeMs]));
 
-describe("ts-morph compiled from V8's code cache (preloadTsMorph)", () => {
+describe("ts-morph compiled from V8's code cache (preloadTsMorph)", { timeout: 60_000 }, () => {
   it("saves a cache of each of ts-morph's three files after they ran, loads from them next time, and replaces one V8 rejects", () => {
     expect(load()).toEqual({ type: "number" });
     const first = saved();

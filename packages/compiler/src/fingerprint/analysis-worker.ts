@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { parentPort, Worker, workerData } from "node:worker_threads";
-import { createHash } from "node:crypto";
 import { createFileAnalyzer, type SourceText } from "./file-analyzer.js";
 import { loadTsMorph, saveTsMorphCodeCache } from "./load-ts-morph.js";
 import type { FileSummary } from "./file-summary.js";
+import { sha256 } from "../sha256.js";
 
 /**
  * Where the host keeps a worker entry that runs `serveAnalysis()` (the CLI:
@@ -84,7 +84,7 @@ export function serveAnalysis(): void {
 function analyseAndPost(files: readonly string[]): void {
   const sources: SourceText[] = files.map((file) => {
     const text = readFileSync(file, "utf8");
-    return { file, text, contentHash: createHash("sha256").update(text).digest("hex") };
+    return { file, text, contentHash: sha256(text) };
   });
   const summaries = createFileAnalyzer().analyse(sources);
   parentPort!.postMessage(sources.map((source, index): [string, FileSummary] => [source.file, summaries[index]!]));

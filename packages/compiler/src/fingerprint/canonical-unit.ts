@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import type { ts } from "ts-morph";
 import type { CodeUnit, EnvRead, UnitReference } from "./file-summary.js";
 import { loadTsMorph } from "./load-ts-morph.js";
+import { sha256 } from "../sha256.js";
 
 /** How names resolve in one file; shared by all of its units. */
 export interface FileScope {
@@ -278,7 +278,7 @@ export function canonicalUnit(nodes: readonly ts.Node[], scope: FileScope): Code
     }
   }
   return {
-    hash: createHash("sha256").update(out.join(" ")).digest("hex"),
+    hash: sha256(out.join(" ")),
     references: [...references.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, target]) => target),
     words: [...words].sort(),
     ...(env.size > 0 ? { env: [...env.values()].sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : 1)) } : {}),

@@ -22,8 +22,8 @@ export function loadTsMorph(): typeof TsMorph {
 let codeCache: TsMorphCodeCache | undefined;
 
 /**
- * Saves V8's code cache of the TypeScript compiler ts-morph loaded, if it was
- * not loaded from one (`preloadTsMorph`). The analysis worker calls it once
+ * Saves V8's code cache of ts-morph's files that were not loaded from one
+ * (`preloadTsMorph`). The analysis worker calls it once
  * it has posted its summaries, off the plan's path.
  */
 export function saveTsMorphCodeCache(): void {

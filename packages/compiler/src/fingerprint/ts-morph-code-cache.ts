@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { sha256 } from "../sha256.js";
 
 /** What `preloadTsMorph` leaves to do once ts-morph has run: store the code V8 compiled. */
 export interface TsMorphCodeCache {
@@ -42,9 +42,9 @@ export function preloadTsMorph(requireFrom: NodeJS.Require, options: { readonly 
 /** Loads one CommonJS file into the module cache from its code cache; returns how to save one when there was none to use. */
 function loadWithCodeCache(requireFrom: NodeJS.Require, file: string, cacheDir: string): (() => void) | undefined {
   const stat = statSync(file);
-  const key = createHash("sha256").update(`${process.version}\0${process.arch}\0${file}\0${stat.size}\0${stat.mtimeMs}`).digest("hex").slice(0, 24);
+  const key = sha256(`${process.version}\0${process.arch}\0${file}\0${stat.size}\0${stat.mtimeMs}`).slice(0, 24);
   const cacheFile = path.join(cacheDir, `${path.basename(file, ".js")}-${key}.bin`);
-  const cachedData = existsSync(cacheFile) ? readFileSync(cacheFile) : undefined;
+  const cachedData = readCodeCache(cacheFile);
   const script = new vm.Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const loaded = new Module(file);
   loaded.filename = file;
@@ -69,6 +69,15 @@ function loadWithCodeCache(requireFrom: NodeJS.Require, file: string, cacheDir: 
       // Only the next start's speed is lost.
     }
   };
+}
+
+/** The saved cache, or undefined when there is none (or it cannot be read: then it is only slower). */
+function readCodeCache(cacheFile: string): Buffer | undefined {
+  try {
+    return readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
 }
 
 function nodeModulesOf(file: string): string {
