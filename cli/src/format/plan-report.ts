@@ -152,8 +152,8 @@ export function formatRange(range: PartitionRange): string {
   return `${colors.bold(range.dataset)}: ${keys} ${reasonColor(range.reason)(range.reason)}${range.incomplete ? colors.yellow(", not complete yet") : ""}`;
 }
 
-/** Terraform-style one-line summary; `builds`: the plan's tasks that build (not `keep`), when the caller has them. */
-export function summaryLine(plan: Plan, builds: readonly PlannedTask[] = plan.tasks.filter((t) => !t.keep)): string {
+/** Terraform-style one-line summary; `builds`: the plan's tasks that build (not `keep`). */
+export function summaryLine(plan: Plan, builds: readonly PlannedTask[]): string {
   // One pass over the tasks (223,745 in the plan benchmark), not one per reason.
   const counts = new Map<TaskReason, number>();
   for (const task of builds) counts.set(task.reason, (counts.get(task.reason) ?? 0) + 1);

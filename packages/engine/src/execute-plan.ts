@@ -352,11 +352,10 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
           commits.poke();
         };
         const freeSlot = () => {
-          if (!holdsSlot) return false;
+          if (!holdsSlot) return;
           holdsSlot = false;
           running -= 1;
           ready.release(first);
-          return true;
         };
         const published = () => {
           if (!holdsSlot) return;

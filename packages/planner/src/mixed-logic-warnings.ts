@@ -55,8 +55,6 @@ interface RebuiltKeys {
 }
 
 function mixedLogic(dataset: PlannableDataset, keys: readonly string[], rebuilt: readonly string[], state: StateSnapshot): MixedLogicWarning | undefined {
-  // Every key rebuilt: one fingerprint, no warning (the common case after an edit, without grouping each key).
-  if (rebuilt.length === keys.length && rebuilt.every((key, i) => key === keys[i])) return undefined;
   const built: ReadonlySet<string> = new Set(rebuilt);
   if (built.size >= keys.length && keys.every((key) => built.has(key))) return undefined;
   // Read only if a key is not rebuilt: a plan rebuilding every key may not have read them.

@@ -2,7 +2,7 @@ import { jsonStrings } from "./json-strings.js";
 import { planJsonWith, type Plan, type PlannedTask } from "./plan.js";
 
 /** About this many characters per chunk: few writes, and no string the size of the whole plan. */
-const CHUNK_LENGTH = 64 * 1024;
+export const PLAN_JSON_CHUNK_LENGTH = 64 * 1024;
 
 /** Where `planJsonWith` puts each task list: the lists are printed from the plan's tasks. */
 const BUILDS = Symbol("tasks");
@@ -49,7 +49,7 @@ export function* planFieldChunks(plan: Plan, fieldsOf: (json: PlanJsonFields) =>
     for (const task of plan.tasks) {
       if ((task.keep === true) !== kept) continue;
       text += `${items++ === 0 ? "\n" : ",\n"}${item(task)}`;
-      if (text.length >= CHUNK_LENGTH) {
+      if (text.length >= PLAN_JSON_CHUNK_LENGTH) {
         yield text;
         text = "";
       }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ReflowError } from "@reflow/core";
 import { jsonStrings } from "./json-strings.js";
-import { planFieldChunks } from "./plan-json-chunks.js";
+import { PLAN_JSON_CHUNK_LENGTH, planFieldChunks } from "./plan-json-chunks.js";
 import { CHANGE_CATEGORIES, planToJson, TASK_REASONS, type CategoryFlags, type Plan, type PlanJson } from "./plan.js";
 
 /**
@@ -42,7 +42,7 @@ export function planDigest(plan: Plan): string {
       inputs += `${j === 0 ? "" : ","}[${quoted(dataset)},${partitions.length === 1 ? `[${quoted(partitions[0]!)}]` : JSON.stringify(partitions)}]`;
     }
     text += `${i === 0 ? "" : ","}[${quoted(t.dataset)},${quoted(t.partition)},${quoted(t.reason)},${quoted(t.fingerprint)},[${inputs}],${t.keep ?? false}]`;
-    if (text.length >= 64 * 1024) {
+    if (text.length >= PLAN_JSON_CHUNK_LENGTH) {
       hash.update(text);
       text = "";
     }

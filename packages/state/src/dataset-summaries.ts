@@ -22,15 +22,25 @@ export const SUMMARIES_SQL = `select ${SUMMARY_COLUMNS} group by p.dataset`;
 /** One dataset's summary (no row when it has no partitions). */
 const SUMMARY_OF_SQL = `select ${SUMMARY_COLUMNS} where p.dataset = ? group by p.dataset`;
 
-const STORED_SQL = `select dataset, partitions, clean, first_key, last_key, min_fingerprint, max_fingerprint, oldest_checked, newest_live from dataset_summaries`;
-
-/** The datasets with partitions and no stored summary: one seek per dataset through both primary keys. */
-const UNSUMMARISED_SQL = `with recursive d(name) as (
+/**
+ * The datasets with partition rows, in key order: one seek per dataset through
+ * the (dataset, partition) primary key (a loose index scan) where `select
+ * distinct` reads every row (365,000 in the plan benchmark: 18 ms against 3).
+ */
+export const DATASET_NAMES_SQL = `with recursive d(name) as (
     select min(dataset) from partitions
     union all select (select min(dataset) from partitions where dataset > d.name) from d where d.name is not null
-  ) select name from d where name is not null and not exists (select 1 from dataset_summaries s where s.dataset = d.name)`;
+  ) select name from d where name is not null`;
 
-const REFILL_SQL = `insert into dataset_summaries (dataset, partitions, clean, first_key, last_key, min_fingerprint, max_fingerprint, oldest_checked, newest_live)
+/** `dataset_summaries`' columns, in `SummaryRow`'s order. */
+const STORED_COLUMNS = "dataset, partitions, clean, first_key, last_key, min_fingerprint, max_fingerprint, oldest_checked, newest_live";
+
+const STORED_SQL = `select ${STORED_COLUMNS} from dataset_summaries`;
+
+/** The datasets with partitions and no stored summary: one seek per dataset through both primary keys. */
+const UNSUMMARISED_SQL = `select name from (${DATASET_NAMES_SQL}) where not exists (select 1 from dataset_summaries s where s.dataset = name)`;
+
+const REFILL_SQL = `insert into dataset_summaries (${STORED_COLUMNS})
   ${SUMMARY_OF_SQL}`;
 
 /**

@@ -13,8 +13,7 @@ export class SqliteTaskStatements {
   private readonly unchangedTask: Database.Statement;
   private readonly unchangedPartition: Database.Statement;
   private readonly live: Database.Statement;
-  /** `at`: milliseconds since the epoch. */
-  /** Confirms published tasks, then records built ones, in one transaction. */
+  /** Confirms published tasks, then records built ones, in one transaction; `at`: milliseconds since the epoch. */
   readonly recordPublishedAndBuilt: (published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => void;
   readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: number) => void;
 

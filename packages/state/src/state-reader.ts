@@ -2,7 +2,8 @@ import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
 import { StateLock, type LockHolder } from "./state-lock.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
-import { DATASET_NAMES_SQL, onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
+import { DATASET_NAMES_SQL } from "./dataset-summaries.js";
+import { onDemandSnapshot, parseInputs, partitionId, SNAPSHOT_SQL, type OnDemandOptions, type SnapshotRow } from "./on-demand-snapshot.js";
 import type { DatasetState, PartitionRollback, PartitionState, StateSnapshot } from "./state-snapshot.js";
 
 export interface RunSummary {
