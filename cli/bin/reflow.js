@@ -23,6 +23,8 @@ for (const stream of [process.stdout, process.stderr]) {
 let registered;
 function registerTypeScript(bundle) {
   return (registered ??= (async () => {
+    // tsx gives the modules it compiles source maps only while they are enabled.
+    process.setSourceMapsEnabled(true);
     const { register } = await import("tsx/esm/api");
     registerHooks("./commonjs-builds-hooks.mjs", import.meta.url);
     register();
@@ -78,8 +80,9 @@ function projectToCompile(args) {
   return path.resolve(dir);
 }
 
-// Stack traces name TypeScript positions, reflow's own (the bundle's linked maps) and the pipelines'.
-process.setSourceMapsEnabled(true);
+// Source maps are enabled only before the pipelines load (pipelines-bundle.mjs, or tsx above), whose
+// stack frames locate declarations: enabled here, Node would read and index every CLI chunk's map at
+// each start (~50 ms). An internal error maps reflow's own frames when it is printed (main.ts).
 const bundle = await cliBundle();
 if (bundle) {
   // Plain ES modules: no hook is needed to load the CLI, and the pipelines are loaded as one

@@ -11,6 +11,7 @@ import { statusCommand } from "./commands/status.js";
 import { unlockCommand } from "./commands/unlock.js";
 import { workerCommand } from "./commands/worker.js";
 import { unpinCommand } from "./commands/unpin.js";
+import { sourceMappedStack } from "./source-mapped-stack.js";
 import { colors } from "./terminal.js";
 
 /** Options every command takes. */
@@ -136,7 +137,7 @@ export function reportError(error: unknown): void {
   if (isReflowError(error)) {
     process.stderr.write(`${colors.red(colors.bold(`error ${error.code}`))}: ${error.message}\n`);
   } else {
-    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = error instanceof Error ? (error.stack === undefined ? error.message : sourceMappedStack(error.stack)) : String(error);
     process.stderr.write(`${colors.red(colors.bold("internal error"))} (a bug in reflow; please report it): ${text}\n`);
   }
 }
