@@ -27,6 +27,12 @@ const PACKAGES = ["core", "compiler", "state", "warehouse-sqlite", "postgres", "
  */
 const INLINED_PACKAGES = new Set(["yaml", "commander", "cli-progress", "tinyglobby", "picocolors", "kysely"]);
 const LOCK_FILE = "package-lock.json";
+/**
+ * CommonJS-only packages the bundle `require`s too, through the same proxies as COMMONJS_PACKAGES
+ * (Node keeps one instance per file for `require` and `import` alike): an ES import makes Node
+ * lex better-sqlite3's files for export names at every start (~10-20 ms with the lexer's set-up).
+ */
+const REQUIRED_PACKAGES = new Set(["better-sqlite3"]);
 
 /**
  * The bundle for the sources as they are now: `main` (cli/src/main.ts), `dir`
@@ -93,7 +99,7 @@ function sourceDigest(root, files) {
   const hash = createHash("sha256").update(`${process.version}\0${root}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
   // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
-  for (const name of [...COMMONJS_PACKAGES].sort()) hash.update(`${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}\0`);
+  for (const name of [...COMMONJS_PACKAGES, ...REQUIRED_PACKAGES].sort()) hash.update(`${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}\0`);
   return hash.digest("hex").slice(0, 24);
 }
 
@@ -165,7 +171,7 @@ function reflowSources(inline) {
         if (args.path === "reflow" || args.path.startsWith("@reflow/")) return undefined;
         if (inline && INLINED_PACKAGES.has(packageName(args.path))) return undefined;
         // The file the CommonJS-builds hook would pick, named outright (the bundle is imported before any hook is registered) and required.
-        if (COMMONJS_PACKAGES.has(packageName(args.path))) return requireProxyOf(args.path, args.importer);
+        if (COMMONJS_PACKAGES.has(packageName(args.path)) || REQUIRED_PACKAGES.has(packageName(args.path))) return requireProxyOf(args.path, args.importer);
         if (inline && isInNodeModules(args.importer)) return undefined;
         return { path: args.path, external: true };
       });
