@@ -4,7 +4,7 @@
 // every source file it is built from and rebuilt when one changes, so an edited source is never
 // run stale; anything unexpected leaves it out, and the CLI runs from source through tsx as before.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -39,14 +39,15 @@ const REQUIRED_PACKAGES = new Set(["better-sqlite3"]);
  * and `entries`, the URL of each bundled package index (and cli/src/index.ts)
  * to the URL of its compiled entry. Undefined, to run from source, when
  * REFLOW_CLI_BUNDLE=0, when the sources are not a reflow checkout, or when
- * building fails. `root` and `cache` are for tests: the checkout (default:
- * this one) and where bundles are kept (default: its node_modules/.cache/reflow-cli).
+ * building fails. `root`, `cache` and `settledMs` are for tests: the checkout (default:
+ * this one), where bundles are kept (default: its node_modules/.cache/reflow-cli) and
+ * how old a file's times must be for its digest to be taken from them (SETTLED_MS).
  */
-export async function cliBundle({ root = ROOT, cache = path.join(root, "node_modules", ".cache", "reflow-cli") } = {}) {
+export async function cliBundle({ root = ROOT, cache = path.join(root, "node_modules", ".cache", "reflow-cli"), settledMs = SETTLED_MS } = {}) {
   if (process.env.REFLOW_CLI_BUNDLE === "0") return undefined;
   try {
     const sources = sourceFiles(root);
-    const dir = path.join(cache, sourceDigest(root, sources));
+    const dir = path.join(cache, rememberedDigest(root, sources, `${cache}.sources.json`, settledMs));
     const complete = path.join(dir, "complete");
     if (!existsSync(complete)) await build(root, cache, dir, sources);
     else if (Date.now() - statSync(complete).mtimeMs > 3600 * 1000) utimesSync(complete, new Date(), new Date());
@@ -91,15 +92,67 @@ function sourceFiles(root) {
   return files.sort();
 }
 
-function sourceDigest(root, files) {
+/**
+ * A file's times are trusted only this long after its last change: a filesystem keeps them in
+ * ticks (of up to a second or two), and a file written again within the tick it was hashed in
+ * would keep them all, size too.
+ */
+const SETTLED_MS = 3000;
+
+/**
+ * sourceDigest, without reading the files when each one (and esbuild's manifest) has the device,
+ * inode, size, modification and change times it had when the digest was last computed, as git
+ * trusts its index (a rewritten or replaced file gets a new change time, which no tool can set
+ * back): the record is kept only when every file had been settled for `settledMs` by then.
+ */
+function rememberedDigest(root, files, recordFile, settledMs) {
+  const esbuildManifest = tsxRequire().resolve("esbuild/package.json");
+  const inputs = [esbuildManifest, ...files];
+  const startedNs = BigInt(Date.now()) * 1_000_000n;
+  const stats = inputs.map((file) => statSync(file, { bigint: true }));
+  const key = {
+    node: process.version,
+    root,
+    // Where the CommonJS builds are (the digest names them); resolved, not read.
+    builds: requiredBuilds(root),
+    files: inputs.map((file, i) => `${file}\0${stats[i].dev}:${stats[i].ino}:${stats[i].size}:${stats[i].mtimeNs}:${stats[i].ctimeNs}`),
+  };
+  const keyText = JSON.stringify(key);
+  try {
+    const record = JSON.parse(readFileSync(recordFile, "utf8"));
+    if (record.key === keyText && typeof record.digest === "string") return record.digest;
+  } catch {
+    // None yet, or unreadable: hashed below.
+  }
+  const digest = sourceDigest(root, files, esbuildManifest);
+  const settledNs = BigInt(settledMs) * 1_000_000n;
+  if (stats.every((stat) => startedNs - (stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs) >= settledNs)) {
+    try {
+      mkdirSync(path.dirname(recordFile), { recursive: true });
+      const scratch = `${recordFile}.${process.pid}.tmp`;
+      writeFileSync(scratch, JSON.stringify({ key: keyText, digest }));
+      renameSync(scratch, recordFile);
+    } catch {
+      // Only the next start's speed is lost.
+    }
+  }
+  return digest;
+}
+
+/** Each CommonJS build's name and the file the bundle requires for it. */
+function requiredBuilds(root) {
+  return [...COMMONJS_PACKAGES, ...REQUIRED_PACKAGES].sort().map((name) => `${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}`);
+}
+
+function sourceDigest(root, files, esbuildManifestFile) {
   // The esbuild that compiles and the Node it targets are part of the recipe; read, not loaded.
-  const esbuildManifest = readFileSync(tsxRequire().resolve("esbuild/package.json"));
+  const esbuildManifest = readFileSync(esbuildManifestFile);
   // The checkout's own path too: the bundle names its source files by absolute path (import.meta.url), so a
   // node_modules copied with its cache into another checkout must not run the first checkout's bundle.
   const hash = createHash("sha256").update(`${process.version}\0${root}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
   // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
-  for (const name of [...COMMONJS_PACKAGES, ...REQUIRED_PACKAGES].sort()) hash.update(`${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}\0`);
+  for (const build of requiredBuilds(root)) hash.update(`${build}\0`);
   return hash.digest("hex").slice(0, 24);
 }
 
