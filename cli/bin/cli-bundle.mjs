@@ -35,9 +35,10 @@ const LOCK_FILE = "package-lock.json";
 const REQUIRED_PACKAGES = new Set(["better-sqlite3"]);
 
 /**
- * The bundle for the sources as they are now: `main` (cli/src/main.ts), `dir`
- * and `entries`, the URL of each bundled package index (and cli/src/index.ts)
- * to the URL of its compiled entry. Undefined, to run from source, when
+ * The bundle for the sources as they are now: `main` (cli/src/main.ts), `dir`,
+ * `entries`, the URL of each bundled package index (and cli/src/index.ts)
+ * to the URL of its compiled entry, and `required`, the CommonJS builds
+ * importing it requires (files). Undefined, to run from source, when
  * REFLOW_CLI_BUNDLE=0, when the sources are not a reflow checkout, or when
  * building fails. `root`, `cache` and `settledMs` are for tests: the checkout (default:
  * this one), where bundles are kept (default: its node_modules/.cache/reflow-cli) and
@@ -47,11 +48,12 @@ export async function cliBundle({ root = ROOT, cache = path.join(root, "node_mod
   if (process.env.REFLOW_CLI_BUNDLE === "0") return undefined;
   try {
     const sources = sourceFiles(root);
-    const dir = path.join(cache, rememberedDigest(root, sources, `${cache}.sources.json`, settledMs));
+    const builds = requiredBuilds(root);
+    const dir = path.join(cache, rememberedDigest(root, sources, builds, `${cache}.sources.json`, settledMs));
     const complete = path.join(dir, "complete");
     if (!existsSync(complete)) await build(root, cache, dir, sources);
     else if (Date.now() - statSync(complete).mtimeMs > 3600 * 1000) utimesSync(complete, new Date(), new Date());
-    return described(root, dir);
+    return described(root, dir, builds, sources.includes(path.join(root, LOCK_FILE)));
   } catch {
     return undefined;
   }
@@ -65,11 +67,13 @@ function entryPoints(root) {
   return entries;
 }
 
-function described(root, dir) {
+function described(root, dir, builds, inline) {
   const url = (name) => pathToFileURL(path.join(dir, `${name}.mjs`)).href;
   const entries = {};
   for (const [name, source] of Object.entries(entryPoints(root))) if (name !== "main" && name !== ANALYSIS_WORKER) entries[pathToFileURL(source).href] = url(name);
-  return { main: url("main"), analysisWorker: url(ANALYSIS_WORKER), dir: pathToFileURL(dir + path.sep).href, entries };
+  // What importing the bundle requires (an inlined package's build only if a pipeline imports it).
+  const required = builds.filter(({ name }) => !(inline && INLINED_PACKAGES.has(name))).map(({ file }) => file);
+  return { main: url("main"), analysisWorker: url(ANALYSIS_WORKER), dir: pathToFileURL(dir + path.sep).href, entries, required };
 }
 
 /** Every file the bundle can be built from, sorted: the sources, the manifests that resolve them, and this recipe. */
@@ -105,7 +109,7 @@ const SETTLED_MS = 3000;
  * trusts its index (a rewritten or replaced file gets a new change time, which no tool can set
  * back): the record is kept only when every file had been settled for `settledMs` by then.
  */
-function rememberedDigest(root, files, recordFile, settledMs) {
+function rememberedDigest(root, files, builds, recordFile, settledMs) {
   const esbuildManifest = tsxRequire().resolve("esbuild/package.json");
   const inputs = [esbuildManifest, ...files];
   const startedNs = BigInt(Date.now()) * 1_000_000n;
@@ -114,7 +118,7 @@ function rememberedDigest(root, files, recordFile, settledMs) {
     node: process.version,
     root,
     // Where the CommonJS builds are (the digest names them); resolved, not read.
-    builds: requiredBuilds(root),
+    builds: builds.map(({ name, file }) => `${name}\0${file}`),
     files: inputs.map((file, i) => `${file}\0${stats[i].dev}:${stats[i].ino}:${stats[i].size}:${stats[i].mtimeNs}:${stats[i].ctimeNs}`),
   };
   const keyText = JSON.stringify(key);
@@ -124,7 +128,7 @@ function rememberedDigest(root, files, recordFile, settledMs) {
   } catch {
     // None yet, or unreadable: hashed below.
   }
-  const digest = sourceDigest(root, files, esbuildManifest);
+  const digest = sourceDigest(root, files, builds, esbuildManifest);
   const settledNs = BigInt(settledMs) * 1_000_000n;
   if (stats.every((stat) => startedNs - (stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs) >= settledNs)) {
     try {
@@ -139,12 +143,12 @@ function rememberedDigest(root, files, recordFile, settledMs) {
   return digest;
 }
 
-/** Each CommonJS build's name and the file the bundle requires for it. */
+/** Each CommonJS build's package name and the file the bundle requires for it. */
 function requiredBuilds(root) {
-  return [...COMMONJS_PACKAGES, ...REQUIRED_PACKAGES].sort().map((name) => `${name}\0${requireProxyOf(name, path.join(root, "cli/src/main.ts")).path}`);
+  return [...COMMONJS_PACKAGES, ...REQUIRED_PACKAGES].sort().map((name) => ({ name, file: requireProxyOf(name, path.join(root, "cli/src/main.ts")).path }));
 }
 
-function sourceDigest(root, files, esbuildManifestFile) {
+function sourceDigest(root, files, builds, esbuildManifestFile) {
   // The esbuild that compiles and the Node it targets are part of the recipe; read, not loaded.
   const esbuildManifest = readFileSync(esbuildManifestFile);
   // The checkout's own path too: the bundle names its source files by absolute path (import.meta.url), so a
@@ -152,7 +156,7 @@ function sourceDigest(root, files, esbuildManifestFile) {
   const hash = createHash("sha256").update(`${process.version}\0${root}\0`).update(esbuildManifest).update("\0");
   for (const file of files) hash.update(`${path.relative(root, file)}\0`).update(readFileSync(file)).update("\0");
   // The bundle names these builds' files: a reinstall that moves one builds a new bundle.
-  for (const build of requiredBuilds(root)) hash.update(`${build}\0`);
+  for (const { name, file } of builds) hash.update(`${name}\0${file}\0`);
   return hash.digest("hex").slice(0, 24);
 }
 

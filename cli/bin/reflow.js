@@ -5,6 +5,7 @@ import { register as registerHooks } from "node:module";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { cliBundle, esbuild } from "./cli-bundle.mjs";
+import { requireWithCodeCache } from "./commonjs-code-cache.mjs";
 import { pipelinesBundleImporter } from "./pipelines-bundle.mjs";
 
 // The reader went away (`reflow plan | head`): stop printing, but let the command finish
@@ -94,6 +95,7 @@ if (bundle) {
   // And when a pipeline file changed since the last load, the worker that will analyse the edited
   // files (@reflow/compiler's prefetchAnalysis) starts loading ts-morph at once.
   if (projectDir && bundled.startEarly(projectDir).changed) startAnalysisWorker(bundle.analysisWorker);
+  const codeCache = requireWithCodeCache(bundle.required);
   const { main } = await import(bundle.main);
   // Edited pipeline files are analysed in a worker thread from this entry (@reflow/compiler's prefetchAnalysis).
   globalThis[Symbol.for("reflow.analysisWorker")] = bundle.analysisWorker;
@@ -102,6 +104,7 @@ if (bundle) {
     beforeImports: () => registerTypeScript(bundle),
   });
   process.exitCode = await main(process.argv);
+  codeCache.save();
   await Promise.all([bundled.dispose(), stopAnalysisWorker()]);
 } else {
   await registerTypeScript(undefined);
