@@ -885,6 +885,24 @@ export const b = dataset("b", { transform: () => [{ d: 1 }] });
       expect(warm.stats().analysedFiles).toEqual([]);
     });
 
+    it("reads a cache of non-ASCII sources, and lines of other shapes holding the same JSON", () => {
+      const fixture = project(BASE_FILES);
+      fixture.edit("pipelines/markers.ts", `"crawler"`, `"crawlér ✓"`);
+      const cacheFile = path.join(fixture.dir, "cache.json");
+      const expected = fixture.codes({ cacheFile });
+      expect(fs.readFileSync(cacheFile, "utf8")).toContain("crawlér ✓");
+      const warm = createCodeFingerprinter({ projectDir: fixture.dir, cacheFile });
+      expect([...warm.fingerprint(fixture.targets())]).toEqual([...expected]);
+      expect(warm.stats().analysedFiles).toEqual([]);
+      // Two files' members on one line, and a key escaped as JSON may escape it.
+      const lines = fs.readFileSync(cacheFile, "utf8").split("\n");
+      lines.splice(1, 2, `${lines[1]}${lines[2]!.replace(/^"\//, '"\\u002f')}`);
+      fs.writeFileSync(cacheFile, lines.join("\n"));
+      const merged = createCodeFingerprinter({ projectDir: fixture.dir, cacheFile });
+      expect([...merged.fingerprint(fixture.targets())]).toEqual([...expected]);
+      expect(merged.stats().analysedFiles).toEqual([]);
+    });
+
     it("re-reads files on every call of the same fingerprinter", () => {
       const fixture = project(BASE_FILES);
       const fingerprinter = createCodeFingerprinter({ projectDir: fixture.dir });

@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
 import type { FileSummary } from "./file-summary.js";
@@ -19,23 +20,59 @@ const texts = new WeakMap<FileSummary, string>();
  */
 export function readSummaryCache(cacheFile: string, version: string): Map<string, FileSummary> {
   try {
-    const text = fs.readFileSync(cacheFile, "utf8");
-    const lines = text.split("\n");
-    if (lines[0] !== header(version) || lines.at(-2) !== "}}" || lines.at(-1) !== "") return readWhole(text, version);
+    const text = readText(cacheFile);
+    const head = `${header(version)}\n`;
+    if (!text.startsWith(head) || !text.endsWith("\n}}\n")) return readWhole(text, version);
     const summaries = new Map<string, FileSummary>();
-    for (const line of lines.slice(1, -2)) {
+    // Line by line, without splitting the 2 MB into an array of them first.
+    const end = text.length - "}}\n".length;
+    for (let at = head.length, next = 0; at < end; at = next + 1) {
+      next = text.indexOf("\n", at);
+      const line = text.slice(at, next);
       if (line === "") continue;
-      const entry = line.endsWith(",") ? line.slice(0, -1) : line;
-      const parsed = Object.entries(JSON.parse(`{${entry}}`) as Record<string, FileSummary>);
-      for (const [file, summary] of parsed) summaries.set(file, summary);
-      const [file, summary] = parsed[0] ?? [];
-      if (parsed.length === 1 && entry.startsWith(`${JSON.stringify(file)}:`)) texts.set(summary!, entry.slice(JSON.stringify(file).length + 1));
+      readEntry(line.endsWith(",") ? line.slice(0, -1) : line, summaries);
     }
     return summaries;
   } catch {
     // A missing or corrupt cache only costs a re-analysis.
     return new Map();
   }
+}
+
+/** The file's text; an ASCII file (a cache of ASCII sources) copied as it is, which is cheaper than decoding UTF-8. */
+function readText(file: string): string {
+  const bytes = fs.readFileSync(file);
+  return bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
+}
+
+/** One `"file":{summary}` line, as `writeSummaryCache` writes it; other JSON members as JSON.parse reads them. */
+function readEntry(entry: string, summaries: Map<string, FileSummary>): void {
+  const keyEnd = jsonStringEnd(entry);
+  if (keyEnd > 0 && entry[keyEnd] === ":" && entry[keyEnd + 1] === "{") {
+    const summaryText = entry.slice(keyEnd + 1);
+    let summary: FileSummary | undefined;
+    try {
+      summary = JSON.parse(summaryText) as FileSummary;
+    } catch {
+      // Not one member: read as the members they are, below.
+    }
+    if (summary !== undefined) {
+      summaries.set(JSON.parse(entry.slice(0, keyEnd)) as string, summary);
+      texts.set(summary, summaryText);
+      return;
+    }
+  }
+  for (const [file, summary] of Object.entries(JSON.parse(`{${entry}}`) as Record<string, FileSummary>)) summaries.set(file, summary);
+}
+
+/** Where the JSON string `text` starts with ends (after its closing quote), or -1. */
+function jsonStringEnd(text: string): number {
+  if (text[0] !== '"') return -1;
+  for (let i = 1; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === '"') return i + 1;
+  }
+  return -1;
 }
 
 function readWhole(text: string, version: string): Map<string, FileSummary> {
