@@ -112,14 +112,15 @@ const SETTLED_MS = 3000;
 function rememberedDigest(root, files, builds, recordFile, settledMs) {
   const esbuildManifest = tsxRequire().resolve("esbuild/package.json");
   const inputs = [esbuildManifest, ...files];
-  const startedNs = BigInt(Date.now()) * 1_000_000n;
-  const stats = inputs.map((file) => statSync(file, { bigint: true }));
+  const started = Date.now();
+  // Times in ms as doubles: to a fraction of a microsecond, finer than any filesystem's tick (BigInt stats cost more).
+  const stats = inputs.map((file) => statSync(file));
   const key = {
     node: process.version,
     root,
     // Where the CommonJS builds are (the digest names them); resolved, not read.
     builds: builds.map(({ name, file }) => `${name}\0${file}`),
-    files: inputs.map((file, i) => `${file}\0${stats[i].dev}:${stats[i].ino}:${stats[i].size}:${stats[i].mtimeNs}:${stats[i].ctimeNs}`),
+    files: inputs.map((file, i) => `${file}\0${stats[i].dev}:${stats[i].ino}:${stats[i].size}:${stats[i].mtimeMs}:${stats[i].ctimeMs}`),
   };
   const keyText = JSON.stringify(key);
   try {
@@ -129,8 +130,7 @@ function rememberedDigest(root, files, builds, recordFile, settledMs) {
     // None yet, or unreadable: hashed below.
   }
   const digest = sourceDigest(root, files, builds, esbuildManifest);
-  const settledNs = BigInt(settledMs) * 1_000_000n;
-  if (stats.every((stat) => startedNs - (stat.mtimeNs > stat.ctimeNs ? stat.mtimeNs : stat.ctimeNs) >= settledNs)) {
+  if (stats.every((stat) => started - Math.max(stat.mtimeMs, stat.ctimeMs) >= settledMs)) {
     try {
       mkdirSync(path.dirname(recordFile), { recursive: true });
       const scratch = `${recordFile}.${process.pid}.tmp`;

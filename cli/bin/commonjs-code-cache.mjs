@@ -67,8 +67,8 @@ function requirePackage(file, cacheDir) {
 
 /** What Module.prototype._compile does for a CommonJS file, compiled with `vm.Script` from its cached data when that is for this file as it is. */
 function runWithCodeCache(module, content, filename, saved, compiled) {
-  const stat = statSync(filename, { bigint: true });
-  const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const stat = statSync(filename);
+  const stamp = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
   const entry = saved.get(filename);
   const cachedData = entry?.stamp === stamp ? entry.data : undefined;
   const script = new vm.Script(Module.wrap(content), { filename, ...(cachedData ? { cachedData } : {}) });
