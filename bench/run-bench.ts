@@ -7,6 +7,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { FULL_SCALE, QUICK_SCALE, type BenchScale } from "./bench-scale.js";
 import { machineInfo } from "./machine-info.js";
+import { machineSpeed, type MachineSpeed } from "./machine-speed.js";
 import { REPO_ROOT } from "./run-measured.js";
 import type { ScenarioResult } from "./scenario-result.js";
 import { applyOverhead } from "./scenarios/apply-overhead.js";
@@ -38,8 +39,12 @@ const SCENARIOS: Readonly<Record<string, (context: Context) => Promise<ScenarioR
 export interface BenchResults {
   readonly scale: BenchScale;
   readonly machine: ReturnType<typeof machineInfo>;
-  /** `loadAverage`: the 1-minute load when the scenario started and ended; other work on the machine skews wall times. */
-  readonly scenarios: Record<string, ScenarioResult & { readonly measuredAt: string; readonly loadAverage: readonly number[] }>;
+  /**
+   * `loadAverage`: the 1-minute load when the scenario started and ended; other work on the machine skews wall times.
+   * `machineSpeed`: the machine's speed just before (`machineSpeed()`), which varies from day to day on a shared VM
+   * (not probed by --quick, which measures nothing).
+   */
+  readonly scenarios: Record<string, ScenarioResult & { readonly measuredAt: string; readonly loadAverage: readonly number[]; readonly machineSpeed?: MachineSpeed }>;
 }
 
 const options = new Command("bench")
@@ -68,6 +73,7 @@ const context: Context = { scale, planFixture: () => (fixture ??= planFixture(sc
 console.log(`reflow benchmarks, ${scale.name} scale, on ${results.machine.cores} × ${results.machine.cpu}, node ${results.machine.node}`);
 try {
   for (const name of names) {
+    const speed = options.quick ? undefined : machineSpeed();
     const started = performance.now();
     const loadBefore = os.loadavg()[0]!;
     const result = await SCENARIOS[name]!(context);
@@ -75,11 +81,11 @@ try {
       console.log(`${name.padEnd(22)} skipped: ${result.skipped}`);
       continue;
     }
-    results.scenarios[name] = { ...result, measuredAt: new Date().toISOString(), loadAverage: [loadBefore, os.loadavg()[0]!] };
+    results.scenarios[name] = { ...result, measuredAt: new Date().toISOString(), loadAverage: [loadBefore, os.loadavg()[0]!], ...(speed ? { machineSpeed: speed } : {}) };
     writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
     const verdict = result.met ? "met" : "MISSED";
     console.log(
-      `${name.padEnd(22)} ${formatNumber(result.median).padStart(10)} ${result.unit.padEnd(18)} target ${result.target.comparison} ${formatNumber(result.target.value)}  ${verdict}  (${result.runs.length} run${result.runs.length === 1 ? "" : "s"}, ${((performance.now() - started) / 1000).toFixed(1)}s)`,
+      `${name.padEnd(22)} ${formatNumber(result.median).padStart(10)} ${result.unit.padEnd(18)} target ${result.target.comparison} ${formatNumber(result.target.value)}  ${verdict}  (${result.runs.length} run${result.runs.length === 1 ? "" : "s"}, ${((performance.now() - started) / 1000).toFixed(1)}s${speed ? `; machine: loop ${speed.loopMs} ms, allocation ${formatNumber(speed.allocationMs)} ms` : ""})`,
     );
   }
 } finally {

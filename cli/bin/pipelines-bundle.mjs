@@ -8,9 +8,9 @@
 import { alg, Graph } from "@dagrejs/graphlib";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { COMMONJS_PACKAGES, packageName } from "./commonjs-builds-hooks.mjs";
 import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER, requireProxyOf } from "./commonjs-require-proxy.mjs";
 
@@ -129,8 +129,15 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   const tsconfig = tsxTsconfig(process.cwd());
   if (tsconfig === null) return undefined;
   const outDir = path.join(projectDir, ".reflow", "cache", "pipelines");
-  // Plugins cost a round trip to esbuild's process per call: only the imports that must be renamed go through one.
-  const renamed = new RegExp(`^(?:#|reflow(?:/|$)|@reflow/|(?:${[...COMMONJS_PACKAGES].join("|")})(?:/|$))`);
+  const names = `reflow|@reflow/[^/]+|${[...COMMONJS_PACKAGES].join("|")}`;
+  const renamed = new RegExp(`^(?:#|(?:${names})(?:/|$))`);
+  // The usual imports (`@reflow/core`, `zod`) are renamed by esbuild's aliases, without a round
+  // trip to this process per import: a plugin's are answered only between the CLI's own work, and
+  // held back the build that starts early. Each is checked below against the importer's folder.
+  const aliases = importAliases(entries, projectDir);
+  // Plugins cost a round trip to esbuild's process per call: only the rare imports no alias can
+  // name (subpaths, `#imports`) go through one.
+  const unaliased = new RegExp(`^(?:#|(?:${names})/)`);
   const resolutions = new Map();
   let refused = false;
   const result = await esbuild().build({
@@ -142,6 +149,7 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     bundle: true,
     // Other packages stay imports, resolved by Node from the bundle's folder (checked below to be the same).
     packages: "external",
+    alias: aliases.alias,
     format: "esm",
     platform: "node",
     // As tsx compiles: for this Node, keeping function and class names.
@@ -161,7 +169,7 @@ async function buildBundle(esbuild, entries, files, projectDir) {
       {
         name: "reflow-pipelines",
         setup(build) {
-          build.onResolve({ filter: renamed }, (args) => {
+          build.onResolve({ filter: unaliased }, (args) => {
             const key = `${args.kind}\0${args.resolveDir}\0${args.path}`;
             if (!resolutions.has(key)) resolutions.set(key, renamedImport(args, entries));
             const resolution = resolutions.get(key);
@@ -175,7 +183,17 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   });
   // Anything esbuild had to say (an import it ignored, say) is a difference from tsx.
   if (refused || result.warnings.length > 0) return undefined;
-  const inputs = Object.entries(result.metafile.inputs).filter(([input]) => input !== ENTRY && !input.startsWith(`${REQUIRE_PROXY}:`));
+  const inputs = Object.entries(result.metafile.inputs).filter(
+    ([input]) => input !== ENTRY && !input.startsWith(`${REQUIRE_PROXY}:`) && !aliases.proxies.has(path.resolve(projectDir, input)),
+  );
+  // An alias names what the import resolves to from the project folder: from each importer's folder too, or tsx then.
+  for (const [input, { imports }] of inputs) {
+    const importer = path.join(path.dirname(path.resolve(projectDir, input)), "noop.js");
+    for (const i of imports) {
+      const aliased = aliases.targets.get(i.external ? i.path : path.resolve(projectDir, i.path));
+      if (aliased ? !aliases.resolvesAlike(aliased, importer) : i.external && renamed.test(i.path)) return undefined;
+    }
+  }
   // In a cycle of imports, one bundle reads `undefined` where modules throw (esbuild makes top-level `const` a `var`).
   const graph = new Graph();
   for (const [input, { imports }] of inputs) {
@@ -211,6 +229,76 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   const watched = inputs.map(([input]) => path.resolve(projectDir, input));
   if (tsconfig) watched.push(tsconfig);
   return { file, otherPackages, watched };
+}
+
+/**
+ * esbuild's aliases for the imports the bundle renames, as they resolve from
+ * the project folder: each reflow package to the CLI bundle's entry, each
+ * CommonJS-build package to a proxy file (`requireProxyFile`). `targets` maps
+ * each alias target to the package and the file it stands for;
+ * `resolvesAlike(target, importer)` tells whether the package resolves to
+ * that file from the importer's folder too.
+ */
+function importAliases(entries, projectDir) {
+  const fromProject = path.join(projectDir, "noop.js");
+  const alias = {};
+  const targets = new Map();
+  const proxies = new Set();
+  for (const [source, entry] of Object.entries(entries)) {
+    const file = fileURLToPath(source);
+    const name = JSON.parse(readFileSync(path.join(path.dirname(file), "..", "package.json"), "utf8")).name;
+    if (resolvedFile(name, fromProject) !== file) continue;
+    alias[name] = entry;
+    targets.set(entry, { name, file });
+  }
+  for (const name of COMMONJS_PACKAGES) {
+    const file = resolvedFile(name, fromProject);
+    if (file === undefined) continue;
+    const proxy = requireProxyFile(file);
+    alias[name] = proxy;
+    targets.set(proxy, { name, file });
+    proxies.add(proxy);
+  }
+  const checked = new Map();
+  return {
+    alias,
+    targets,
+    proxies,
+    resolvesAlike(target, importer) {
+      const key = `${target.name}\0${path.dirname(importer)}`;
+      if (!checked.has(key)) checked.set(key, resolvedFile(target.name, importer) === target.file);
+      return checked.get(key);
+    },
+  };
+}
+
+/** The file `require` finds for `specifier` from the file `importer` (reflow's packages export one file, for every condition); undefined for none. */
+function resolvedFile(specifier, importer) {
+  try {
+    return createRequire(importer).resolve(specifier);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The proxy module of a CommonJS file (`loadRequireProxy`), written once for
+ * every project into reflow's node_modules/.cache, under a name that changes
+ * when the file is written again (a reinstall): loading the package to list
+ * its exports is paid only then.
+ */
+function requireProxyFile(file) {
+  const stat = statSync(file, { bigint: true });
+  const key = createHash("sha256").update(`${file}\0${stat.ino}:${stat.size}:${stat.ctimeNs}`).digest("hex").slice(0, 24);
+  const dir = fileURLToPath(new URL("../../node_modules/.cache/reflow-require-proxies/", import.meta.url));
+  const proxy = path.join(dir, `${key}.mjs`);
+  if (!existsSync(proxy)) {
+    mkdirSync(dir, { recursive: true });
+    const scratch = `${proxy}.${process.pid}.tmp`;
+    writeFileSync(scratch, loadRequireProxy({ path: file }).contents);
+    renameSync(scratch, proxy);
+  }
+  return proxy;
 }
 
 /**

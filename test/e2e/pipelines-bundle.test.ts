@@ -116,6 +116,12 @@ describe("loading the pipeline modules as one bundle", () => {
     expect(withImported(colour, 'import { label } from "./lib/colour.js";\nlabel("revenue");')).toHaveLength(1);
   });
 
+  it("a module that imports a subpath of zod is bundled, with the CommonJS build the CLI loads", () => {
+    // `zod` itself is renamed by an alias, a subpath by a round trip to the CLI: both the one build.
+    const v4 = { "pipelines/lib/v4.ts": 'import { z } from "zod/v4";\nimport { z as root } from "zod";\nexport const sameZod = z.string === root.string;\n' };
+    expect(withImported(v4, 'import { sameZod } from "./lib/v4.js";\nif (!sameZod) throw new Error("two zods");')).toHaveLength(1);
+  });
+
   it("modules that import each other in a cycle are imported from their own files, not bundled", () => {
     const cycle = { "pipelines/lib/a.ts": 'import { b } from "./b.js";\nexport const a = () => b;\n', "pipelines/lib/b.ts": 'import { a } from "./a.js";\nexport const b = () => a;\n' };
     expect(withImported(cycle, 'import "./lib/a.js";')).toEqual([]);
