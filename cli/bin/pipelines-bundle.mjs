@@ -5,7 +5,6 @@
 // tsconfig that applies to some files only, a `node_modules` the bundle's folder would not see,
 // a build error, a module that throws) returns false, and the compiler imports the files one by
 // one through tsx as before, which also gives the errors their usual messages.
-import { alg, Graph } from "@dagrejs/graphlib";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
@@ -177,12 +176,7 @@ async function buildBundle(esbuild, entries, files, projectDir) {
   if (refused || result.warnings.length > 0) return undefined;
   const inputs = Object.entries(result.metafile.inputs).filter(([input]) => input !== ENTRY && !input.startsWith(`${REQUIRE_PROXY}:`));
   // In a cycle of imports, one bundle reads `undefined` where modules throw (esbuild makes top-level `const` a `var`).
-  const graph = new Graph();
-  for (const [input, { imports }] of inputs) {
-    graph.setNode(input);
-    for (const i of imports) if (!i.external && i.path in result.metafile.inputs) graph.setEdge(input, i.path);
-  }
-  if (alg.findCycles(graph).length > 0) return undefined;
+  if (hasCycle(inputs.map(([input, { imports }]) => [input, imports.filter((i) => !i.external && i.path in result.metafile.inputs).map((i) => i.path)]))) return undefined;
   const renamedUrls = new Set(Object.values(entries));
   let otherPackages = false;
   const dirs = new Set();
@@ -275,6 +269,36 @@ function sameNodeModules(dir, outDir) {
   const common = fromDir.length === 0 ? dir : path.dirname(fromDir.at(-1));
   const fromOut = below(outDir, new Set([common]));
   return ![...fromDir, ...fromOut].some((d) => existsSync(path.join(d, "node_modules")));
+}
+
+/**
+ * Whether the imports (`[module, modules it imports]`) hold a cycle, a module importing itself
+ * included. A depth-first walk, without recursion; graphlib's took ~50 ms for 200 modules.
+ */
+function hasCycle(modules) {
+  const importsOf = new Map(modules);
+  // 1 while a module's imports are being walked, 2 once done.
+  const state = new Map();
+  for (const [root] of modules) {
+    if (state.has(root)) continue;
+    state.set(root, 1);
+    const stack = [{ module: root, next: 0 }];
+    while (stack.length > 0) {
+      const frame = stack.at(-1);
+      const imported = importsOf.get(frame.module) ?? [];
+      if (frame.next === imported.length) {
+        state.set(frame.module, 2);
+        stack.pop();
+        continue;
+      }
+      const next = imported[frame.next++];
+      if (state.get(next) === 1) return true;
+      if (state.has(next)) continue;
+      state.set(next, 1);
+      stack.push({ module: next, next: 0 });
+    }
+  }
+  return false;
 }
 
 function isInside(file, dir) {
