@@ -98,6 +98,7 @@ export function topologicalOrder(graph: LineageGraph): string[] {
 
 /** One cycle as a closed path (first name repeated at the end), or undefined. */
 function findCycle(graph: LineageGraph): string[] | undefined {
+  if (acyclic(graph)) return undefined;
   const components = stronglyConnected(graph).filter((c) => c.length > 1 || graph.successors.get(c[0]!)!.has(c[0]!));
   if (components.length === 0) return undefined;
   const component = new Set(components.map((c) => [...c].sort()).sort()[0]!);
@@ -118,6 +119,27 @@ function findCycle(graph: LineageGraph): string[] | undefined {
     path.push({ node: step.value, next: nextOf(step.value) });
   }
   return [start, start];
+}
+
+/** Whether every dataset can be ordered after its inputs (Kahn's algorithm): the usual case, checked before looking for a cycle. */
+function acyclic(graph: LineageGraph): boolean {
+  const indegree = new Map<string, number>();
+  const ready: string[] = [];
+  for (const node of graph.nodes) {
+    const inputs = graph.predecessors.get(node)!.size;
+    indegree.set(node, inputs);
+    if (inputs === 0) ready.push(node);
+  }
+  let ordered = 0;
+  while (ready.length > 0) {
+    ordered++;
+    for (const reader of graph.successors.get(ready.pop()!)!) {
+      const remaining = indegree.get(reader)! - 1;
+      indegree.set(reader, remaining);
+      if (remaining === 0) ready.push(reader);
+    }
+  }
+  return ordered === graph.nodes.length;
 }
 
 /** Tarjan's strongly connected components (graphlib's `alg.tarjan`), without recursion: a long chain of datasets must not overflow the stack. */
@@ -165,10 +187,16 @@ function stronglyConnected(graph: LineageGraph): string[][] {
   return components;
 }
 
+/** Inserts `value` into `list`, sorted from `from` on, before the first item not less than it. */
 function insertSorted(list: string[], value: string, from: number): void {
-  let i = from;
-  while (i < list.length && list[i]! < value) i++;
-  list.splice(i, 0, value);
+  let low = from;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (list[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  list.splice(low, 0, value);
 }
 
 function where(declaration: DatasetDeclaration): string {
