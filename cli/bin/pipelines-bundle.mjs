@@ -5,7 +5,6 @@
 // tsconfig that applies to some files only, a `node_modules` the bundle's folder would not see,
 // a build error, a module that throws) returns false, and the compiler imports the files one by
 // one through tsx as before, which also gives the errors their usual messages.
-import { alg, Graph } from "@dagrejs/graphlib";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
@@ -18,6 +17,11 @@ import { loadRequireProxy, REQUIRE_PROXY, REQUIRE_PROXY_BANNER, requireProxyOf }
 const ENTRY = "<reflow pipelines>";
 /** How the metafile names esbuild's own helpers (`__name` for keepNames): an import of no package. */
 const ESBUILD_RUNTIME = "<runtime>";
+/**
+ * Where the host gives @reflow/core the source map of a module it imports, by the module's URL:
+ * `{ url, text }`, the map file's URL and its JSON, the same bytes Node reads from that file.
+ */
+const SOURCE_MAPS = Symbol.for("reflow.sourceMaps");
 /** Bundles older than this are deleted after a load (a process between writing and importing one is far quicker). */
 const PRUNE_AFTER_MS = 10 * 60 * 1000;
 /** Text that means a module looks at where it is or loads modules at run time: the bundle would move or miss them. */
@@ -63,14 +67,19 @@ export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
       if (otherPackages) await registerHooks();
       // Stack traces name the TypeScript positions: the compiler finds each declaration by them.
       process.setSourceMapsEnabled(true);
+      const url = pathToFileURL(bundle).href;
+      // @reflow/core maps the declarations' frames with the map in hand, as Node reads it from its file.
+      const sourceMaps = (globalThis[SOURCE_MAPS] ??= new Map());
+      sourceMaps.set(url, { url: pathToFileURL(built.map.file).href, text: built.map.text });
       try {
-        await import(pathToFileURL(bundle).href);
+        await import(url);
       } catch {
         // Not kept: a bundle in the cache is one that loaded.
+        sourceMaps.delete(url);
         rmSync(bundle, { force: true });
         return false;
       }
-      prune(path.dirname(bundle), bundle);
+      prune(path.dirname(bundle), new Set([bundle, built.map.file]));
       rememberInputs(projectDir, files, built.watched);
       return true;
     },
@@ -155,7 +164,9 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     // As tsx compiles: for this Node, keeping function and class names.
     target: `node${process.versions.node}`,
     keepNames: true,
-    sourcemap: "inline",
+    // In a file of its own, linked from the bundle: Node reads it as it is, where an inline map is
+    // decoded from base64 and its 0.5 MB scanned with the code for line lengths.
+    sourcemap: "external",
     banner: { js: REQUIRE_PROXY_BANNER },
     sourcesContent: false,
     metafile: true,
@@ -195,12 +206,7 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     }
   }
   // In a cycle of imports, one bundle reads `undefined` where modules throw (esbuild makes top-level `const` a `var`).
-  const graph = new Graph();
-  for (const [input, { imports }] of inputs) {
-    graph.setNode(input);
-    for (const i of imports) if (!i.external && i.path in result.metafile.inputs) graph.setEdge(input, i.path);
-  }
-  if (alg.findCycles(graph).length > 0) return undefined;
+  if (hasCycle(inputs.map(([input, { imports }]) => [input, imports.filter((i) => !i.external && i.path in result.metafile.inputs).map((i) => i.path)]))) return undefined;
   const renamedUrls = new Set(Object.values(entries));
   let otherPackages = false;
   const dirs = new Set();
@@ -214,21 +220,37 @@ async function buildBundle(esbuild, entries, files, projectDir) {
     dirs.add(path.dirname(file));
   }
   for (const dir of dirs) if (!sameNodeModules(dir, outDir)) return undefined;
-  const code = result.outputFiles.find((file) => file.path.endsWith(".mjs"))?.contents;
-  if (!code) return undefined;
+  const output = result.outputFiles.find((file) => file.path.endsWith(".mjs"));
+  const map = result.outputFiles.find((file) => file.path.endsWith(".mjs.map"));
+  if (!output || !map) return undefined;
   mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `${createHash("sha256").update(code).digest("hex").slice(0, 24)}.mjs`);
-  if (existsSync(file)) {
+  // Both named by their content: the bundle's names its map.
+  const mapFile = cacheFile(outDir, ".map", map.contents);
+  const code = Buffer.concat([output.contents, Buffer.from(`//# sourceMappingURL=${path.basename(mapFile)}\n`)]);
+  const file = cacheFile(outDir, ".mjs", code);
+  const watched = inputs.map(([input]) => path.resolve(projectDir, input));
+  if (tsconfig) watched.push(tsconfig);
+  return { file, map: { file: mapFile, text: map.text }, otherPackages, watched };
+}
+
+/** `contents` in `dir`, in a file named by its hash: written unless there with these bytes. */
+function cacheFile(dir, extension, contents) {
+  const file = path.join(dir, `${createHash("sha256").update(contents).digest("hex").slice(0, 24)}${extension}`);
+  let same = false;
+  try {
+    same = readFileSync(file).equals(contents);
+  } catch {
+    // Not there yet.
+  }
+  if (same) {
     // Used now: not to be pruned by another CLI before this one imports it.
     utimesSync(file, new Date(), new Date());
   } else {
     const scratch = `${file}.${process.pid}.tmp`;
-    writeFileSync(scratch, code);
+    writeFileSync(scratch, contents);
     renameSync(scratch, file);
   }
-  const watched = inputs.map(([input]) => path.resolve(projectDir, input));
-  if (tsconfig) watched.push(tsconfig);
-  return { file, otherPackages, watched };
+  return file;
 }
 
 /**
@@ -365,6 +387,36 @@ function sameNodeModules(dir, outDir) {
   return ![...fromDir, ...fromOut].some((d) => existsSync(path.join(d, "node_modules")));
 }
 
+/**
+ * Whether the imports (`[module, modules it imports]`) hold a cycle, a module importing itself
+ * included. A depth-first walk, without recursion; graphlib's took ~50 ms for 200 modules.
+ */
+function hasCycle(modules) {
+  const importsOf = new Map(modules);
+  // 1 while a module's imports are being walked, 2 once done.
+  const state = new Map();
+  for (const [root] of modules) {
+    if (state.has(root)) continue;
+    state.set(root, 1);
+    const stack = [{ module: root, next: 0 }];
+    while (stack.length > 0) {
+      const frame = stack.at(-1);
+      const imported = importsOf.get(frame.module) ?? [];
+      if (frame.next === imported.length) {
+        state.set(frame.module, 2);
+        stack.pop();
+        continue;
+      }
+      const next = imported[frame.next++];
+      if (state.get(next) === 1) return true;
+      if (state.has(next)) continue;
+      state.set(next, 1);
+      stack.push({ module: next, next: 0 });
+    }
+  }
+  return false;
+}
+
 function isInside(file, dir) {
   const relative = path.relative(dir, file);
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
@@ -373,7 +425,7 @@ function isInside(file, dir) {
 function prune(dir, current) {
   for (const name of readdirSync(dir)) {
     const file = path.join(dir, name);
-    if (file === current) continue;
+    if (current.has(file)) continue;
     try {
       if (Date.now() - statSync(file).mtimeMs > PRUNE_AFTER_MS) rmSync(file, { force: true });
     } catch {

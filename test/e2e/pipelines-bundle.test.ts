@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -22,10 +22,16 @@ function project(files: Record<string, string>): TempProject {
   return created;
 }
 
-/** The bundles written under .reflow/cache/pipelines. */
+/** The bundles written under .reflow/cache/pipelines (each with its map, named in its last line, beside it). */
 function bundles(project: TempProject): string[] {
   const dir = path.join(project.dir, ".reflow/cache/pipelines");
-  return existsSync(dir) ? readdirSync(dir) : [];
+  const files = existsSync(dir) ? readdirSync(dir) : [];
+  const mjs = files.filter((file) => file.endsWith(".mjs"));
+  for (const file of mjs) {
+    const map = /\/\/# sourceMappingURL=([0-9a-f]{24}\.map)\n$/.exec(readFileSync(path.join(dir, file), "utf8"))?.[1];
+    expect(map && files.includes(map), file).toBe(true);
+  }
+  return mjs;
 }
 
 /** Runs the command with the pipelines bundle on (the default) and off; both results must be equal. */

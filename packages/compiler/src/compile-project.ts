@@ -18,7 +18,7 @@ import type { CompiledDataset, CompiledInput, CompiledProject, CompileWarning } 
 import { datasetMetadata } from "./dataset-metadata.js";
 import type { FingerprintManifest } from "./fingerprint-manifest.js";
 import { environmentHashes, undeclaredEnvReads } from "./dataset-environment.js";
-import { buildLineageGraph, topologicalOrder } from "./lineage-graph.js";
+import { buildLineageGraph, graphlib, topologicalOrder } from "./lineage-graph.js";
 import { loadPipelines } from "./load-pipelines.js";
 import { rowJsonSchemas, type RowJsonSchema } from "./row-json-schemas.js";
 import { sha256 } from "./sha256.js";
@@ -43,10 +43,10 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
   let prefetched: Promise<void> = Promise.resolve();
   const stopPrefetch = new AbortController();
   // An error before fingerprinting (a module that fails, a cycle) must not wait for the worker.
-  const { files, declarations, graph, order } = await (async () => {
+  const { files, declarations, lineage, order } = await (async () => {
     const loaded = await loadPipelines(config, { onFiles: (found) => (prefetched = fingerprinter.prefetch(found, stopPrefetch.signal)) });
     const lineage = buildLineageGraph(loaded.declarations);
-    return { ...loaded, graph: lineage, order: topologicalOrder(lineage) };
+    return { ...loaded, lineage, order: topologicalOrder(lineage) };
   })().catch((error: unknown) => {
     stopPrefetch.abort();
     throw error;
@@ -135,7 +135,18 @@ export async function compileProject(config: ProjectConfig): Promise<CompiledPro
       }),
     );
   }
-  return Object.freeze({ config, files: Object.freeze(files), datasets, order: Object.freeze(order), graph, warnings: Object.freeze(warnings) });
+  let graph: CompiledProject["graph"] | undefined;
+  return Object.freeze({
+    config,
+    files: Object.freeze(files),
+    datasets,
+    order: Object.freeze(order),
+    // Made when read: nothing in reflow reads it.
+    get graph() {
+      return (graph ??= graphlib(lineage));
+    },
+    warnings: Object.freeze(warnings),
+  });
 }
 
 /** Reading a multi input into one dimension must be said: name the helper that says it. */

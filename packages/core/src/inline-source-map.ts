@@ -32,13 +32,13 @@ for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 /**
  * The inline source map of the module at `url`, read from its file, when the
  * file is exactly the script V8 ran (`scriptHash`, from `CallSite.getScriptHash()`)
- * and carries its map as a base64 `data:` URL, as the pipelines bundle does;
+ * and carries its map as a base64 `data:` URL (esbuild's `sourcemap: "inline"`);
  * otherwise undefined, and the caller asks Node (`findSourceMap`).
  *
  * It gives the same entries as Node's `SourceMap`, whose construction decodes
- * every mapping of the million-character bundle into an array of its own: a
- * tenth of a second, where this reads one array of numbers. Source maps must be
- * enabled, as for Node to have kept the map at all.
+ * every mapping of a bundle into an array of its own (a tenth of a second for
+ * a thousand declarations), where this reads one array of numbers. Source maps
+ * must be enabled, as for Node to have kept the map at all.
  */
 export function readInlineSourceMap(url: string, scriptHash: string): InlineSourceMap | undefined {
   try {
@@ -55,17 +55,30 @@ export function readInlineSourceMap(url: string, scriptHash: string): InlineSour
     const [format = "", data = ""] = (PLAIN_DATA_URL.test(comment) ? comment.slice("data:".length) : new URL(comment).pathname).split(",");
     const parameters = format.split(";");
     if (parameters[0] !== "application/json" || parameters.at(-1) !== "base64") return undefined;
-    const map = JSON.parse(Buffer.from(data, "base64").toString("utf8")) as { sources?: unknown; sourceRoot?: unknown; mappings?: unknown; sections?: unknown };
+    // Sources resolved against the module's URL.
+    return parseSourceMap(Buffer.from(data, "base64").toString("utf8"), url.startsWith("file:") ? url : pathToFileURL(file).href);
+  } catch {
+    // Node's own reading decides (and finds no map, or another one).
+    return undefined;
+  }
+}
+
+/**
+ * A source map's JSON as Node's `SourceMap` reads it, its sources resolved
+ * against `base` as Node resolves them (`sourcesToAbsolute`): the module's URL
+ * for an inline map, the map file's for a linked one. Undefined for a map
+ * Node reads another way (sections) or not at all.
+ */
+export function parseSourceMap(json: string, base: string): InlineSourceMap | undefined {
+  try {
+    const map = JSON.parse(json) as { sources?: unknown; sourceRoot?: unknown; mappings?: unknown; sections?: unknown };
     if (map.sections !== undefined || !Array.isArray(map.sources) || typeof map.mappings !== "string") return undefined;
-    // As Node's `sourcesToAbsolute`, against the module's URL.
-    const base = url.startsWith("file:") ? url : pathToFileURL(file).href;
     const sources = map.sources.map((source: unknown) => {
       const full = `${(map.sourceRoot as string | undefined) || ""}${source as string}`;
       return path.isAbsolute(full) ? pathToFileURL(full).href : new URL(full, base).href;
     });
     return decodeMappings(map.mappings, sources);
   } catch {
-    // Node's own reading decides (and finds no map, or another one).
     return undefined;
   }
 }

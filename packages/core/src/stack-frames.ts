@@ -1,6 +1,6 @@
 import { findSourceMap } from "node:module";
 import { fileURLToPath } from "node:url";
-import { readInlineSourceMap, type InlineSourceMap, type SourceMapEntry } from "./inline-source-map.js";
+import { parseSourceMap, readInlineSourceMap, type InlineSourceMap, type SourceMapEntry } from "./inline-source-map.js";
 import type { SourceLocation } from "./reflow-error.js";
 
 const CORE_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -94,20 +94,30 @@ function sourceFrames(sites: readonly NodeJS.CallSite[]): StackFrame[] {
   return frames;
 }
 
-// By module URL and script hash: the bundle's map read by reflow, or null where Node's is used. Few
-// maps are kept, so that a process loading bundle after bundle does not keep every one.
+// By module URL and script hash (or map URL): the map read by reflow, or null where Node's is used.
+// Few maps are kept, so that a process loading bundle after bundle does not keep every one.
 const inlineMaps = new Map<string, InlineSourceMap | null>();
 const KEPT_MAPS = 4;
+
+/**
+ * Source maps the host hands over for modules it imports, by module URL: the
+ * map file's URL and JSON, the very bytes Node reads from that file (the CLI's
+ * pipelines bundle), so neither the module nor its map is read again.
+ */
+const SOURCE_MAPS = Symbol.for("reflow.sourceMaps");
+type GivenSourceMaps = ReadonlyMap<string, { readonly url: string; readonly text: string }>;
 
 /** The source map Node would map the site's frames with (Node's own, or the same read faster). */
 function sourceMapOf(site: NodeJS.CallSite, name: string): { findEntry(line: number, column: number): SourceMapEntry | object | undefined } | undefined {
   // Node keeps maps only when enabled (or for coverage): without, it has none to give.
-  const hash = process.sourceMapsEnabled ? scriptHash(site) : undefined;
-  if (!hash) return findSourceMap(name);
-  const key = `${name}\0${hash}`;
+  if (!process.sourceMapsEnabled) return findSourceMap(name);
+  const given = (globalThis as unknown as Record<symbol, GivenSourceMaps | undefined>)[SOURCE_MAPS]?.get(name);
+  const hash = given ? undefined : scriptHash(site);
+  if (!given && !hash) return findSourceMap(name);
+  const key = `${name}\0${given ? given.url : hash}`;
   let map = inlineMaps.get(key);
   if (map === undefined) {
-    map = readInlineSourceMap(name, hash) ?? null;
+    map = (given ? parseSourceMap(given.text, given.url) : readInlineSourceMap(name, hash!)) ?? null;
     if (map !== null && [...inlineMaps.values()].filter((kept) => kept !== null).length >= KEPT_MAPS) {
       for (const [kept, value] of inlineMaps) if (value !== null) inlineMaps.delete(kept);
     }

@@ -10,28 +10,23 @@ import { GRAIN_FORMATS, grainKeyStart, grainKeysOverlapping, grainWindow, nextGr
  * `weekly()`…). Errors name the line that called the helper.
  */
 export function timePartitions<G extends TimeGrain>(grain: G, options: TimePartitionOptions): TimePartitions<G> {
-  const fail = (problem: string): never => {
-    const location: SourceLocation | undefined = callerLocation();
-    const where = location ? `${formatLocation(location)}: ` : "";
-    throw new ReflowError("REFLOW_INVALID_PARTITIONS", `${where}${grain}(): ${problem}`, location ? { location } : {});
-  };
-  if (typeof options !== "object" || options === null) fail(`expected options such as { start: ${JSON.stringify(exampleKey(grain))} }`);
+  if (typeof options !== "object" || options === null) invalidPartitions(grain, `expected options such as { start: ${JSON.stringify(exampleKey(grain))} }`);
   for (const field of ["start", "end"] as const) {
     const value = options[field];
     if (field === "end" && value === undefined) continue;
     if (typeof value !== "string" || grainKeyStart(grain, value) === undefined) {
-      fail(`${field} must be ${grain === "daily" ? "a date" : "a key"} written ${GRAIN_FORMATS[grain]}, got ${JSON.stringify(value)}`);
+      invalidPartitions(grain, `${field} must be ${grain === "daily" ? "a date" : "a key"} written ${GRAIN_FORMATS[grain]}, got ${JSON.stringify(value)}`);
     }
   }
-  if (options.end !== undefined && options.end < options.start) fail(`end ${options.end} is before start ${options.start}`);
+  if (options.end !== undefined && options.end < options.start) invalidPartitions(grain, `end ${options.end} is before start ${options.start}`);
   if (options.lag !== undefined) {
     const problem = durationProblem(options.lag, false);
-    if (problem) fail(`lag: ${problem}`);
+    if (problem) invalidPartitions(grain, `lag: ${problem}`);
   }
   let timezone: string | undefined;
   if (options.timezone !== undefined) {
     timezone = typeof options.timezone === "string" ? canonicalTimeZone(options.timezone) : undefined;
-    if (timezone === undefined) fail(`timezone must be an IANA time zone name such as "America/New_York", got ${JSON.stringify(options.timezone)}`);
+    if (timezone === undefined) invalidPartitions(grain, `timezone must be an IANA time zone name such as "America/New_York", got ${JSON.stringify(options.timezone)}`);
   }
   return Object.freeze({
     kind: grain,
@@ -41,6 +36,13 @@ export function timePartitions<G extends TimeGrain>(grain: G, options: TimeParti
     // UTC is the default: spelling it out must not change the fingerprint.
     ...(timezone === undefined || timezone === "UTC" ? {} : { timezone }),
   }) as TimePartitions<G>;
+}
+
+// A function of the module, not made per call: the CLI's bundle keeps function names, a property definition for each one made.
+function invalidPartitions(grain: TimeGrain, problem: string): never {
+  const location: SourceLocation | undefined = callerLocation();
+  const where = location ? `${formatLocation(location)}: ` : "";
+  throw new ReflowError("REFLOW_INVALID_PARTITIONS", `${where}${grain}(): ${problem}`, location ? { location } : {});
 }
 
 function exampleKey(grain: TimeGrain): string {

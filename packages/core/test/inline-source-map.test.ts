@@ -6,7 +6,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { readInlineSourceMap } from "../src/inline-source-map.js";
+import { parseSourceMap, readInlineSourceMap } from "../src/inline-source-map.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "reflow-inline-map-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,5 +122,34 @@ describe("readInlineSourceMap", () => {
     expect(readInlineSourceMap(pathToFileURL(named).href, createHash("sha256").update(readFileSync(named, "utf8")).digest("hex"))).toBeUndefined();
     const same = withMap("same.mjs", "export const x = 1;", { version: 3, sources: ["x.ts"], names: [], mappings: "AAAA" });
     expect(readInlineSourceMap(pathToFileURL(same).href, createHash("sha256").update(readFileSync(same, "utf8")).digest("hex"))).toBeDefined();
+  });
+});
+
+describe("parseSourceMap", () => {
+  it("maps every position of a bundle with a linked map file as Node does, its sources resolved against the map's URL", async () => {
+    mkdirSync(path.join(dir, "linked-src"), { recursive: true });
+    writeFileSync(path.join(dir, "linked-src", "main.ts"), "interface Row { readonly key: string }\nexport const rows: Row[] = [1, 2].map((n) => ({ key: `${n}` }));\nexport function make(n: number) {\n  return { n };\n}\n");
+    const bundle = path.join(dir, "linked-out", "bundle.mjs");
+    await build({ entryPoints: [path.join(dir, "linked-src", "main.ts")], outfile: bundle, bundle: true, format: "esm", platform: "node", sourcemap: "linked", sourcesContent: false, keepNames: true, logLevel: "silent" });
+    const map = parseSourceMap(readFileSync(`${bundle}.map`, "utf8"), pathToFileURL(`${bundle}.map`).href);
+    expect(map).toBeDefined();
+    const ours = readFileSync(bundle, "utf8")
+      .split("\n")
+      .flatMap((line, n) =>
+        Array.from({ length: line.length + 2 }, (_, column): Entry => {
+          const e = map!.findEntry(n, column);
+          return e?.originalSource ? [e.originalSource, e.originalLine, e.originalColumn] : null;
+        }),
+      );
+    expect(ours.filter((entry) => entry !== null).length).toBeGreaterThan(10);
+    expect(ours.find((entry) => entry !== null)![0]).toBe(pathToFileURL(path.join(dir, "linked-src", "main.ts")).href);
+    expect(ours).toEqual(nodeEntries(bundle));
+  });
+
+  it("leaves to Node a map that is no JSON, has sections, or no mappings", () => {
+    const base = pathToFileURL(path.join(dir, "x.map")).href;
+    expect(parseSourceMap("{", base)).toBeUndefined();
+    expect(parseSourceMap(JSON.stringify({ version: 3, sections: [] }), base)).toBeUndefined();
+    expect(parseSourceMap(JSON.stringify({ version: 3, sources: ["x.ts"] }), base)).toBeUndefined();
   });
 });

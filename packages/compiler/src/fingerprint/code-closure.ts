@@ -59,107 +59,122 @@ export function collectClosure(
   /** Code fingerprinted with the unit whatever holds it: a factory and the call that made the dataset. */
   extra: readonly { readonly file: string; readonly declaration: Declaration }[] = [],
 ): CodeClosure {
-  const declarations: { file: string; declaration: Declaration }[] = [];
-  const tokens = new Set<string>();
-  const packages = new Map<string, { name: string; version: string }>();
-  const seen = new Set<string>();
-  const firstVisit = (key: string): boolean => {
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  };
-  const fileOf = (file: string): LinkedFile => link(env.summaryOf(file));
+  const walk = new ClosureWalk(env);
+  for (const part of extra) {
+    if (!walk.firstVisit(`declaration ${part.file}#${part.declaration.name}`)) continue;
+    walk.declarations.push(part);
+    walk.visitUnit(part.file, part.declaration);
+  }
+  walk.visitUnit(file, unit);
+  const { declarations, tokens, packages, words } = walk;
+  return { declarations, tokens, packages, words };
+}
 
-  const words = new Set<string>();
-  function visitUnit(file: string, unit: CodeUnit): void {
-    for (const word of unit.words ?? []) words.add(word);
+/**
+ * One closure's walk. Methods rather than functions made per call: the CLI's
+ * bundle keeps function names, which costs a property definition for each
+ * function made, a thousand calls' worth per plan.
+ */
+class ClosureWalk {
+  readonly declarations: { file: string; declaration: Declaration }[] = [];
+  readonly tokens = new Set<string>();
+  readonly packages = new Map<string, { name: string; version: string }>();
+  readonly words = new Set<string>();
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly env: ClosureEnvironment) {}
+
+  firstVisit(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+
+  private fileOf(file: string): LinkedFile {
+    return link(this.env.summaryOf(file));
+  }
+
+  visitUnit(file: string, unit: CodeUnit): void {
+    for (const word of unit.words ?? []) this.words.add(word);
     for (const reference of unit.references) {
-      if ("module" in reference) visitImport(file, reference.module, "*");
-      else visitName(file, reference.name, reference.member);
+      if ("module" in reference) this.visitImport(file, reference.module, "*");
+      else this.visitName(file, reference.name, reference.member);
     }
   }
 
-  function visitName(file: string, name: string, member?: string): void {
-    const linkedFile = fileOf(file);
+  private visitName(file: string, name: string, member?: string): void {
+    const linkedFile = this.fileOf(file);
     const declaration = linkedFile.declarations.get(name);
-    if (declaration) return visitDeclaration(file, declaration);
+    if (declaration) return this.visitDeclaration(file, declaration);
     const binding = linkedFile.imports.get(name);
-    if (binding) visitImport(file, binding.specifier, binding.imported, member);
+    if (binding) this.visitImport(file, binding.specifier, binding.imported, member);
   }
 
-  function visitDeclaration(file: string, declaration: Declaration): void {
-    if (!firstVisit(`declaration ${file}#${declaration.name}`)) return;
-    if (env.opaque.has(`${file}#${declaration.name}`)) {
-      tokens.add(`dataset:${declaration.name}`);
+  private visitDeclaration(file: string, declaration: Declaration): void {
+    if (!this.firstVisit(`declaration ${file}#${declaration.name}`)) return;
+    if (this.env.opaque.has(`${file}#${declaration.name}`)) {
+      this.tokens.add(`dataset:${declaration.name}`);
       return;
     }
-    declarations.push({ file, declaration });
-    visitUnit(file, declaration);
+    this.declarations.push({ file, declaration });
+    this.visitUnit(file, declaration);
   }
 
-  function visitImport(from: string, specifier: string, imported: string, member?: string): void {
-    const target = env.resolve(from, specifier);
+  private visitImport(from: string, specifier: string, imported: string, member?: string): void {
+    const target = this.env.resolve(from, specifier);
     switch (target.kind) {
       case "builtin":
-        tokens.add(`node:${target.name}`);
+        this.tokens.add(`node:${target.name}`);
         return;
       case "package": {
-        const version = env.packageVersion(from, target.name);
-        packages.set(`${target.name}@${version}`, { name: target.name, version });
+        const version = this.env.packageVersion(from, target.name);
+        this.packages.set(`${target.name}@${version}`, { name: target.name, version });
         return;
       }
       case "missing":
-        tokens.add(`missing:${env.relative(from)}:${specifier}`);
+        this.tokens.add(`missing:${this.env.relative(from)}:${specifier}`);
         return;
       case "file":
-        if (imported !== "*") visitExport(target.file, imported, member);
-        else if (member !== undefined) visitExport(target.file, member);
-        else visitAllExports(target.file, true);
+        if (imported !== "*") this.visitExport(target.file, imported, member);
+        else if (member !== undefined) this.visitExport(target.file, member);
+        else this.visitAllExports(target.file, true);
     }
   }
 
-  function visitExport(file: string, exported: string, member?: string): void {
-    if (!firstVisit(`export ${file}#${exported}.${member ?? ""}`)) return;
-    const linkedFile = fileOf(file);
+  private visitExport(file: string, exported: string, member?: string): void {
+    if (!this.firstVisit(`export ${file}#${exported}.${member ?? ""}`)) return;
+    const linkedFile = this.fileOf(file);
     const binding = linkedFile.exports.get(exported);
     if (binding) {
-      if ("local" in binding) visitName(file, binding.local, member);
-      else visitImport(file, binding.specifier, binding.imported, member);
+      if ("local" in binding) this.visitName(file, binding.local, member);
+      else this.visitImport(file, binding.specifier, binding.imported, member);
       return;
     }
     // `export *` never re-exports a default, and a name comes from whichever star module has it.
     const stars = exported === "default" ? [] : linkedFile.summary.starExports;
-    const providers = stars.filter((specifier) => provides(file, specifier, exported, new Set()));
+    const providers = stars.filter((specifier) => this.provides(file, specifier, exported, new Set()));
     // A package's exports are unknown: if no project module has the name, any star package may.
-    const candidates = providers.length > 0 ? providers : stars.filter((specifier) => env.resolve(file, specifier).kind !== "file");
-    for (const specifier of candidates) visitImport(file, specifier, exported, member);
-    if (candidates.length === 0) tokens.add(`missing:${env.relative(file)}#${exported}`);
+    const candidates = providers.length > 0 ? providers : stars.filter((specifier) => this.env.resolve(file, specifier).kind !== "file");
+    for (const specifier of candidates) this.visitImport(file, specifier, exported, member);
+    if (candidates.length === 0) this.tokens.add(`missing:${this.env.relative(file)}#${exported}`);
   }
 
-  function provides(from: string, specifier: string, name: string, visited: Set<string>): boolean {
-    const target = env.resolve(from, specifier);
+  private provides(from: string, specifier: string, name: string, visited: Set<string>): boolean {
+    const target = this.env.resolve(from, specifier);
     if (target.kind !== "file" || visited.has(target.file)) return false;
     visited.add(target.file);
-    const linkedFile = fileOf(target.file);
-    return linkedFile.exports.has(name) || linkedFile.summary.starExports.some((star) => provides(target.file, star, name, visited));
+    const linkedFile = this.fileOf(target.file);
+    return linkedFile.exports.has(name) || linkedFile.summary.starExports.some((star) => this.provides(target.file, star, name, visited));
   }
 
-  function visitAllExports(file: string, withDefault: boolean): void {
-    if (!firstVisit(`all ${file} ${withDefault}`)) return;
-    const summary = fileOf(file).summary;
-    for (const binding of summary.exports) if (withDefault || binding.exported !== "default") visitExport(file, binding.exported);
+  private visitAllExports(file: string, withDefault: boolean): void {
+    if (!this.firstVisit(`all ${file} ${withDefault}`)) return;
+    const summary = this.fileOf(file).summary;
+    for (const binding of summary.exports) if (withDefault || binding.exported !== "default") this.visitExport(file, binding.exported);
     for (const specifier of summary.starExports) {
-      const target = env.resolve(file, specifier);
-      if (target.kind === "file") visitAllExports(target.file, false);
-      else visitImport(file, specifier, "*");
+      const target = this.env.resolve(file, specifier);
+      if (target.kind === "file") this.visitAllExports(target.file, false);
+      else this.visitImport(file, specifier, "*");
     }
   }
-
-  for (const part of extra) {
-    if (!firstVisit(`declaration ${part.file}#${part.declaration.name}`)) continue;
-    declarations.push(part);
-    visitUnit(part.file, part.declaration);
-  }
-  visitUnit(file, unit);
-  return { declarations, tokens, packages, words };
 }
