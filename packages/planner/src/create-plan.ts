@@ -90,7 +90,7 @@ export function createPlan(request: PlanRequest): Plan {
     // decided without reading it; the partitions are read only if one needs its recorded inputs.
     const clean = !upToDate && !choice && provenClean(name, dataset, keys, request, dense);
     // Proven all built by other code: each key's verdict is whether it has a partition, so only the keys are read.
-    const rebuiltKeys = choice && provenOtherCode(name, dataset, state) ? state.liveSourceVersions!(name) : undefined;
+    const rebuiltKeys = choice && provenOtherCode(name, dataset, state) ? (state.liveKeys ?? state.liveSourceVersions!)(name) : undefined;
     let read = upToDate || clean || rebuiltKeys ? undefined : state.partitions.get(name);
     let unread = clean;
     const built = {
