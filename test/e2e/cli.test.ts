@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locateLine, ok, reflowAsync, storageFiles, tasks, withoutClock, type PlanJson } from "../support/e2e.js";
@@ -55,6 +56,25 @@ describe("a new project", () => {
     };
     const withNothingToWarnOrDiff = { ...expected, warnings: [], diffs: [] };
     expect(run.planJson).toEqual({ status: 0, stdout: `${JSON.stringify(withNothingToWarnOrDiff, null, 2)}\n`, stderr: "" });
+  });
+
+  // Into a file the CLI writes to the descriptor itself (not through process.stdout): the same text.
+  it("plan --json > file writes what it prints on a pipe", () => {
+    const file = path.join(project.dir, "plan-out.json");
+    const fd = openSync(file, "w");
+    try {
+      const result = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin/reflow.js"), ...commands.planJson], {
+        cwd: project.dir,
+        stdio: ["ignore", fd, "pipe"],
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+        timeout: 120_000,
+      });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(file, "utf8")).toBe(run.planJson.stdout);
   });
 
   it("plan prints each dataset's partitions as a collapsed range, and a `Plan:` summary line", () => {

@@ -21,7 +21,8 @@ export function collapseRanges(tasks: readonly PlannedTask[], schemeOf: (dataset
   const nextKeys = nextKeyFinders();
   let current: { dataset: string; first: string; last: string; count: number; reason: TaskReason; incomplete?: boolean } | undefined;
   let nextKey: (key: string) => string | undefined = () => undefined;
-  for (const task of tasks) {
+  for (let t = 0; t < tasks.length; t++) {
+    const task = tasks[t]!;
     const sameDataset = current !== undefined && current.dataset === task.dataset;
     if (!sameDataset) nextKey = nextKeys(schemeOf(task.dataset));
     const continues =
@@ -69,7 +70,8 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   }
   const lines: string[] = [`Plan as of ${plan.asOf.toISOString()}`, ""];
   const direct = plan.datasets.filter((d) => d.change === "added" || d.change === "modified");
-  const builds = plan.tasks.filter((t) => !t.keep);
+  // The plan's own list when nothing is kept (no copy of 223,745 tasks in the plan benchmark).
+  const builds = plan.tasks.some((t) => t.keep) ? plan.tasks.filter((t) => !t.keep) : plan.tasks;
   const rebuilt = datasetsOf(builds);
   // Downstream means "rebuilt because something it reads is rebuilt", named with
   // what it reads; datasets with only new or failed partitions are not affected by a change.
@@ -77,14 +79,18 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
   // Looked up once per run of a dataset's tasks, not per task.
   let via: Set<string> | undefined;
   let viaOf: string | undefined;
-  for (const task of builds) {
+  // Indexed loops over the tasks and their inputs, here and below: for…of made an iterator result
+  // per task and input where V8 did not optimise it away (~80 MB over the plan benchmark's tasks).
+  for (let t = 0; t < builds.length; t++) {
+    const task = builds[t]!;
     if (task.reason !== "upstream-changed") continue;
     if (task.dataset !== viaOf) {
       via = readsChanged.get((viaOf = task.dataset));
       if (!via) readsChanged.set(viaOf, (via = new Set<string>()));
     }
     let inPlan = false;
-    for (const input of task.inputs) {
+    for (let i = 0; i < task.inputs.length; i++) {
+      const input = task.inputs[i]!;
       if (!rebuilt.has(input.dataset)) continue;
       via!.add(input.dataset);
       inPlan = true;
@@ -125,14 +131,15 @@ export function formatPlan(plan: Plan, schemeOf: (dataset: string) => PartitionS
 function datasetsOf(tasks: readonly PlannedTask[]): Set<string> {
   const datasets = new Set<string>();
   let last: string | undefined;
-  for (const task of tasks) if (task.dataset !== last) datasets.add((last = task.dataset));
+  for (let t = 0; t < tasks.length; t++) if (tasks[t]!.dataset !== last) datasets.add((last = tasks[t]!.dataset));
   return datasets;
 }
 
 /** Datasets with `keep` tasks: how many partitions, and which of the `rebuilt` datasets they read. */
 function keptByDataset(plan: Plan, rebuilt: ReadonlySet<string>): Map<string, { partitions: number; reads: Set<string> }> {
   const kept = new Map<string, { partitions: number; reads: Set<string> }>();
-  for (const task of plan.tasks) {
+  for (let t = 0; t < plan.tasks.length; t++) {
+    const task = plan.tasks[t]!;
     if (!task.keep) continue;
     let entry = kept.get(task.dataset);
     if (!entry) kept.set(task.dataset, (entry = { partitions: 0, reads: new Set() }));
@@ -156,7 +163,7 @@ export function formatRange(range: PartitionRange): string {
 export function summaryLine(plan: Plan, builds: readonly PlannedTask[]): string {
   // One pass over the tasks (223,745 in the plan benchmark), not one per reason.
   const counts = new Map<TaskReason, number>();
-  for (const task of builds) counts.set(task.reason, (counts.get(task.reason) ?? 0) + 1);
+  for (let t = 0; t < builds.length; t++) counts.set(builds[t]!.reason, (counts.get(builds[t]!.reason) ?? 0) + 1);
   const byReason = TASK_REASONS.map((reason) => [reason, counts.get(reason) ?? 0] as const)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n.toLocaleString("en-US")} ${reason}`);

@@ -16,27 +16,29 @@ export type ObservationCache = Map<string, Map<string, string | Promise<string>>
  * process observed, so an apply that plans twice (preview, then under the
  * lock) reads each partition once.
  */
-export async function observeSources(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, cache: ObservationCache = new Map()): Promise<ObservedSources> {
+export async function observeSources(project: CompiledProject, snapshot: StateSnapshot, asOf: Date, cache?: ObservationCache): Promise<ObservedSources> {
   const keysOf = effectivePartitionKeys(project.datasets, project.order, asOf);
+  // Without a caller's cache, each source's own map is returned as its observations (once all are strings): no copy.
+  const shared = cache;
+  const observations: ObservationCache = cache ?? new Map();
   const cacheOf = (source: string) => {
-    let bySource = cache.get(source);
-    if (!bySource) cache.set(source, (bySource = new Map()));
+    let bySource = observations.get(source);
+    if (!bySource) observations.set(source, (bySource = new Map()));
     return bySource;
   };
-  const work: { source: string; keys: string[] }[] = [];
+  // The keys each source needs observed, in order: a list per source, not an item per key (36,500 in the plan benchmark).
+  // perCall 0: one key per sourceVersion() call.
+  const work: { readonly source: string; readonly keys: readonly string[]; readonly perCall: number }[] = [];
   for (const name of project.order) {
     const dataset = project.datasets.get(name)!;
     if (dataset.kind !== "source" || dataset.declaration.observe === false) continue;
     const built = builtKeys(snapshot, name);
     const cached = cacheOf(name);
+    const keys = keysOf.get(name)!;
+    const todo: string[] = [];
+    for (let i = 0; i < keys.length; i++) if (built(keys[i]!) && !cached.has(keys[i]!)) todo.push(keys[i]!);
     // A batched source is read `batch` partitions per call, as it is built.
-    const perCall = dataset.declaration.sourceVersion ? 1 : (dataset.declaration.batch ?? 1);
-    for (const key of keysOf.get(name)!) {
-      if (!built(key) || cached.has(key)) continue;
-      const last = work.at(-1);
-      if (last?.source === name && last.keys.length < perCall) last.keys.push(key);
-      else work.push({ source: name, keys: [key] });
-    }
+    if (todo.length > 0) work.push({ source: name, keys: todo, perCall: dataset.declaration.sourceVersion ? 0 : (dataset.declaration.batch ?? 1) });
   }
   // Sources of one scheme share each key's partition info: 100 daily sources made 36,500 of 365.
   const infosByScheme = new Map<string, (key: string) => PartitionInfo>();
@@ -59,23 +61,23 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
     infosBySource.set(source, of);
     return of;
   };
-  // Observes one item: undefined once recorded, or the promise of recording it.
-  const observeItem = ({ source, keys }: { source: string; keys: string[] }): Promise<unknown> | undefined => {
-    const dataset = project.datasets.get(source)!;
+  // Observes one key of a source with sourceVersion(): undefined once recorded, or the promise of recording it.
+  const observeVersion = (source: string, key: string): Promise<unknown> | undefined => {
     const cached = cacheOf(source);
-    if (dataset.declaration.sourceVersion) {
-      // One key per item. A synchronous sourceVersion() is recorded without a turn of the event loop.
-      const key = keys[0]!;
-      const version = observeSourceVersion(dataset, infoOf(source)(key), project.config.projectDir);
-      if (typeof version === "string") {
-        cached.set(key, version);
-        return undefined;
-      }
-      version.catch(() => {}); // awaited below, or not at all once one observation failed
+    // A synchronous sourceVersion() is recorded without a turn of the event loop.
+    const version = observeSourceVersion(project.datasets.get(source)!, infoOf(source)(key), project.config.projectDir);
+    if (typeof version === "string") {
       cached.set(key, version);
-      return version.then((observed) => cached.set(key, observed));
+      return undefined;
     }
-    const versions = observeSourcePartitions(dataset, keys, project.config.projectDir, infoOf(source));
+    version.catch(() => {}); // awaited below, or not at all once one observation failed
+    cached.set(key, version);
+    return version.then((observed) => cached.set(key, observed));
+  };
+  // Observes keys of a source read by content (at most its batch): the promise of recording them.
+  const observeContent = (source: string, keys: readonly string[]): Promise<unknown> => {
+    const cached = cacheOf(source);
+    const versions = observeSourcePartitions(project.datasets.get(source)!, keys, project.config.projectDir, infoOf(source));
     for (const [k, key] of keys.entries()) {
       const version = versions.then((all) => all[k]!);
       version.catch(() => {}); // awaited below, or not at all once one observation failed
@@ -85,11 +87,24 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
       for (const [k, key] of keys.entries()) cached.set(key, all[k]!);
     });
   };
-  let next = 0;
-  // The items from `next` on, while each is observed synchronously: the promise of the first that is not, if any.
+  // The next observation: work[item].keys from position on.
+  let item = 0;
+  let position = 0;
+  // The observations from the next on, while each is made synchronously: the promise of the first that is not, if any.
   const drain = (): Promise<unknown> | undefined => {
-    while (next < work.length) {
-      const pending = observeItem(work[next++]!);
+    while (item < work.length) {
+      const { source, keys, perCall } = work[item]!;
+      let pending: Promise<unknown> | undefined;
+      if (perCall === 0) pending = observeVersion(source, keys[position++]!);
+      else {
+        const end = Math.min(position + perCall, keys.length);
+        pending = observeContent(source, keys.slice(position, end));
+        position = end;
+      }
+      if (position >= keys.length) {
+        item += 1;
+        position = 0;
+      }
       if (pending) return pending;
     }
     return undefined;
@@ -98,16 +113,22 @@ export async function observeSources(project: CompiledProject, snapshot: StateSn
   const worker = async () => {
     for (let pending = drain(); pending; pending = drain()) await pending;
   };
-  await Promise.all(Array.from({ length: Math.min(project.config.concurrency, work.length) }, worker));
-  const observed = new Map<string, Map<string, string>>();
+  const calls = work.reduce((count, { keys, perCall }) => count + (perCall === 0 ? keys.length : Math.ceil(keys.length / perCall)), 0);
+  await Promise.all(Array.from({ length: Math.min(project.config.concurrency, calls) }, worker));
+  const observed = new Map<string, ReadonlyMap<string, string>>();
   for (const name of project.order) {
     const dataset = project.datasets.get(name)!;
     if (dataset.kind !== "source" || dataset.declaration.observe === false) continue;
-    const built = builtKeys(snapshot, name);
     const cached = cacheOf(name);
+    if (!shared) {
+      // Exactly the built keys, in key order, each recorded as a string once every worker finished.
+      if (cached.size > 0) observed.set(name, cached as Map<string, string>);
+      continue;
+    }
+    const built = builtKeys(snapshot, name);
+    let bySource: Map<string, string> | undefined;
     for (const key of keysOf.get(name)!) {
       if (!built(key)) continue;
-      let bySource = observed.get(name);
       if (!bySource) observed.set(name, (bySource = new Map()));
       const version = cached.get(key)!;
       bySource.set(key, typeof version === "string" ? version : await version);

@@ -90,7 +90,7 @@ export function createPlan(request: PlanRequest): Plan {
     // decided without reading it; the partitions are read only if one needs its recorded inputs.
     const clean = !upToDate && !choice && provenClean(name, dataset, keys, request, dense);
     // Proven all built by other code: each key's verdict is whether it has a partition, so only the keys are read.
-    const rebuiltKeys = choice && provenOtherCode(name, dataset, state) ? state.liveSourceVersions!(name) : undefined;
+    const rebuiltKeys = choice && provenOtherCode(name, dataset, state) ? (state.liveKeys ?? state.liveSourceVersions!)(name) : undefined;
     let read = upToDate || clean || rebuiltKeys ? undefined : state.partitions.get(name);
     let unread = clean;
     const built = {
@@ -188,7 +188,30 @@ export function effectivePartitionKeys(
   order: readonly string[],
   asOf: Date,
   includeIncomplete = false,
-): Map<string, readonly string[]> {
+): ReadonlyMap<string, readonly string[]> {
+  // One plan asks three times (observing sources, planning, mixed-logic warnings): each result is
+  // kept for its (never modified) dataset map, order and instant (1,000 datasets: ~2–5 ms and ~1.3 MB each time).
+  let byCall = effectiveKeysMemo.get(datasets);
+  if (!byCall) effectiveKeysMemo.set(datasets, (byCall = new Map()));
+  const call = `${asOf.getTime()}${includeIncomplete ? "+incomplete" : ""}`;
+  const known = byCall.get(call);
+  if (known?.order === order) return known.keysOf;
+  const keysOf = computeEffectivePartitionKeys(datasets, order, asOf, includeIncomplete);
+  byCall.set(call, { order, keysOf });
+  return keysOf;
+}
+
+const effectiveKeysMemo = new WeakMap<
+  ReadonlyMap<string, PlannableDataset>,
+  Map<string, { readonly order: readonly string[]; readonly keysOf: ReadonlyMap<string, readonly string[]> }>
+>();
+
+function computeEffectivePartitionKeys(
+  datasets: ReadonlyMap<string, PlannableDataset>,
+  order: readonly string[],
+  asOf: Date,
+  includeIncomplete: boolean,
+): ReadonlyMap<string, readonly string[]> {
   const keysOf = new Map<string, readonly string[]>();
   // Most datasets share a scheme and their inputs' keys: compute each distinct
   // key list, and each lookup set, once (1,000 daily datasets made 365,000 dates each plan).

@@ -22,7 +22,10 @@ export function withMixedLogicWarnings(plan: Plan, context: MixedLogicContext): 
   // their keys (every key, after an edit): only counted, a list made only for a dataset that does not.
   const builds = new Map<string, RebuiltKeys>();
   let entry: RebuiltKeys | undefined;
-  for (const task of plan.tasks) {
+  // Indexed: for…of made an iterator result per task here (~9 MB on the plan benchmark's 223,745).
+  const tasks = plan.tasks;
+  for (let t = 0; t < tasks.length; t++) {
+    const task = tasks[t]!;
     if (task.keep) continue;
     if (task.dataset !== entry?.dataset) {
       entry = builds.get(task.dataset);

@@ -178,4 +178,18 @@ describe("createPlan", () => {
     const all = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"];
     expect(Object.fromEntries(keys)).toEqual({ events: all, late: all.slice(2), after_late: all.slice(2), sibling: all, both: all.slice(2) });
   });
+
+  // A plan asks for them three times: the same project, order and instant give the same (shared) lists.
+  it("computes the keys once per project, order, instant and completeness", () => {
+    const p = project(ds("events", "e1"), ds("active", "a1", ["events"]));
+    const keys = effectivePartitionKeys(p.datasets, p.order, asOf);
+    expect(effectivePartitionKeys(p.datasets, p.order, new Date(asOf.getTime()))).toBe(keys);
+    const later = effectivePartitionKeys(p.datasets, p.order, new Date("2024-01-07T00:00:00Z"));
+    expect(later).not.toBe(keys);
+    expect(later.get("active")).toEqual(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06"]);
+    expect(keys.get("active")).toEqual(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]);
+    expect(effectivePartitionKeys(p.datasets, p.order, asOf, true)).not.toBe(keys);
+    expect(effectivePartitionKeys(p.datasets, [...p.order], asOf)).not.toBe(keys);
+    expect(effectivePartitionKeys(new Map(p.datasets), p.order, asOf)).not.toBe(keys);
+  });
 });

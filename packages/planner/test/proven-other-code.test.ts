@@ -5,7 +5,7 @@ import { createPlan, type CategoryChoice, type Plan, type PlannableDataset } fro
 
 /**
  * A dataset whose code changed is planned from the keys of its live
- * partitions (`liveSourceVersions`) when its summary proves every partition
+ * partitions (`liveKeys`, else `liveSourceVersions`) when its summary proves every partition
  * built by the one other fingerprint, complete, not accepted and never rolled
  * back. Each case plans one state from a snapshot with summaries and from one
  * without, checks the plans are identical and exactly what they are, and
@@ -62,7 +62,7 @@ function plan(state: StateSnapshot, choice?: CategoryChoice): Plan {
 }
 
 /** The plan from a snapshot with summaries and from one without: identical, as `dataset partition reason`, and the datasets read. */
-function planBoth(partitions: Map<string, Map<string, PartitionState>>, options: { choice?: CategoryChoice; rollbacks?: number } = {}) {
+function planBoth(partitions: Map<string, Map<string, PartitionState>>, options: { choice?: CategoryChoice; rollbacks?: number; keysOnly?: boolean } = {}) {
   const datasets = new Map(project.order.map((name) => [name, { name, kind: project.datasets.get(name)!.kind, fingerprint: name === "clean" ? "clean1" : `${name}1` }]));
   const whole = plan({ datasets, partitions }, options.choice);
   const read = new Set<string>();
@@ -82,6 +82,15 @@ function planBoth(partitions: Map<string, Map<string, PartitionState>>, options:
       for (const [key, p] of partitions.get(name) ?? []) if (p.status === "built" && p.liveVersion !== null) live.set(key, p.sourceVersion ?? null);
       return live;
     },
+    // The snapshot's keys alone, when it offers them (SQLite: no lookup of the live task).
+    ...(options.keysOnly
+      ? {
+          liveKeys: (name: string) => {
+            liveKeysOf.add(`${name} (keys)`);
+            return new Set([...(partitions.get(name) ?? [])].flatMap(([key, p]) => (p.status === "built" && p.liveVersion !== null ? [key] : [])));
+          },
+        }
+      : {}),
   };
   const onSummaries = plan(summarised, options.choice);
   expect(onSummaries).toEqual(whole);
@@ -98,6 +107,10 @@ const rebuiltReaders = DAYS.map((day) => `report ${day} upstream-changed`);
 describe("plan: a code change proven built by other code from its summary", () => {
   it("every partition built by the old code: all code-changed, from the live keys alone", () => {
     expect(planBoth(partitionsOf())).toEqual({ tasks: [...DAYS.map((day) => `clean ${day} code-changed`), ...rebuiltReaders], accepted: [], read: [], liveKeys: ["clean"] });
+  });
+
+  it("from the snapshot's live keys when it offers them, not their source versions", () => {
+    expect(planBoth(partitionsOf(), { keysOnly: true })).toEqual({ tasks: [...DAYS.map((day) => `clean ${day} code-changed`), ...rebuiltReaders], accepted: [], read: [], liveKeys: ["clean (keys)"] });
   });
 
   it("rows of an older scheme (as many, same first and last key): the day without a partition is missing", () => {

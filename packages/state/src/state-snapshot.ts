@@ -86,6 +86,11 @@ export interface StateSnapshot {
    * (on-demand SQLite snapshots; otherwise read from `partitions`).
    */
   readonly liveSourceVersions?: (dataset: string) => ReadonlyMap<string, string | null>;
+  /**
+   * The keys of `liveSourceVersions`, without the source versions (no lookup
+   * of the live task): what planning a code change from its live keys needs.
+   */
+  readonly liveKeys?: (dataset: string) => ReadonlySet<string>;
 }
 
 export const EMPTY_STATE: StateSnapshot = Object.freeze({ datasets: new Map(), partitions: new Map() });

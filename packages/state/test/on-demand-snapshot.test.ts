@@ -66,6 +66,16 @@ describe("on-demand snapshot", () => {
       rollbacks: 0,
     });
     expect(onDemand.summaries!.get("nothing")).toBeUndefined();
+    // The live keys, read alone, then from the source versions or the partitions read already: the failed partition is not live.
+    for (const snapshot of [onDemand, await store.reader.snapshot({ onDemand: true }), await store.reader.snapshot({ onDemand: true })]) {
+      if (snapshot !== onDemand) snapshot.liveSourceVersions!("daily");
+      expect([...snapshot.liveKeys!("daily")]).toEqual(["2024-01-01"]);
+      expect([...snapshot.liveKeys!("events")]).toEqual(["2024-01-01", "2024-01-02"]);
+      expect([...snapshot.liveKeys!("nothing")]).toEqual([]);
+    }
+    const read = await store.reader.snapshot({ onDemand: true });
+    read.partitions.get("daily");
+    expect([...read.liveKeys!("daily")]).toEqual(["2024-01-01"]);
 
     await store.close();
     expect(() => onDemand.partitions.get("events")).toThrow("internal error: the state snapshot read the partitions of events after the state store was closed");
