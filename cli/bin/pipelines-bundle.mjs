@@ -83,10 +83,14 @@ export function pipelinesBundleImporter({ esbuild, entries, registerHooks }) {
       rememberInputs(projectDir, files, built.watched);
       return true;
     },
-    /** Stops an early build nothing asked for (a command that failed before loading), so the process can exit. */
+    /** Stops esbuild after an early build nothing asked for (a command that failed before loading), so the process can exit. */
     async dispose() {
-      if (!early) return;
+      const unused = early;
+      if (!unused) return;
       early = undefined;
+      // Stopped once it has finished: esbuild's process, stopped while it waits on this one (for a
+      // plugin's answer), dies printing "fatal error: all goroutines are asleep - deadlock!".
+      await unused.built;
       await esbuild().stop();
     },
   });
