@@ -9,13 +9,20 @@ import { requireWithCodeCache } from "./commonjs-code-cache.mjs";
 import { pipelinesBundleImporter } from "./pipelines-bundle.mjs";
 
 // The reader went away (`reflow plan | head`): stop printing, but let the command finish
-// (an apply keeps building and recording) and exit with its own code.
+// (an apply keeps building and recording) and exit with its own code. Any other failure to print
+// (a full disk under `> file`): the same, said once on stderr, and exit 1.
+let outputFailed = false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error) => {
-    if (error.code !== "EPIPE") throw error;
     stream.write = () => true;
+    if (error.code === "EPIPE") return;
+    outputFailed = true;
+    process.exitCode = 1;
+    if (stream === process.stdout) process.stderr.write(`error REFLOW_OUTPUT_FAILED: cannot write to standard output: ${error.message}\n`);
   });
 }
+/** The command's exit code, or 1 if what it printed was lost. */
+const exitCode = (code) => (outputFailed ? 1 : code);
 
 /**
  * tsx and reflow's module hooks, registered once, before the first TypeScript module is imported
@@ -103,11 +110,11 @@ if (bundle) {
     importAll: (files, projectDir) => (bundling ? bundled.importAll(files, projectDir) : Promise.resolve(false)),
     beforeImports: () => registerTypeScript(bundle),
   });
-  process.exitCode = await main(process.argv);
+  process.exitCode = exitCode(await main(process.argv));
   codeCache.save();
   await Promise.all([bundled.dispose(), stopAnalysisWorker()]);
 } else {
   await registerTypeScript(undefined);
   const { main } = await import("../src/main.ts");
-  process.exitCode = await main(process.argv);
+  process.exitCode = exitCode(await main(process.argv));
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { locateLine, ok, reflowAsync, storageFiles, tasks, withoutClock, type PlanJson } from "../support/e2e.js";
@@ -200,6 +200,35 @@ describe("a new project", () => {
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("output that cannot be written (a full disk: /dev/full) is REFLOW_OUTPUT_FAILED, said once, exit 1", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const args of [["plan", "--json"], ["plan"]]) {
+        const result = spawnSync(process.execPath, [path.join(REPO_ROOT, "cli/bin/reflow.js"), ...args, "--as-of", AS_OF], {
+          cwd: project.dir,
+          encoding: "utf8",
+          env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+          stdio: ["ignore", full, "pipe"],
+        });
+        expect({ status: result.status, stderr: result.stderr }, args.join(" ")).toEqual({
+          status: 1,
+          stderr: "error REFLOW_OUTPUT_FAILED: cannot write to standard output: ENOSPC: no space left on device, write\n",
+        });
+      }
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it("plan --out into a folder that does not exist is REFLOW_OUTPUT_FAILED naming the file, exit 1", () => {
+    const file = path.join(project.dir, "missing/plan.json");
+    expect(project.reflow("plan", "--out", file, "--as-of", AS_OF)).toEqual({
+      status: 1,
+      stdout: "",
+      stderr: `error REFLOW_OUTPUT_FAILED: cannot write to ${file}: ENOENT: no such file or directory, open '${file}'\n`,
+    });
   });
 
   it("none of the above created a state or warehouse (nothing under .reflow/ but the fingerprint cache)", () => {

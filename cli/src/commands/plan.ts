@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
-import { planJsonChunks, planProject, savedPlanChunks } from "@reflow/api";
+import { closeSync, fstatSync, openSync, rmSync, writeSync } from "node:fs";
+import { planJsonChunks, planProject, ReflowError, savedPlanChunks } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { categoryFlagsOf, type CategoryOptions } from "../category-flags.js";
 import { formatWarnings, warningsToJson } from "../format/compile-warnings.js";
@@ -34,7 +34,11 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
  */
 function printChunks(chunks: Iterable<string>): void {
   if (stdoutIsFile()) {
-    for (const chunk of chunks) writeSync(STDOUT, chunk);
+    try {
+      for (const chunk of chunks) writeSync(STDOUT, chunk);
+    } catch (error) {
+      throw outputFailed("standard output", error);
+    }
     return;
   }
   for (const chunk of chunks) {
@@ -46,19 +50,45 @@ function printChunks(chunks: Iterable<string>): void {
 const STDOUT = 1;
 
 function stdoutIsFile(): boolean {
+  return isFile(STDOUT);
+}
+
+/** Writes a file chunk by chunk, as writeFileSync would write their concatenation (created or truncated); a partial one is deleted. */
+function writeChunks(file: string, chunks: Iterable<string>): void {
+  let fd: number;
   try {
-    return fstatSync(STDOUT).isFile();
+    fd = openSync(file, "w");
+  } catch (error) {
+    throw outputFailed(file, error);
+  }
+  try {
+    for (const chunk of chunks) writeSync(fd, chunk);
+    closeSync(fd);
+  } catch (error) {
+    // Only a file this wrote is deleted (`--out /dev/full` names a device).
+    const partial = isFile(fd);
+    closeQuietly(fd);
+    if (partial) rmSync(file, { force: true });
+    throw outputFailed(file, error);
+  }
+}
+
+function isFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
   } catch {
     return false;
   }
 }
 
-/** Writes a file chunk by chunk, as writeFileSync would write their concatenation (created or truncated). */
-function writeChunks(file: string, chunks: Iterable<string>): void {
-  const fd = openSync(file, "w");
+function closeQuietly(fd: number): void {
   try {
-    for (const chunk of chunks) writeSync(fd, chunk);
-  } finally {
     closeSync(fd);
+  } catch {
+    // Already failing: the write's error is the one to report.
   }
+}
+
+function outputFailed(where: string, error: unknown): ReflowError {
+  return new ReflowError("REFLOW_OUTPUT_FAILED", `cannot write to ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }

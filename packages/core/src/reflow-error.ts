@@ -44,6 +44,7 @@ export const REFLOW_ERROR_CODES = [
   "REFLOW_NO_PREVIOUS_VERSION",
   "REFLOW_STORAGE_UNAVAILABLE",
   "REFLOW_DISTRIBUTE_UNSUPPORTED",
+  "REFLOW_OUTPUT_FAILED",
 ] as const;
 
 export type ReflowErrorCode = (typeof REFLOW_ERROR_CODES)[number];
