@@ -314,8 +314,7 @@ function resolvedFile(specifier, importer) {
  * its exports is paid only then.
  */
 function requireProxyFile(file) {
-  const stat = statSync(file, { bigint: true });
-  const key = createHash("sha256").update(`${file}\0${stat.ino}:${stat.size}:${stat.ctimeNs}`).digest("hex").slice(0, 24);
+  const key = createHash("sha256").update(`${file}\0${fileVersions([file])[0]}`).digest("hex").slice(0, 24);
   const dir = fileURLToPath(new URL("../../node_modules/.cache/reflow-require-proxies/", import.meta.url));
   const proxy = path.join(dir, `${key}.mjs`);
   if (!existsSync(proxy)) {

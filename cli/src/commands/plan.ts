@@ -33,7 +33,7 @@ export async function planCommand(options: GlobalOptions & CategoryOptions & { j
  * or a terminal through process.stdout, stopping once the reader went away (`| head`).
  */
 function printChunks(chunks: Iterable<string>): void {
-  if (stdoutIsFile()) {
+  if (isFile(STDOUT)) {
     try {
       for (const chunk of chunks) writeSync(STDOUT, chunk);
     } catch (error) {
@@ -48,10 +48,6 @@ function printChunks(chunks: Iterable<string>): void {
 }
 
 const STDOUT = 1;
-
-function stdoutIsFile(): boolean {
-  return isFile(STDOUT);
-}
 
 /** Writes a file chunk by chunk, as writeFileSync would write their concatenation (created or truncated); a partial one is deleted. */
 function writeChunks(file: string, chunks: Iterable<string>): void {

@@ -1,6 +1,6 @@
-import { isAscii } from "node:buffer";
 import fs from "node:fs";
 import path from "node:path";
+import { readTextFile } from "../read-text-file.js";
 import type { FileSummary } from "./file-summary.js";
 
 interface CacheContent {
@@ -20,7 +20,7 @@ const texts = new WeakMap<FileSummary, string>();
  */
 export function readSummaryCache(cacheFile: string, version: string): Map<string, FileSummary> {
   try {
-    const text = readText(cacheFile);
+    const text = readTextFile(cacheFile);
     const head = `${header(version)}\n`;
     if (!text.startsWith(head) || !text.endsWith("\n}}\n")) return readWhole(text, version);
     const summaries = new Map<string, FileSummary>();
@@ -37,12 +37,6 @@ export function readSummaryCache(cacheFile: string, version: string): Map<string
     // A missing or corrupt cache only costs a re-analysis.
     return new Map();
   }
-}
-
-/** The file's text; an ASCII file (a cache of ASCII sources) copied as it is, which is cheaper than decoding UTF-8. */
-function readText(file: string): string {
-  const bytes = fs.readFileSync(file);
-  return bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
 }
 
 /** One `"file":{summary}` line, as `writeSummaryCache` writes it; other JSON members as JSON.parse reads them. */

@@ -1,8 +1,8 @@
-import { isAscii } from "node:buffer";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { readTextFile } from "../read-text-file.js";
 import { sha256 } from "../sha256.js";
 
 /** What `preloadTsMorph` leaves to do once ts-morph has run: store the code V8 compiled. */
@@ -46,7 +46,7 @@ function loadWithCodeCache(requireFrom: NodeJS.Require, file: string, cacheDir: 
   const key = sha256(`${process.version}\0${process.arch}\0${file}\0${stat.size}\0${stat.mtimeMs}`).slice(0, 24);
   const cacheFile = path.join(cacheDir, `${path.basename(file, ".js")}-${key}.bin`);
   const cachedData = readCodeCache(cacheFile);
-  const script = new vm.Script(Module.wrap(readSource(file)), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new vm.Script(Module.wrap(readTextFile(file)), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const loaded = new Module(file);
   loaded.filename = file;
   loaded.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
@@ -70,15 +70,6 @@ function loadWithCodeCache(requireFrom: NodeJS.Require, file: string, cacheDir: 
       // Only the next start's speed is lost.
     }
   };
-}
-
-/**
- * The file's text: an ASCII file (TypeScript's 9 MB, ts-morph's) as Latin-1, which is the same
- * string made by a copy, where decoding it as UTF-8 took 60-200 ms on a busy machine.
- */
-function readSource(file: string): string {
-  const bytes = readFileSync(file);
-  return isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
 }
 
 /** The saved cache, or undefined when there is none (or it cannot be read: then it is only slower). */
