@@ -1,6 +1,7 @@
 import { sql, type AliasedExpression, type Kysely } from "kysely";
 import { formatLocation, isReflowError, isSqlQuery, type CheckContext, type PartitionInfo, type Row, type SqlWarehouse, type Warehouse, type WarehouseCheckContext, type WarehouseTable } from "@reflow/core";
 import type { InputVersions } from "@reflow/state";
+import { eventLoopTurnIfDue } from "./event-loop-turn.js";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { checkVerdict, PartitionAudit, problemOf, type CheckOutcome } from "./partition-audit.js";
 import { TaskError } from "./task-error.js";
@@ -86,7 +87,10 @@ async function auditInWarehouse(
   if (streamed.length > 0) {
     const audit = new PartitionAudit(streamed, context);
     let index = 0;
-    for await (const batch of warehouse.read(table, [ref])) for (const row of batch) audit.add(row, index++);
+    for await (const batch of warehouse.read(table, [ref])) {
+      for (const row of batch) audit.add(row, index++);
+      await eventLoopTurnIfDue();
+    }
     for (const { check, problem } of await audit.outcomes()) byCheck.set(check, problem);
   }
   const inWarehouse: WarehouseCheckContext = {

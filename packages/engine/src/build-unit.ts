@@ -12,6 +12,7 @@ import {
 import type { InputVersions } from "@reflow/state";
 import type { ExecutableDataset } from "./execute-plan.js";
 import { buildSqlPartition } from "./build-sql-partition.js";
+import { eventLoopTurnIfDue } from "./event-loop-turn.js";
 import { PartitionAudit } from "./partition-audit.js";
 import { inputReader } from "./input-reader.js";
 import { rowValidator } from "./row-validator.js";
@@ -203,7 +204,7 @@ async function writeVersion(
   try {
     let batch: Row[] = [];
     let index = 0;
-    // Synchronous per row; the only await is writing a full batch.
+    // Synchronous per row; the only awaits are writing a full batch and, between batches, letting the event loop turn.
     await forEachRow(output, dataset, projectDir, (raw) => {
       const parsed = validate(raw);
       if (!parsed.success) throw schemaViolation(index, parsed.error);
@@ -215,7 +216,9 @@ async function writeVersion(
       if (batch.length >= WRITE_BATCH) {
         const full = batch;
         batch = [];
-        return writer.write(full);
+        const written = writer.write(full);
+        const turn = eventLoopTurnIfDue();
+        return turn ? written.then(() => turn) : written;
       }
     });
     if (batch.length > 0) await writer.write(batch);

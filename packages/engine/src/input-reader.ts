@@ -1,4 +1,5 @@
 import type { InputReader, PartitionVersionRef, Row, Warehouse, WarehouseTable } from "@reflow/core";
+import { eventLoopTurnIfDue } from "./event-loop-turn.js";
 
 /**
  * What a transform's `inputs.x` is: the rows of exact input versions, read
@@ -11,7 +12,10 @@ export function inputReader(warehouse: Warehouse, table: WarehouseTable, refs: r
     partitions: Object.freeze(refs.map((r) => r.partition)),
     async rows() {
       const all: Row[] = [];
-      for await (const page of warehouse.read(table, refs)) for (const row of page) all.push(row);
+      for await (const page of warehouse.read(table, refs)) {
+        for (const row of page) all.push(row);
+        await eventLoopTurnIfDue();
+      }
       return all;
     },
     [Symbol.asyncIterator]: () => new PagedRows(warehouse.read(table, refs)[Symbol.asyncIterator]()),
@@ -52,6 +56,7 @@ class PagedRows implements AsyncIterator<Row, undefined> {
 
   private async nextPage(): Promise<IteratorResult<Row, undefined>> {
     for (;;) {
+      await eventLoopTurnIfDue();
       let step: IteratorResult<Row[]>;
       try {
         step = await this.pages.next();

@@ -51,4 +51,51 @@ describe("buildUnit", () => {
       ],
     });
   });
+
+  it("lets the event loop turn between batches of a long partition, so timers (the lock's heartbeat), signals and I/O run", async () => {
+    // 5,000 rows of a source whose generator works synchronously for 15 ms every 500 rows: 150 ms in all,
+    // written by a warehouse whose writes resolve at once (as better-sqlite3's do).
+    const ticks = source("ticks", {
+      partitions: daily({ start: "2024-01-01" }),
+      schema: z.object({ n: z.number() }),
+      read: function* () {
+        for (let n = 0; n < 5_000; n += 1) {
+          if (n % 500 === 0) busyFor(15);
+          yield { n };
+        }
+      },
+    });
+    const written: number[] = [];
+    const warehouse = {
+      openVersion: async () => ({
+        write: async (rows: readonly unknown[]) => void written.push(rows.length),
+        finish: async () => {},
+        abort: async () => {},
+      }),
+    } as unknown as Warehouse;
+    let fired = 0;
+    const timer = setInterval(() => (fired += 1), 1);
+    try {
+      const outcome = await buildUnit({
+        dataset: { ...dataset, name: "ticks", columns: columnsOf(ticks.schema, "ticks"), declaration: ticks },
+        builds: [{ taskId: 1, partition: "2024-01-01", inputs: {} }],
+        tables: new Map([["ticks", { dataset: "ticks", columns: columnsOf(ticks.schema, "ticks") }]]),
+        warehouse,
+        projectDir: "/nowhere",
+      });
+      expect(outcome).toMatchObject({ status: "built", results: [{ rowCount: 5_000 }] });
+      expect(written).toEqual([1_000, 1_000, 1_000, 1_000, 1_000]);
+      expect(fired).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearInterval(timer);
+    }
+  });
 });
+
+/** Keeps the thread busy for `ms`, as synchronous work does. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}

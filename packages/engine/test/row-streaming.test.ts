@@ -101,9 +101,42 @@ describe("inputReader", () => {
     expect(results).toEqual([...expected.map((value) => ({ done: false, value })), { done: true, value: undefined }, { done: true, value: undefined }]);
   });
 
+  it("lets the event loop turn while rows are read, however long reading takes (timers such as the lock's heartbeat run)", async () => {
+    // Ten pages, each taking 20 ms of synchronous work to read (better-sqlite3 reads synchronously) and resolving at once.
+    const slowWarehouse = {
+      async *read() {
+        for (let page = 0; page < 10; page += 1) {
+          busyFor(20);
+          yield [{ n: page }];
+        }
+      },
+    } as unknown as Warehouse;
+    let fired = 0;
+    const timer = setInterval(() => (fired += 1), 1);
+    try {
+      const iterated: Row[] = [];
+      for await (const row of inputReader(slowWarehouse, table, refs)) iterated.push(row);
+      expect(iterated).toHaveLength(10);
+      expect(fired).toBeGreaterThanOrEqual(2);
+      fired = 0;
+      expect(await inputReader(slowWarehouse, table, refs).rows()).toHaveLength(10);
+      expect(fired).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it("stops reading pages when the transform stops iterating", async () => {
     const stats = { pages: 0, closed: 0 };
     for await (const row of inputReader(pagedWarehouse(stats), table, refs)) if (row.n === 12) break;
     expect(stats).toEqual({ pages: 1, closed: 1 });
   });
 });
+
+/** Keeps the thread busy for `ms`, as synchronous work does. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}

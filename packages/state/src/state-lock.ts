@@ -1,6 +1,7 @@
 import os from "node:os";
 import type { Kysely } from "kysely";
 import { ReflowError } from "@reflow/core";
+import { processStartTime } from "./process-start-time.js";
 import type { StateDatabase } from "./state-schema.js";
 
 /** Who holds the writer lock. */
@@ -14,7 +15,7 @@ export interface LockHolder {
 
 export interface HeldLock {
   readonly holder: LockHolder;
-  /** Holders that died and were taken over on the way (dead pid on this host, or expired lease). */
+  /** Holders that died and were taken over on the way (a dead pid on this host, or an expired lease on another). */
   readonly tookOverFrom?: LockHolder;
   release(): Promise<void>;
 }
@@ -23,7 +24,7 @@ export interface AcquireLockOptions {
   readonly command: string;
   /** How long to wait for a live holder: 0 fails at once (default), Infinity waits for ever. */
   readonly waitMs?: number;
-  /** A holder that stops renewing its lease for this long is presumed dead. */
+  /** A holder on another host that stops renewing its lease for this long is presumed dead. */
   readonly leaseMs?: number;
 }
 
@@ -127,11 +128,28 @@ export class StateLock {
   }
 }
 
-/** A holder that is alive by every sign we can read: its lease runs and, on this host, its pid exists. */
+/**
+ * How much later than the lock a process with the holder's pid may have started and still be the
+ * holder. Start times are read against the wall clock, which can be stepped: a wide margin, since
+ * wrongly judging a live holder dead would let two writers in, while the opposite only asks the
+ * user to run `reflow unlock`.
+ */
+const PID_REUSE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * A holder that is alive by every sign we can read. On this host the process itself is the
+ * evidence: its pid exists and (where the OS says when it started) it is the process that took the
+ * lock, not a later one given the same pid. Its lease does not count here: a live holder whose
+ * heartbeat was held up (a transform that kept the event loop busy past the lease) still writes,
+ * and taking its lock over would let two writers in. On another host only the lease can tell.
+ */
 export function isLockHolderAlive(holder: LockHolder, now = Date.now()): boolean {
-  if (Date.parse(holder.leaseExpiresAt) < now) return false;
-  if (holder.host === os.hostname()) return pidExists(holder.pid);
-  return true;
+  if (holder.host === os.hostname()) {
+    if (!pidExists(holder.pid)) return false;
+    const started = processStartTime(holder.pid);
+    return started === undefined || started <= Date.parse(holder.acquiredAt) + PID_REUSE_MARGIN_MS;
+  }
+  return Date.parse(holder.leaseExpiresAt) >= now;
 }
 
 /** REFLOW_LOCKED, saying who holds the lock and what to do. */

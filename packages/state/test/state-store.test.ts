@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { openStateStore } from "../src/index.js";
+import { isLockHolderAlive, openStateStore } from "../src/index.js";
 
 const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-state-")), "state.db");
 const asOf = new Date("2024-01-06T00:00:00Z");
@@ -225,6 +225,39 @@ describe("the writer lock", () => {
     insert.run("another-host", 1, "2024-01-01T00:00:00.000Z", future);
     await expect(store.lock!.acquire({ command: "apply" })).rejects.toMatchObject({ code: "REFLOW_LOCKED" });
     expect(await store.lock!.breakLock()).toMatchObject({ host: "another-host" });
+    raw.close();
+    await store.close();
+  });
+
+  it("never takes over a live holder on this host whose lease ran out (its heartbeat held up by a busy event loop)", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const raw = new Database(file);
+    const acquiredAt = new Date(Date.now() - 120_000).toISOString();
+    const expired = new Date(Date.now() - 60_000).toISOString();
+    // This process took the lock two minutes ago and its lease ran out a minute ago, but it is running.
+    raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply --yes', ?, ?)").run(os.hostname(), process.pid, acquiredAt, expired);
+    expect(isLockHolderAlive({ host: os.hostname(), pid: process.pid, command: "apply --yes", acquiredAt, leaseExpiresAt: expired })).toBe(true);
+    await expect(store.lock!.acquire({ command: "apply" })).rejects.toMatchObject({
+      code: "REFLOW_LOCKED",
+      message: `the state is locked by another reflow: \`apply --yes\` (pid ${process.pid} on ${os.hostname()}, since ${acquiredAt}). Wait for it to finish or retry with --wait; if that process is gone for good, run \`reflow unlock\``,
+    });
+    expect(raw.prepare("select pid, acquired_at from locks").all()).toEqual([{ pid: process.pid, acquired_at: acquiredAt }]);
+    raw.close();
+    await store.close();
+  });
+
+  it.runIf(process.platform === "linux")("takes over a lock whose pid now belongs to a process started after the lock was taken (a reused pid)", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const raw = new Database(file);
+    // This process exists, but it started long after this lock was taken: the holder was another process.
+    const acquiredAt = "2024-01-01T00:00:00.000Z";
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply', ?, ?)").run(os.hostname(), process.pid, acquiredAt, future);
+    const taken = await store.lock!.acquire({ command: "apply" });
+    expect(taken.tookOverFrom).toEqual({ host: os.hostname(), pid: process.pid, command: "apply", acquiredAt, leaseExpiresAt: future });
+    await taken.release();
     raw.close();
     await store.close();
   });
