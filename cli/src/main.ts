@@ -5,6 +5,7 @@ import { explainCommand } from "./commands/explain.js";
 import { gcCommand } from "./commands/gc.js";
 import { historyCommand } from "./commands/history.js";
 import { lineageCommand } from "./commands/lineage.js";
+import { migrateCommand } from "./commands/migrate.js";
 import { planCommand } from "./commands/plan.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { statusCommand } from "./commands/status.js";
@@ -83,6 +84,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("remove the state's writer lock left by a process that is gone")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (options) => unlockCommand(options));
+  withGlobals(program.command("migrate"))
+    .description("upgrade a state an older reflow wrote to this reflow's schema (apply does it too; plan, which never writes, needs it)")
+    .action(async (options) => migrateCommand(options));
   withGlobals(program.command("explain"))
     .description("why a partition is (or is not) in the plan, down to the changed code")
     .argument("<dataset>", "the dataset")

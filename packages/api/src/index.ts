@@ -14,6 +14,7 @@ export { formatFingerprintChange, type CompiledProject, type CompileWarning, typ
 export type { LockHolder, PartitionRollback, PartitionVersionRecord } from "@reflow/state";
 export type { ApplyResult, EngineEvent, TaskOrder } from "@reflow/engine";
 export * from "./unlock-state.js";
+export * from "./migrate-state.js";
 export * from "./dataset-history.js";
 export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";

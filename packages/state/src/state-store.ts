@@ -23,8 +23,13 @@ export interface StateStore {
   readonly lock?: StateLock;
   /** The work queue of distributed runs; only on a writable PostgreSQL store. */
   readonly workQueue?: WorkQueue;
+  /** The migrations opening it for writing applied, oldest first (none when it was current). */
+  readonly migrated: readonly string[];
   close(): Promise<void>;
 }
+
+/** The migration the latest schema ends with. */
+export const LATEST_STATE_MIGRATION = Object.keys(STATE_MIGRATIONS).at(-1)!;
 
 /**
  * Opens the state store: a SQLite file (a path is one) or a schema in a
@@ -50,10 +55,11 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   database.pragma("foreign_keys = ON");
   const db = new Kysely<StateDatabase>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
   const label = displayPath(file);
+  let migrated: readonly string[] = [];
   try {
     if (mode === "write") {
-      const applied = await migrate(db, label);
-      if (applied.includes(COMPACTING_MIGRATION)) compactAfterUpgrade(database);
+      migrated = await migrate(db, label);
+      if (migrated.includes(COMPACTING_MIGRATION)) compactAfterUpgrade(database);
     } else if ((await checkSchema(db, label, sqliteHasTable)) === "fresh") {
       // Created by a writer that stopped before its first migration committed: nothing in it yet.
       await db.destroy();
@@ -66,6 +72,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   return {
     reader: new StateReader(db, database),
     ...(mode === "write" ? { writer: new StateWriter(db, database), lock: new StateLock(db) } : {}),
+    migrated,
     close: async () => {
       try {
         if (mode === "write") refillSummaries(database);
@@ -87,8 +94,9 @@ async function openPostgresStateStore(location: PostgresLocation, mode: "read" |
   const connection = await connectPostgres({ url: location.url, schema: location.schema, readOnly: mode === "read", role: "state", maxConnections: 10 });
   const db = connection.db as Kysely<StateDatabase>;
   const label = `${redactUrl(location.url)} (schema ${location.schema})`;
+  let migrated: readonly string[] = [];
   try {
-    if (mode === "write") await migrate(db, label, location.schema);
+    if (mode === "write") migrated = await migrate(db, label, location.schema);
     else if (!connection.schemaExists || (await checkSchema(db, label, postgresHasTable)) === "fresh") {
       await connection.close();
       return undefined;
@@ -100,6 +108,7 @@ async function openPostgresStateStore(location: PostgresLocation, mode: "read" |
   return {
     reader: new StateReader(db),
     ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db), workQueue: new WorkQueue(db) } : {}),
+    migrated,
     close: () => connection.close(),
   };
 }
@@ -228,7 +237,7 @@ async function checkSchema(db: Kysely<StateDatabase>, label: string, hasTable: (
   }
   if (applied.length === 0) return "fresh";
   if (applied.length < known.length) {
-    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label} was written by an older reflow; run \`reflow apply\` to migrate it`, {
+    throw new ReflowError("REFLOW_STATE_INCOMPATIBLE", `${label} was written by an older reflow; run \`reflow migrate\` to upgrade it (\`reflow apply\` also does)`, {
       subject: OLDER_SCHEMA,
     });
   }
