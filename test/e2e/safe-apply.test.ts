@@ -146,6 +146,14 @@ describe("one writer at a time", () => {
     });
     expect(ok(project.reflow("unlock", "--yes"))).toMatch(/\nLock removed\.\n$/);
     expect(ok(project.reflow("unlock", "--yes"))).toBe("The state is not locked.\n");
+    project.exec(
+      `insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', '${os.hostname()}', ${2 ** 22 + 7}, 'apply --yes', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
+      ".reflow/state.db",
+    );
+    expect(ok(project.reflow("unlock", "--yes"))).toBe(
+      `The state is locked by \`apply --yes\` (pid ${2 ** 22 + 7} on ${os.hostname()}, since 2024-01-01T00:00:00.000Z).\n` +
+        "That process looks gone (on this host its pid is not running, or runs another process; on another host its lease expired); the next apply would take the lock over anyway.\nLock removed.\n",
+    );
     expect(storageFiles(project)).toEqual(project.backend === "sqlite" ? ["state.db", "warehouse.db"] : []);
   });
 });

@@ -10,7 +10,7 @@ export async function unlockCommand(options: GlobalOptions & { yes?: boolean }):
         `The state is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.acquiredAt}).\n` +
           (alive
             ? "That process looks alive: removing its lock lets a second apply run beside it.\n"
-            : "That process looks gone (its pid is not running here, or its lease expired); the next apply would take the lock over anyway.\n"),
+            : "That process looks gone (on this host its pid is not running, or runs another process; on another host its lease expired); the next apply would take the lock over anyway.\n"),
       );
       if (options.yes) return true;
       if (!isInteractive()) {
