@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { Kysely } from "kysely";
 import { ReflowError } from "@reflow/core";
-import { processStartTime } from "./process-start-time.js";
+import { processStart } from "./process-start-time.js";
 import type { StateDatabase } from "./state-schema.js";
 
 /** Who holds the writer lock. */
@@ -29,6 +29,9 @@ export interface AcquireLockOptions {
 }
 
 const LOCK_NAME = "apply";
+
+/** The `acquiredAt` of every lock this process holds, whichever `StateLock` took it: a holder with this pid is alive only if listed. */
+const heldHere = new Set<string>();
 const DEFAULT_LEASE_MS = 60_000;
 const POLL_MS = 200;
 
@@ -102,6 +105,7 @@ export class StateLock {
   }
 
   private held(holder: LockHolder, leaseMs: number, tookOverFrom: LockHolder | undefined): HeldLock {
+    heldHere.add(holder.acquiredAt);
     // Renew the lease well before it runs out; unref'd so it never keeps the process alive.
     const heartbeat = setInterval(() => {
       void this.db
@@ -122,34 +126,44 @@ export class StateLock {
         if (released) return;
         released = true;
         clearInterval(heartbeat);
-        await this.remove(holder);
+        try {
+          await this.remove(holder);
+        } finally {
+          heldHere.delete(holder.acquiredAt);
+        }
       },
     };
   }
 }
 
 /**
- * How much later than the lock a process with the holder's pid may have started and still be the
- * holder. Start times are read against the wall clock, which can be stepped: a wide margin, since
- * wrongly judging a live holder dead would let two writers in, while the opposite only asks the
- * user to run `reflow unlock`.
+ * How much later than the lock a process with the holder's pid may appear to have started and
+ * still be the holder for sure. The holder starts a moment before it takes the lock, but start
+ * times are read against the wall clock as it reads now, which may have been stepped forward since.
  */
-const PID_REUSE_MARGIN_MS = 5 * 60_000;
+const START_TIME_TOLERANCE_MS = 60_000;
 
 /**
  * A holder that is alive by every sign we can read. On this host the process itself is the
- * evidence: its pid exists and (where the OS says when it started) it is the process that took the
- * lock, not a later one given the same pid. Its lease does not count here: a live holder whose
- * heartbeat was held up (a transform that kept the event loop busy past the lease) still writes,
- * and taking its lock over would let two writers in. On another host only the lease can tell.
+ * evidence: its pid runs, it is not this process (which knows the locks it holds), and, where the
+ * OS says when it started (Linux), it started before the lock was taken, so it is the holder and
+ * not a later process given the same pid (after a crash, or in a container restarted with the same
+ * hostname). Then its lease does not count: a live holder whose heartbeat was held up (a transform
+ * that kept the event loop busy past the lease) still writes, and taking its lock over would let
+ * two writers in. A pid whose process started later, but within the tolerance, is ambiguous and
+ * left to the lease. On another host only the lease can tell.
  */
 export function isLockHolderAlive(holder: LockHolder, now = Date.now()): boolean {
-  if (holder.host === os.hostname()) {
-    if (!pidExists(holder.pid)) return false;
-    const started = processStartTime(holder.pid);
-    return started === undefined || started <= Date.parse(holder.acquiredAt) + PID_REUSE_MARGIN_MS;
-  }
-  return Date.parse(holder.leaseExpiresAt) >= now;
+  const leaseRuns = Date.parse(holder.leaseExpiresAt) >= now;
+  if (holder.host !== os.hostname()) return leaseRuns;
+  if (holder.pid === process.pid) return heldHere.has(holder.acquiredAt);
+  if (!pidExists(holder.pid)) return false;
+  const running = processStart(holder.pid);
+  if (!running) return true; // no start time on this OS: a live pid is the holder
+  if (running.exited) return false;
+  const startedAfterLock = running.startedAt - Date.parse(holder.acquiredAt);
+  if (startedAfterLock <= 0) return true;
+  return startedAfterLock <= START_TIME_TOLERANCE_MS && leaseRuns;
 }
 
 /** REFLOW_LOCKED, saying who holds the lock and what to do. */

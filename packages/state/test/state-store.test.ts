@@ -1,10 +1,11 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { isLockHolderAlive, openStateStore } from "../src/index.js";
+import { processStart } from "../src/process-start-time.js";
 
 const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-state-")), "state.db");
 const asOf = new Date("2024-01-06T00:00:00Z");
@@ -230,35 +231,78 @@ describe("the writer lock", () => {
   });
 
   it("never takes over a live holder on this host whose lease ran out (its heartbeat held up by a busy event loop)", async () => {
-    const file = tempFile();
-    const store = (await openStateStore(file, "write"))!;
-    const raw = new Database(file);
-    const acquiredAt = new Date(Date.now() - 120_000).toISOString();
-    const expired = new Date(Date.now() - 60_000).toISOString();
-    // This process took the lock two minutes ago and its lease ran out a minute ago, but it is running.
-    raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply --yes', ?, ?)").run(os.hostname(), process.pid, acquiredAt, expired);
-    expect(isLockHolderAlive({ host: os.hostname(), pid: process.pid, command: "apply --yes", acquiredAt, leaseExpiresAt: expired })).toBe(true);
-    await expect(store.lock!.acquire({ command: "apply" })).rejects.toMatchObject({
-      code: "REFLOW_LOCKED",
-      message: `the state is locked by another reflow: \`apply --yes\` (pid ${process.pid} on ${os.hostname()}, since ${acquiredAt}). Wait for it to finish or retry with --wait; if that process is gone for good, run \`reflow unlock\``,
-    });
-    expect(raw.prepare("select pid, acquired_at from locks").all()).toEqual([{ pid: process.pid, acquired_at: acquiredAt }]);
-    raw.close();
-    await store.close();
+    const holder = await runningProcess();
+    try {
+      const file = tempFile();
+      const store = (await openStateStore(file, "write"))!;
+      const raw = new Database(file);
+      // The holder took the lock after it started, and its lease ran out a minute ago, but it is running.
+      const acquiredAt = new Date().toISOString();
+      const expired = new Date(Date.now() - 60_000).toISOString();
+      raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply --yes', ?, ?)").run(os.hostname(), holder.pid, acquiredAt, expired);
+      await expect(store.lock!.acquire({ command: "apply" })).rejects.toMatchObject({
+        code: "REFLOW_LOCKED",
+        message: `the state is locked by another reflow: \`apply --yes\` (pid ${holder.pid} on ${os.hostname()}, since ${acquiredAt}). Wait for it to finish or retry with --wait; if that process is gone for good, run \`reflow unlock\``,
+      });
+      expect(raw.prepare("select pid, acquired_at from locks").all()).toEqual([{ pid: holder.pid, acquired_at: acquiredAt }]);
+      raw.close();
+      await store.close();
+    } finally {
+      holder.kill();
+    }
   });
 
-  it.runIf(process.platform === "linux")("takes over a lock whose pid now belongs to a process started after the lock was taken (a reused pid)", async () => {
-    const file = tempFile();
-    const store = (await openStateStore(file, "write"))!;
-    const raw = new Database(file);
-    // This process exists, but it started long after this lock was taken: the holder was another process.
-    const acquiredAt = "2024-01-01T00:00:00.000Z";
-    const future = new Date(Date.now() + 3_600_000).toISOString();
-    raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, ?, 'apply', ?, ?)").run(os.hostname(), process.pid, acquiredAt, future);
-    const taken = await store.lock!.acquire({ command: "apply" });
-    expect(taken.tookOverFrom).toEqual({ host: os.hostname(), pid: process.pid, command: "apply", acquiredAt, leaseExpiresAt: future });
-    await taken.release();
-    raw.close();
-    await store.close();
+  it.runIf(process.platform === "linux")("judges a holder on this host by its process: a reused pid, an exited one, this process's own pid", async () => {
+    const other = await runningProcess();
+    try {
+      const here = os.hostname();
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      const expired = new Date(Date.now() - 1_000).toISOString();
+      const holder = (pid: number, acquiredAt: string, leaseExpiresAt: string) => ({ host: here, pid, command: "apply", acquiredAt, leaseExpiresAt });
+      // Started long after the lock was taken: another process was given the holder's pid, whatever the lease says.
+      expect(isLockHolderAlive(holder(other.pid, "2024-01-01T00:00:00.000Z", future))).toBe(false);
+      // Started within a minute after it (a clock stepped forward, or a pid reused at once): the lease decides.
+      const shortlyBefore = new Date(processStart(other.pid)!.startedAt - 30_000).toISOString();
+      expect(isLockHolderAlive(holder(other.pid, shortlyBefore, future))).toBe(true);
+      expect(isLockHolderAlive(holder(other.pid, shortlyBefore, expired))).toBe(false);
+      // This process's pid, on a lock it does not hold: an earlier process's (another pid namespace, a restarted container).
+      expect(isLockHolderAlive(holder(process.pid, new Date().toISOString(), future))).toBe(false);
+    } finally {
+      other.kill();
+    }
+    const zombie = await exitedUnreapedProcess();
+    try {
+      expect(processStart(zombie.pid)).toMatchObject({ exited: true });
+      expect(isLockHolderAlive({ host: os.hostname(), pid: zombie.pid, command: "apply", acquiredAt: new Date().toISOString(), leaseExpiresAt: new Date(Date.now() + 60_000).toISOString() })).toBe(false);
+    } finally {
+      zombie.parent.kill();
+    }
   });
+
+  it.runIf(process.platform === "linux")("reads a process's start time from /proc (this process: when Node started it)", () => {
+    const self = processStart(process.pid)!;
+    expect(self.exited).toBe(false);
+    // btime is whole seconds, and start-up runs between the two: within two seconds.
+    expect(Math.abs(self.startedAt - performance.timeOrigin)).toBeLessThan(2_000);
+    expect(processStart(2 ** 22 + 12_345)).toBeUndefined();
+  });
+
 });
+
+/** A process that runs until killed, started (and so older than any lock taken from now on). */
+async function runningProcess(): Promise<ChildProcess & { pid: number }> {
+  const child = spawn("sleep", ["60"], { stdio: "ignore" });
+  await new Promise((resolve, reject) => child.once("spawn", resolve).once("error", reject));
+  return child as ChildProcess & { pid: number };
+}
+
+/**
+ * A process that has exited but is not reaped (a zombie): a shell starts it in the background and
+ * then becomes `sleep` by exec, which never waits for children. Its parent is returned to kill.
+ */
+async function exitedUnreapedProcess(): Promise<{ pid: number; parent: ChildProcess }> {
+  const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
+  const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (data) => resolve(String(data)))));
+  for (let tries = 0; tries < 200 && processStart(pid)?.exited !== true; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return { pid, parent };
+}
