@@ -1,4 +1,6 @@
+import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStateStore } from "@reflow/state";
 import { januaryDays, noChanges, ok, planJson, reflowAsync, rowsOf, storageFiles, tasks, withoutElapsed } from "../support/e2e.js";
@@ -181,5 +183,54 @@ describe("two applies started at the same moment", () => {
     expect(project.query<{ n: number }>("select count(*) as n from tasks where status = 'succeeded'", ".reflow/state.db")).toEqual([{ n: 16 }]);
     expect(rowsOf(project, "revenue")).toEqual(REVENUE_ROWS);
     expect(project.query<{ n: number }>("select count(*) as n from events")).toEqual([{ n: 17 }]);
+  });
+});
+
+describe("a writer lock taken over mid-run (this apply's lease ran out: paused, or cut off from a shared state)", () => {
+  const project = new TempProject(fixtureFiles());
+  afterAll(() => project.dispose());
+  const waiting = path.join(project.dir, "waiting");
+  const resume = path.join(project.dir, "resume");
+  // events' read of one day blocks, synchronously as a paused process would, until the test says so.
+  project.edit(
+    "pipelines/events.ts",
+    "  read: ({ partition }) => {\n",
+    `  read: ({ partition }) => {
+    if (partition.key === "2024-01-03") {
+      writeFileSync(${JSON.stringify(waiting)}, "");
+      while (!existsSync(${JSON.stringify(resume)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+`,
+  );
+  project.edit("pipelines/events.ts", 'import { z } from "zod";\n', 'import { z } from "zod";\nimport { existsSync, writeFileSync } from "node:fs";\n');
+
+  it("records nothing more once another holder took the lock (REFLOW_LOCK_LOST), and the next apply settles the run", async () => {
+    const applying = reflowAsync(project, "apply", "--yes", "--concurrency", "1", "--as-of", AS_OF);
+    while (!existsSync(waiting)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const recorded = () =>
+      ["select id, status from runs order by id", "select id, status from tasks order by id", "select dataset, partition, status, live_task_id from partitions order by dataset, partition"].map((sql) =>
+        project.query(sql, ".reflow/state.db"),
+      );
+    const before = recorded();
+    // Another host's apply found the lease run out and took the lock.
+    project.exec(
+      "delete from locks; insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', 'another-host', 7, 'apply', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')",
+      ".reflow/state.db",
+    );
+    writeFileSync(resume, "");
+    const result = await applying;
+    expect(result.status).toBe(1);
+    expect(result.stderr.replace(/at \d{4}-\d\d-\d\dT[\d:.]+Z,/, "at <time>,")).toBe(
+      "error REFLOW_LOCK_LOST: the state's writer lock, taken by this `apply --yes --concurrency 1 --as-of 2024-01-06` at <time>, was taken over by `apply` (pid 7 on another-host, since 2024-01-01T00:00:00.000Z), " +
+        "which found this one's lease run out (no heartbeat reached the state for a minute: was this process paused, or cut off from the database?). " +
+        "Nothing more was recorded; what this run left unfinished is settled by the next apply\n",
+    );
+    expect(recorded()).toEqual(before);
+
+    expect(ok(project.reflow("unlock", "--yes"))).toMatch(/\nLock removed\.\n$/);
+    const resumed = ok(project.reflow("apply", "--yes", "--as-of", AS_OF));
+    expect(withoutElapsed(resumed)).toMatch(/Apply complete: \d+ partitions built, \d+ rows written \(run #2, <elapsed>\)\.\n$/);
+    expect(rowsOf(project, "revenue")).toEqual(REVENUE_ROWS);
+    expect(ok(project.reflow("plan", "--as-of", AS_OF))).toBe(noChanges(4, AS_OF_ISO));
   });
 });

@@ -17,6 +17,9 @@ export class SqliteTaskStatements {
   readonly recordPublishedAndBuilt: (published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => void;
   readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: number) => void;
 
+  /** Run first in each transaction: throws if this process no longer holds the writer lock. */
+  fence: (() => void) | undefined;
+
   constructor(database: Database.Database) {
     this.built = database.prepare(
       `update tasks set status = 'publishing', inputs = ?, row_count = ?, content_hash = ?, warnings = ?, attempts = ?, source_version = ?, finished_at = ? where id = ?`,
@@ -34,6 +37,7 @@ export class SqliteTaskStatements {
     );
     // One transaction function (better-sqlite3 builds several closures per `transaction()` call).
     this.recordPublishedAndBuilt = database.transaction((published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => {
+      this.fence?.();
       for (const { taskId, dataset, partition } of published) {
         this.succeeded.run(at, taskId);
         this.live.run(dataset, partition, taskId, taskId, at);
@@ -52,6 +56,7 @@ export class SqliteTaskStatements {
       }
     });
     this.recordUnchanged = database.transaction((taskId: number, dataset: string, partition: string, inputs: string, at: number) => {
+      this.fence?.();
       this.unchangedTask.run(inputs, at, taskId);
       this.unchangedPartition.run(taskId, taskId, at, dataset, partition);
     });

@@ -1,4 +1,5 @@
 import os from "node:os";
+import type Database from "better-sqlite3";
 import type { Kysely } from "kysely";
 import { ReflowError } from "@reflow/core";
 import { processStart } from "./process-start-time.js";
@@ -164,6 +165,49 @@ export function isLockHolderAlive(holder: LockHolder, now = Date.now()): boolean
   const startedAfterLock = running.startedAt - Date.parse(holder.acquiredAt);
   if (startedAfterLock <= 0) return true;
   return startedAfterLock <= START_TIME_TOLERANCE_MS && leaseRuns;
+}
+
+/**
+ * Fences a write transaction by the writer lock: throws REFLOW_LOCK_LOST, before anything is
+ * written, unless `holder` still holds it. `share` (PostgreSQL) also locks the row until the
+ * transaction ends, so a takeover (a delete) cannot commit in between; SQLite's single writer
+ * makes its check atomic with the transaction's writes already.
+ */
+export async function assertLockHeld(db: Kysely<StateDatabase>, holder: LockHolder, share: boolean): Promise<void> {
+  const query = db
+    .selectFrom("locks")
+    .select("pid")
+    .where("name", "=", LOCK_NAME)
+    .where("host", "=", holder.host)
+    .where("pid", "=", holder.pid)
+    .where("acquired_at", "=", holder.acquiredAt);
+  if (await (share ? query.forShare() : query).executeTakeFirst()) return;
+  const current = await db.selectFrom("locks").selectAll().where("name", "=", LOCK_NAME).executeTakeFirst();
+  throw lockLostError(holder, current ? toHolder(current) : undefined);
+}
+
+/** `assertLockHeld` for SQLite statements run outside kysely (better-sqlite3, synchronously). */
+export function sqliteLockCheck(database: Database.Database, holder: LockHolder): () => void {
+  const mine = database.prepare("select 1 from locks where name = ? and host = ? and pid = ? and acquired_at = ?").pluck();
+  const current = database.prepare("select * from locks where name = ?");
+  return () => {
+    if (mine.get(LOCK_NAME, holder.host, holder.pid, holder.acquiredAt) !== undefined) return;
+    const row = current.get(LOCK_NAME) as StateDatabase["locks"] | undefined;
+    throw lockLostError(holder, row ? toHolder(row) : undefined);
+  };
+}
+
+/** REFLOW_LOCK_LOST: this process's lock is gone (taken over, or removed by hand) while it wrote. */
+export function lockLostError(mine: LockHolder, current: LockHolder | undefined): ReflowError {
+  const gone = current
+    ? `was taken over by \`${current.command}\` (pid ${current.pid} on ${current.host}, since ${current.acquiredAt}), which found this one's lease run out ` +
+      `(no heartbeat reached the state for a minute: was this process paused, or cut off from the database?)`
+    : "was removed (by `reflow unlock`?)";
+  return new ReflowError(
+    "REFLOW_LOCK_LOST",
+    `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, ${gone}. ` +
+      "Nothing more was recorded; what this run left unfinished is settled by the next apply",
+  );
 }
 
 /** REFLOW_LOCKED, saying who holds the lock and what to do. */

@@ -1,7 +1,8 @@
 import os from "node:os";
 import type Database from "better-sqlite3";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { SqliteTaskStatements } from "./sqlite-task-statements.js";
+import { assertLockHeld, sqliteLockCheck, type LockHolder } from "./state-lock.js";
 import type { InputVersions } from "./state-snapshot.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
 
@@ -76,12 +77,34 @@ export class StateWriter {
   /** SQLite only: the per-task writes as prepared statements (PostgreSQL keeps kysely: a round trip costs more than compiling). */
   private readonly fast: SqliteTaskStatements | undefined;
 
+  /** The writer lock the writes are fenced by (`fencedBy`). */
+  private fence: LockHolder | undefined;
+
   /** `database`: the SQLite connection under `db`, for the per-task fast path. */
   constructor(
     private readonly db: Kysely<StateDatabase>,
-    database?: Database.Database,
+    private readonly database?: Database.Database,
   ) {
     this.fast = database ? new SqliteTaskStatements(database) : undefined;
+  }
+
+  /**
+   * Fences every later write by the writer lock `holder` took: each transaction first checks,
+   * inside it, that the lock is still this holder's, and throws REFLOW_LOCK_LOST without writing
+   * otherwise. A holder whose lease ran out (paused, or cut off from a shared state) may have had
+   * its lock taken over by another host's apply; from then on it must not write.
+   */
+  fencedBy(holder: LockHolder): void {
+    this.fence = holder;
+    if (this.fast && this.database) this.fast.fence = sqliteLockCheck(this.database, holder);
+  }
+
+  /** One transaction, fenced by the writer lock when `fencedBy` was called. */
+  private write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      if (this.fence) await assertLockHeld(trx, this.fence, this.fast === undefined);
+      return work(trx);
+    });
   }
 
   /** See `reconcileRuns`. Call it holding the writer lock, before planning. */
@@ -95,7 +118,7 @@ export class StateWriter {
    * between is settled by `reconcile` from what the warehouse shows.
    */
   async beginRollback(command: string, rollbacks: readonly RollbackRecord[]): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const runId = await insertRun(trx, command, new Date(), 0);
       for (let i = 0; i < rollbacks.length; i += INSERT_CHUNK) {
         const chunk = rollbacks.slice(i, i + INSERT_CHUNK).map((r) => ({
@@ -116,7 +139,7 @@ export class StateWriter {
 
   /** The warehouse has published a rollback run's versions: they are live, and the run succeeded. */
   async rollbackPublished(runId: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       await markRolledBack(trx, runId, Date.now());
       await trx.updateTable("runs").set({ status: "succeeded", finished_at: now() }).where("id", "=", runId).execute();
     });
@@ -124,7 +147,7 @@ export class StateWriter {
 
   /** Ends the pins of these partitions' rollbacks: plan treats them as rolled back and not pinned. */
   async unpin(dataset: string, partitions: readonly string[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (let i = 0; i < partitions.length; i += INSERT_CHUNK) {
         await trx
           .updateTable("rollbacks")
@@ -139,7 +162,7 @@ export class StateWriter {
   /** Versions whose rows `reflow gc` deleted from the warehouse. */
   async versionsPurged(versions: readonly number[]): Promise<void> {
     const at = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (let i = 0; i < versions.length; i += INSERT_CHUNK) {
         await trx.updateTable("tasks").set({ purged_at: at }).where("id", "in", versions.slice(i, i + INSERT_CHUNK)).execute();
       }
@@ -158,7 +181,7 @@ export class StateWriter {
     /** Printed source of the code those fingerprints cover, by canonical hash; kept for plan diffs. */
     sources: ReadonlyMap<string, string> = new Map(),
   ): Promise<{ runId: number; taskIds: number[] }> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       for (const { dataset, fingerprint, partitions } of accepted) {
         for (let i = 0; i < partitions.length; i += INSERT_CHUNK) {
           await trx
@@ -231,7 +254,7 @@ export class StateWriter {
     const at = Date.now();
     const fast = this.fast;
     if (fast) return this.exclusive(() => fast.recordPublishedAndBuilt(succeeded, built, at));
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       for (const { taskId, dataset, partition } of succeeded) await markPublished(trx, taskId, dataset, partition, at);
       for (const { taskId, result } of built) {
         await trx
@@ -260,7 +283,7 @@ export class StateWriter {
     const at = Date.now();
     const fast = this.fast;
     if (fast) return this.exclusive(() => fast.recordUnchanged(taskId, dataset, partition, JSON.stringify(inputs), at));
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       await trx.updateTable("tasks").set({ status: "unchanged", inputs: JSON.stringify(inputs), finished_at: at }).where("id", "=", taskId).execute();
       await trx
         .updateTable("partitions")
@@ -281,13 +304,13 @@ export class StateWriter {
 
   /** Records a failed attempt that will be retried. */
   async attemptFailed(taskId: number, attempt: number, startedAt: Date, error: string): Promise<void> {
-    await this.db.insertInto("task_attempts").values({ task_id: taskId, attempt, started_at: startedAt.toISOString(), finished_at: now(), error }).execute();
+    await this.write((trx) => trx.insertInto("task_attempts").values({ task_id: taskId, attempt, started_at: startedAt.toISOString(), finished_at: now(), error }).execute());
   }
 
   /** Marks a task failed; the partition's live version, if any, stays live. */
   async taskFailed(taskId: number, dataset: string, partition: string, error: string, attempts = 1): Promise<void> {
     const at = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       await trx.updateTable("tasks").set({ status: "failed", error, finished_at: at, attempts }).where("id", "=", taskId).execute();
       await trx
         .insertInto("partitions")
@@ -299,24 +322,28 @@ export class StateWriter {
 
   /** Tasks a stopped run never started. Their partitions are left as they were. */
   async tasksInterrupted(taskIds: readonly number[]): Promise<void> {
-    for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
-      await this.db
-        .updateTable("tasks")
-        .set({ status: "interrupted", finished_at: Date.now() })
-        .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
+    await this.write(async (trx) => {
+      for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
+        await trx
+          .updateTable("tasks")
+          .set({ status: "interrupted", finished_at: Date.now() })
+          .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+    });
   }
 
   /** Tasks that did not run because an input failed. Their partitions are left as they were. */
   async tasksBlocked(taskIds: readonly number[], error: string): Promise<void> {
-    for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
-      await this.db
-        .updateTable("tasks")
-        .set({ status: "blocked", error, finished_at: Date.now() })
-        .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
+    await this.write(async (trx) => {
+      for (let i = 0; i < taskIds.length; i += INSERT_CHUNK) {
+        await trx
+          .updateTable("tasks")
+          .set({ status: "blocked", error, finished_at: Date.now() })
+          .where("id", "in", taskIds.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+    });
   }
 
   /**
@@ -331,7 +358,7 @@ export class StateWriter {
     removedDatasets: readonly string[] = [],
   ): Promise<void> {
     const at = now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.write(async (trx) => {
       await trx.updateTable("runs").set({ status, finished_at: at }).where("id", "=", runId).execute();
       if (removedDatasets.length > 0) await trx.deleteFrom("datasets").where("name", "in", removedDatasets).execute();
       for (const dataset of appliedDatasets) {
