@@ -158,13 +158,15 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
 /**
  * Stores the summaries this writer's changes deleted, so the next plan reads
  * them instead of computing them. Only about speed: a state left without
- * them (a writer that died, or busy past busy_timeout here) reads the same.
+ * them (a writer that died, or a refill that failed here) reads the same.
  */
 function refillSummaries(database: Database.Database): void {
   try {
     refillDatasetSummaries(database);
   } catch (error) {
-    if (!isBusy(error)) throw error;
+    // Any SQLite error (busy, a full disk, an I/O error) rolled the refill back and loses only speed; failing
+    // the command would report an apply that completed as failed. Anything else is a bug, and is thrown.
+    if (!String((error as { code?: unknown }).code).startsWith("SQLITE_")) throw error;
   }
 }
 

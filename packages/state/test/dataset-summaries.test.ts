@@ -191,6 +191,23 @@ describe("stored dataset summaries", () => {
     await dying.close();
   });
 
+  it("a refill that fails in SQLite (a full disk, an I/O error) leaves them missing and the writer closes without an error", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const run = await store.writer!.beginRun("apply", asOf, [{ dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" }]);
+    await store.writer!.taskBuilt(run.taskIds[0]!, { inputs: {}, rowCount: 1, contentHash: "1-a" });
+    await store.writer!.taskSucceeded(run.taskIds[0]!, "events", "2024-01-01");
+    await store.writer!.finishRun(run.runId, "succeeded", []);
+    // The writer's own connection (a temporary trigger exists only there) fails every insert of a summary.
+    const connection = (store.reader as unknown as { database: Database.Database }).database;
+    connection.exec("create temp trigger refill_fails before insert on dataset_summaries begin select raise(abort, 'disk I/O error'); end");
+    await expect(store.close()).resolves.toBeUndefined();
+    expect(rowsOf(file).stored.size).toBe(0);
+    const reader = (await openStateStore(file, "read"))!;
+    await expectSummaries(file, reader, []);
+    await reader.close();
+  });
+
   it("are deleted by the triggers exactly for the datasets a change to partitions or live tasks touches", async () => {
     const file = tempFile();
     const store = (await openStateStore(file, "write"))!;
