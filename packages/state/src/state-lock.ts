@@ -199,10 +199,14 @@ export function sqliteLockCheck(database: Database.Database, holder: LockHolder)
 
 /** REFLOW_LOCK_LOST: this process's lock is gone (taken over, or removed by hand) while it wrote. */
 export function lockLostError(mine: LockHolder, current: LockHolder | undefined): ReflowError {
-  const gone = current
-    ? `was taken over by \`${current.command}\` (pid ${current.pid} on ${current.host}, since ${current.acquiredAt}), which found this one's lease run out ` +
-      `(no heartbeat reached the state for a minute: was this process paused, or cut off from the database?)`
-    : "was removed (by `reflow unlock`?)";
+  const taker = current && `\`${current.command}\` (pid ${current.pid} on ${current.host}, since ${current.acquiredAt})`;
+  const gone = !current
+    ? "was removed (by `reflow unlock`?)"
+    : current.host === mine.host
+      ? // On one host a live holder is never taken over on its lease: the lock was removed first.
+        `was removed (by \`reflow unlock\`?) and taken by ${taker}`
+      : `was taken over by ${taker}, which found this one's lease run out ` +
+        "(no heartbeat reached the state for a minute: was this process paused, or cut off from the database?)";
   return new ReflowError(
     "REFLOW_LOCK_LOST",
     `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, ${gone}. ` +

@@ -101,15 +101,17 @@ export class StateWriter {
 
   /** One transaction, fenced by the writer lock when `fencedBy` was called. */
   private write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      if (this.fence) await assertLockHeld(trx, this.fence, this.fast === undefined);
-      return work(trx);
-    });
+    return retriedOnStaleRead(this.fast !== undefined, () =>
+      this.db.transaction().execute(async (trx) => {
+        if (this.fence) await assertLockHeld(trx, this.fence, this.fast === undefined);
+        return work(trx);
+      }),
+    );
   }
 
   /** See `reconcileRuns`. Call it holding the writer lock, before planning. */
   reconcile(liveVersion: (dataset: string, partition: string) => Promise<number | undefined>): Promise<ReconcileResult> {
-    return reconcileRuns(this.db, liveVersion);
+    return reconcileRuns(this.db, liveVersion, (work) => this.write(work));
   }
 
   /**
@@ -299,7 +301,7 @@ export class StateWriter {
    * so they never land inside a kysely transaction another caller has open.
    */
   private async exclusive(write: () => void): Promise<void> {
-    await this.db.connection().execute(async () => write());
+    await retriedOnStaleRead(true, () => this.db.connection().execute(async () => write()));
   }
 
   /** Records a failed attempt that will be retried. */
@@ -375,6 +377,25 @@ export class StateWriter {
 }
 
 /**
+ * A fenced SQLite transaction begins with a read (the lock's row). If another connection commits
+ * between that read and the transaction's first write, SQLite fails the write at once with
+ * SQLITE_BUSY_SNAPSHOT, without waiting busy_timeout; the transaction rolled back, so it is run
+ * again, after a pause that lets the other connection (in this process or another) finish.
+ * (`begin immediate` would wait instead, but synchronously: two connections of one process, as
+ * the API allows, would block each other's thread until busy_timeout.)
+ */
+async function retriedOnStaleRead<T>(sqlite: boolean, transaction: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!sqlite || retry >= 100 || (error as { code?: unknown }).code !== "SQLITE_BUSY_SNAPSHOT") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+  }
+}
+
+/**
  * Settles the runs a dead process left `running` (the caller holds the writer
  * lock, so no live process owns them): a task recorded as built whose version
  * the warehouse shows live was published, and is recorded so; every other
@@ -385,6 +406,8 @@ export class StateWriter {
 export async function reconcileRuns(
   db: Kysely<StateDatabase>,
   liveVersion: (dataset: string, partition: string) => Promise<number | undefined>,
+  /** Runs the settling writes in one transaction (a writer's: fenced by its lock). */
+  transact: (work: (trx: Transaction<StateDatabase>) => Promise<void>) => Promise<void> = (work) => db.transaction().execute(work),
 ): Promise<ReconcileResult> {
   const runs = await db.selectFrom("runs").select("id").where("status", "=", "running").execute();
   if (runs.length === 0) return { runs: [], published: 0, interrupted: 0 };
@@ -414,7 +437,7 @@ export async function reconcileRuns(
   }
   const at = Date.now();
   const runAt = new Date(at).toISOString();
-  await db.transaction().execute(async (trx) => {
+  await transact(async (trx) => {
     for (const task of published) await markPublished(trx, task.id, task.dataset, task.partition, at);
     for (const runId of rolledBackRuns) {
       await markRolledBack(trx, runId, at);

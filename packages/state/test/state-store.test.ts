@@ -279,6 +279,43 @@ describe("the writer lock", () => {
     }
   });
 
+  it("fences every write once the lock is gone: each throws REFLOW_LOCK_LOST and writes nothing", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const held = await store.lock!.acquire({ command: "apply --yes" });
+    const writer = store.writer!;
+    writer.fencedBy(held.holder);
+    const run = await writer.beginRun("apply", new Date("2024-01-06T00:00:00Z"), [{ dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" }]);
+    const raw = new Database(file);
+    const rows = () => ["runs", "tasks", "partitions", "task_attempts"].map((table) => raw.prepare(`select * from ${table} order by 1`).all());
+    raw.exec("delete from locks");
+    const before = rows();
+    const lost = `the state's writer lock, taken by this \`apply --yes\` at ${held.holder.acquiredAt}, was removed (by \`reflow unlock\`?). Nothing more was recorded; what this run left unfinished is settled by the next apply`;
+    const taskId = run.taskIds[0]!;
+    for (const write of [
+      () => writer.reconcile(async () => undefined),
+      () => writer.taskBuilt(taskId, { inputs: {}, rowCount: 1, contentHash: "1-a" }),
+      () => writer.taskUnchanged(taskId, "events", "2024-01-01", {}),
+      () => writer.attemptFailed(taskId, 1, new Date(), "boom"),
+      () => writer.taskFailed(taskId, "events", "2024-01-01", "boom"),
+      () => writer.tasksInterrupted([taskId]),
+      () => writer.finishRun(run.runId, "succeeded", []),
+    ]) {
+      await expect(write()).rejects.toMatchObject({ code: "REFLOW_LOCK_LOST", message: lost });
+    }
+    expect(rows()).toEqual(before);
+    // Taken by another command of this host after the removal: named, without blaming a lease.
+    raw.prepare("insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', ?, 7, 'gc', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')").run(os.hostname());
+    await expect(writer.finishRun(run.runId, "succeeded", [])).rejects.toMatchObject({
+      code: "REFLOW_LOCK_LOST",
+      message: `the state's writer lock, taken by this \`apply --yes\` at ${held.holder.acquiredAt}, was removed (by \`reflow unlock\`?) and taken by \`gc\` (pid 7 on ${os.hostname()}, since 2024-01-01T00:00:00.000Z). Nothing more was recorded; what this run left unfinished is settled by the next apply`,
+    });
+    expect(rows()).toEqual(before);
+    raw.close();
+    await held.release();
+    await store.close();
+  });
+
   it.runIf(process.platform === "linux")("reads a process's start time from /proc (this process: when Node started it)", () => {
     const self = processStart(process.pid)!;
     expect(self.exited).toBe(false);
