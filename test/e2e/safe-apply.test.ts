@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStateStore } from "@reflow/state";
-import { januaryDays, noChanges, ok, planJson, reflowAsync, rowsOf, storageFiles, tasks, withoutElapsed } from "../support/e2e.js";
+import { januaryDays, noChanges, ok, planJson, reflowAsync, rowsOf, storageFiles, tasks, withoutClock, withoutElapsed } from "../support/e2e.js";
 import { AS_OF, AS_OF_ISO, fixtureFiles, REVENUE_ROWS } from "../support/fixture.js";
 import { TempProject } from "../support/temp-project.js";
 
@@ -186,27 +186,72 @@ describe("two applies started at the same moment", () => {
   });
 });
 
-describe("a writer lock taken over mid-run (this apply's lease ran out: paused, or cut off from a shared state)", () => {
+/** The fixture, with events' read of `day` blocking, synchronously as a paused process would, until `resume` exists. */
+function blockingProject(day: string): { project: TempProject; waiting: string; resume: string } {
   const project = new TempProject(fixtureFiles());
-  afterAll(() => project.dispose());
   const waiting = path.join(project.dir, "waiting");
   const resume = path.join(project.dir, "resume");
-  // events' read of one day blocks, synchronously as a paused process would, until the test says so.
   project.edit(
     "pipelines/events.ts",
     "  read: ({ partition }) => {\n",
     `  read: ({ partition }) => {
-    if (partition.key === "2024-01-03") {
+    if (partition.key === "${day}") {
       writeFileSync(${JSON.stringify(waiting)}, "");
       while (!existsSync(${JSON.stringify(resume)})) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
 `,
   );
   project.edit("pipelines/events.ts", 'import { z } from "zod";\n', 'import { z } from "zod";\nimport { existsSync, writeFileSync } from "node:fs";\n');
+  return { project, waiting, resume };
+}
+
+async function until(file: string): Promise<void> {
+  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+const SERIAL_APPLY = ["apply", "--yes", "--concurrency", "1", "--as-of", AS_OF];
+
+describe("status while a run is in progress, and after its process died", () => {
+  // The first partition blocks: nothing is published before it, whatever group commit's timing.
+  const { project, waiting, resume } = blockingProject("2024-01-01");
+  afterAll(() => project.dispose());
+
+  it("says the run is in progress, then that it was left unfinished; the next apply settles it", async () => {
+    const applying = reflowAsync(project, ...SERIAL_APPLY);
+    await until(waiting);
+    const [{ pid }] = project.query<{ pid: number }>("select pid from locks", ".reflow/state.db") as [{ pid: number }];
+    const status = () => withoutClock(ok(project.reflow("status", "--as-of", AS_OF)));
+    const table = (lastRun: string) =>
+      [
+        "dataset        kind     partitions  built  outdated  failed  missing  last run",
+        `events         source            5      0         0       0        5  #1 ${lastRun}`,
+        `active_users   dataset           5      0         0       0        5  #1 ${lastRun}`,
+        `revenue        dataset           5      0         0       0        5  #1 ${lastRun}`,
+        `revenue_total  dataset           1      0         0       0        1  #1 ${lastRun}`,
+        "",
+        "",
+      ].join("\n");
+    expect(status()).toBe(
+      `${table("running since <time>: 0 built so far")}Run #1 is in progress: \`apply --yes --concurrency 1 --as-of ${AS_OF}\` (pid ${pid} on ${os.hostname()}, since <time>); the counts are what it has published so far.\n`,
+    );
+    process.kill(pid, "SIGKILL");
+    expect((await applying).status).not.toBe(0);
+    expect(status()).toBe(
+      `${table("unfinished since <time>: 0 built")}Run #1 (\`apply --yes --concurrency 1 --as-of ${AS_OF}\`, since <time>) was left unfinished by a process that is gone; the next \`reflow apply\` settles it.\n`,
+    );
+    writeFileSync(resume, "");
+    expect(withoutElapsed(ok(project.reflow(...SERIAL_APPLY)))).toMatch(/\nApply complete: 16 partitions built, 28 rows written \(run #2, <elapsed>\)\.\n$/);
+    expect(status()).not.toContain("Run #");
+  });
+});
+
+describe("a writer lock taken over mid-run (this apply's lease ran out: paused, or cut off from a shared state)", () => {
+  const { project, waiting, resume } = blockingProject("2024-01-03");
+  afterAll(() => project.dispose());
 
   it("records nothing more once another holder took the lock (REFLOW_LOCK_LOST), and the next apply settles the run", async () => {
-    const applying = reflowAsync(project, "apply", "--yes", "--concurrency", "1", "--as-of", AS_OF);
-    while (!existsSync(waiting)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const applying = reflowAsync(project, ...SERIAL_APPLY);
+    await until(waiting);
     const recorded = () =>
       ["select id, status from runs order by id", "select id, status from tasks order by id", "select dataset, partition, status, live_task_id from partitions order by dataset, partition"].map((sql) =>
         project.query(sql, ".reflow/state.db"),

@@ -1,4 +1,4 @@
-import { projectStatus, UNPARTITIONED_KEY, type DatasetStatus } from "@reflow/api";
+import { projectStatus, UNPARTITIONED_KEY, writerLockHolder, type DatasetStatus, type WriterLockState } from "@reflow/api";
 import type { GlobalOptions } from "../main.js";
 import { colors, plural } from "../terminal.js";
 
@@ -8,10 +8,13 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
     process.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
     return;
   }
-  process.stdout.write(formatStatus(statuses));
+  // A run still `running` is either in progress (its process holds the writer lock) or was left by a process that died.
+  const lock = statuses.some((s) => s.lastRun?.status === "running") ? await writerLockHolder({ projectDir: options.project }) : undefined;
+  process.stdout.write(formatStatus(statuses, lock));
 }
 
-export function formatStatus(statuses: readonly DatasetStatus[]): string {
+export function formatStatus(statuses: readonly DatasetStatus[], lock?: WriterLockState): string {
+  const inProgress = lock?.alive === true;
   const header = ["dataset", "kind", "partitions", "built", "outdated", "failed", "missing", "last run"];
   const rows = statuses.map((s) => [
     s.name,
@@ -21,11 +24,20 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
     String(s.outdated),
     String(s.failed),
     String(s.missing),
-    s.lastRun ? lastRunCell(s.lastRun) : "never",
+    s.lastRun ? lastRunCell(s.lastRun, inProgress) : "never",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const render = (cells: readonly string[]) => cells.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const lines = [colors.bold(render(header)), ...rows.map(render)];
+  const running = statuses.find((s) => s.lastRun?.status === "running")?.lastRun;
+  if (running) {
+    lines.push(
+      "",
+      inProgress
+        ? `Run #${running.id} is in progress: \`${lock!.holder.command}\` (pid ${lock!.holder.pid} on ${lock!.holder.host}, since ${running.startedAt}); the counts are what it has published so far.`
+        : `Run #${running.id} (\`${running.command}\`, since ${running.startedAt}) was left unfinished by a process that is gone; the next \`reflow apply\` settles it.`,
+    );
+  }
   // Recorded errors already name dataset and partition.
   const failures = statuses.flatMap((s) => s.failures.map((f) => `  ${f.error ?? `${s.name} ${f.partition}: failed`}`));
   if (failures.length > 0) lines.push("", colors.red("Failed partitions:"), ...failures);
@@ -46,12 +58,13 @@ export function formatStatus(statuses: readonly DatasetStatus[]): string {
 }
 
 /** `#2 2024-01-08T10:00:00.000Z: 6 built, 1 failed`: the dataset's own outcome in its last run. */
-function lastRunCell(run: NonNullable<DatasetStatus["lastRun"]>): string {
+function lastRunCell(run: NonNullable<DatasetStatus["lastRun"]>, inProgress: boolean): string {
   const outcomes = [
     `${run.tasks.succeeded} built`,
     ...(run.tasks.unchanged > 0 ? [`${run.tasks.unchanged} unchanged`] : []),
     ...(run.tasks.failed > 0 ? [`${run.tasks.failed} failed`] : []),
     ...(run.tasks.blocked > 0 ? [`${run.tasks.blocked} blocked`] : []),
   ];
-  return `#${run.id} ${run.finishedAt ?? run.startedAt}: ${outcomes.join(", ")}`;
+  if (run.status !== "running") return `#${run.id} ${run.finishedAt ?? run.startedAt}: ${outcomes.join(", ")}`;
+  return `#${run.id} ${inProgress ? "running" : "unfinished"} since ${run.startedAt}: ${outcomes.join(", ")}${inProgress ? " so far" : ""}`;
 }

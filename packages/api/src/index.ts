@@ -15,6 +15,7 @@ export type { LockHolder, PartitionRollback, PartitionVersionRecord } from "@ref
 export type { ApplyResult, EngineEvent, TaskOrder } from "@reflow/engine";
 export * from "./unlock-state.js";
 export * from "./migrate-state.js";
+export * from "./writer-lock-holder.js";
 export * from "./dataset-history.js";
 export * from "./rollback-dataset.js";
 export * from "./collect-garbage.js";
