@@ -14,7 +14,9 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
 }
 
 export function formatStatus(statuses: readonly DatasetStatus[], lock?: WriterLockState): string {
-  const inProgress = lock?.alive === true;
+  const running = statuses.find((s) => s.lastRun?.status === "running")?.lastRun;
+  // The lock's live holder is that run's process (the same command); another command holding it has not settled the run yet.
+  const inProgress = running !== undefined && lock?.alive === true && lock.holder.command === running.command;
   const header = ["dataset", "kind", "partitions", "built", "outdated", "failed", "missing", "last run"];
   const rows = statuses.map((s) => [
     s.name,
@@ -29,7 +31,6 @@ export function formatStatus(statuses: readonly DatasetStatus[], lock?: WriterLo
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const render = (cells: readonly string[]) => cells.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   const lines = [colors.bold(render(header)), ...rows.map(render)];
-  const running = statuses.find((s) => s.lastRun?.status === "running")?.lastRun;
   if (running) {
     lines.push(
       "",
