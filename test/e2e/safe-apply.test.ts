@@ -131,10 +131,13 @@ describe("one writer at a time", () => {
   });
 
   it("a lock left by a dead process is taken over; `reflow unlock --yes` removes a live one", async () => {
-    project.exec(
-      `insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', '${os.hostname()}', ${2 ** 22 + 7}, 'apply --yes', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
-      ".reflow/state.db",
-    );
+    // A lock whose holder died: a pid above pid_max never runs.
+    const leaveDeadHoldersLock = () =>
+      project.exec(
+        `insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', '${os.hostname()}', ${2 ** 22 + 7}, 'apply --yes', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
+        ".reflow/state.db",
+      );
+    leaveDeadHoldersLock();
     project.edit("pipelines/lib/rates.ts", "export const RATE = 2;", "export const RATE = 3;");
     expect(withoutElapsed(ok(project.reflow(...APPLY)))).toMatch(/\nApply complete: 6 partitions built, 6 rows written \(run #3, <elapsed>\)\.\n$/);
 
@@ -148,10 +151,7 @@ describe("one writer at a time", () => {
     });
     expect(ok(project.reflow("unlock", "--yes"))).toMatch(/\nLock removed\.\n$/);
     expect(ok(project.reflow("unlock", "--yes"))).toBe("The state is not locked.\n");
-    project.exec(
-      `insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', '${os.hostname()}', ${2 ** 22 + 7}, 'apply --yes', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`,
-      ".reflow/state.db",
-    );
+    leaveDeadHoldersLock();
     expect(ok(project.reflow("unlock", "--yes"))).toBe(
       `The state is locked by \`apply --yes\` (pid ${2 ** 22 + 7} on ${os.hostname()}, since 2024-01-01T00:00:00.000Z).\n` +
         "That process looks gone (on this host its pid is not running, or runs another process; on another host its lease expired); the next apply would take the lock over anyway.\nLock removed.\n",

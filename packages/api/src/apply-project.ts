@@ -119,8 +119,6 @@ export async function applyProject(options: ApplyOptions = {}): Promise<ApplyOut
   try {
     // Another apply may have started since the read-only check: wait as asked.
     const lock = await store.lock!.acquire({ command, waitMs: options.waitMs ?? 0 });
-    // From here on, every state write first checks that this process still holds the lock.
-    store.writer!.fencedBy(lock.holder);
     let warehouse: Warehouse | undefined;
     try {
       warehouse = (await openWarehouse(project.config.warehouse, "write"))!;

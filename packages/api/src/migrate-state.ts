@@ -1,6 +1,6 @@
 import { loadProjectConfig } from "@reflow/compiler";
-import { displayPath, isReflowError, redactUrl, type StateLocation } from "@reflow/core";
-import { LATEST_STATE_MIGRATION, OLDER_SCHEMA, openStateStore } from "@reflow/state";
+import { isReflowError } from "@reflow/core";
+import { LATEST_STATE_MIGRATION, OLDER_SCHEMA, openStateStore, stateLabel } from "@reflow/state";
 import type { ReflowOptions } from "./reflow-options.js";
 
 export interface MigrateOutcome {
@@ -34,8 +34,4 @@ export async function migrateState(options: Pick<ReflowOptions, "projectDir"> = 
   await store.close();
   // Another process may have migrated it in between: then there was nothing left to apply.
   return { state, status: store.migrated.length > 0 ? "migrated" : "current", applied: store.migrated, schema: LATEST_STATE_MIGRATION };
-}
-
-function stateLabel(location: StateLocation): string {
-  return location.type === "sqlite" ? displayPath(location.path) : `${redactUrl(location.url)} (schema ${location.schema})`;
 }

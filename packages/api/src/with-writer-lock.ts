@@ -22,8 +22,6 @@ export async function withWriterLock<T>(config: ProjectConfig, command: string, 
   const store = (await openStateStore(config.state, "write"))!;
   try {
     const lock = await store.lock!.acquire({ command, waitMs });
-    // From here on, every state write first checks that this process still holds the lock.
-    store.writer!.fencedBy(lock.holder);
     let warehouse: Warehouse | undefined;
     try {
       warehouse = (await openWarehouse(config.warehouse, "write"))!;

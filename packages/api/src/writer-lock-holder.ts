@@ -1,4 +1,5 @@
 import { loadProjectConfig } from "@reflow/compiler";
+import type { StateLocation } from "@reflow/core";
 import { isLockHolderAlive, openStateStore, type LockHolder } from "@reflow/state";
 import type { ReflowOptions } from "./reflow-options.js";
 
@@ -10,8 +11,12 @@ export interface WriterLockState {
 
 /** The project's writer lock (`undefined` when nobody holds it, or there is no state yet); reads only. */
 export async function writerLockHolder(options: Pick<ReflowOptions, "projectDir"> = {}): Promise<WriterLockState | undefined> {
-  const config = loadProjectConfig(options.projectDir ?? process.cwd());
-  const store = await openStateStore(config.state, "read");
+  return writerLockAt(loadProjectConfig(options.projectDir ?? process.cwd()).state);
+}
+
+/** `writerLockHolder` of the state at `location`. */
+export async function writerLockAt(location: StateLocation): Promise<WriterLockState | undefined> {
+  const store = await openStateStore(location, "read");
   const holder = await store?.reader.lockHolder().finally(() => store.close());
   return holder ? { holder, alive: isLockHolderAlive(holder) } : undefined;
 }

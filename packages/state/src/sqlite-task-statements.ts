@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { sqliteLockCheck, type LockHolder } from "./state-lock.js";
 import type { BuiltTaskRecord, PublishedTaskRecord } from "./state-writer.js";
 
 /**
@@ -17,10 +18,10 @@ export class SqliteTaskStatements {
   readonly recordPublishedAndBuilt: (published: readonly PublishedTaskRecord[], built: readonly BuiltTaskRecord[], at: number) => void;
   readonly recordUnchanged: (taskId: number, dataset: string, partition: string, inputs: string, at: number) => void;
 
-  /** Run first in each transaction: throws if this process no longer holds the writer lock. */
+  /** Run first in each transaction (`fencedBy`): throws if this process no longer holds the writer lock. */
   fence: (() => void) | undefined;
 
-  constructor(database: Database.Database) {
+  constructor(private readonly database: Database.Database) {
     this.built = database.prepare(
       `update tasks set status = 'publishing', inputs = ?, row_count = ?, content_hash = ?, warnings = ?, attempts = ?, source_version = ?, finished_at = ? where id = ?`,
     );
@@ -60,5 +61,10 @@ export class SqliteTaskStatements {
       this.unchangedTask.run(inputs, at, taskId);
       this.unchangedPartition.run(taskId, taskId, at, dataset, partition);
     });
+  }
+
+  /** Fences every transaction of these statements, and of the writer's others on this connection, by the lock `holder` took (none: unfenced). */
+  fencedBy(holder: LockHolder | undefined): void {
+    this.fence = holder && sqliteLockCheck(this.database, holder);
   }
 }

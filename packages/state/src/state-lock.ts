@@ -43,7 +43,11 @@ const POLL_MS = 200;
  * both see it dead cannot both win.
  */
 export class StateLock {
-  constructor(private readonly db: Kysely<StateDatabase>) {}
+  /** `fence`: told the holder when this lock is taken, and `undefined` when it is released (the store fences its writer by it). */
+  constructor(
+    private readonly db: Kysely<StateDatabase>,
+    private readonly fence?: (holder: LockHolder | undefined) => void,
+  ) {}
 
   async holder(): Promise<LockHolder | undefined> {
     const row = await this.db.selectFrom("locks").selectAll().where("name", "=", LOCK_NAME).executeTakeFirst();
@@ -107,6 +111,7 @@ export class StateLock {
 
   private held(holder: LockHolder, leaseMs: number, tookOverFrom: LockHolder | undefined): HeldLock {
     heldHere.add(holder.acquiredAt);
+    this.fence?.(holder);
     // Renew the lease well before it runs out; unref'd so it never keeps the process alive.
     const heartbeat = setInterval(() => {
       void this.db
@@ -131,6 +136,7 @@ export class StateLock {
           await this.remove(holder);
         } finally {
           heldHere.delete(holder.acquiredAt);
+          this.fence?.(undefined);
         }
       },
     };
@@ -168,25 +174,30 @@ export function isLockHolderAlive(holder: LockHolder, now = Date.now()): boolean
 }
 
 /**
- * Fences a write transaction by the writer lock: throws REFLOW_LOCK_LOST, before anything is
- * written, unless `holder` still holds it. `share` (PostgreSQL) also locks the row until the
- * transaction ends, so a takeover (a delete) cannot commit in between; SQLite's single writer
- * makes its check atomic with the transaction's writes already.
+ * Fences a PostgreSQL write transaction by the writer lock: throws REFLOW_LOCK_LOST, before
+ * anything is written, unless `holder` still holds it. `for share` also locks the row until the
+ * transaction ends, so a takeover (a delete) cannot commit in between.
  */
-export async function assertLockHeld(db: Kysely<StateDatabase>, holder: LockHolder, share: boolean): Promise<void> {
-  const query = db
+export async function assertLockHeld(db: Kysely<StateDatabase>, holder: LockHolder): Promise<void> {
+  const mine = await db
     .selectFrom("locks")
     .select("pid")
     .where("name", "=", LOCK_NAME)
     .where("host", "=", holder.host)
     .where("pid", "=", holder.pid)
-    .where("acquired_at", "=", holder.acquiredAt);
-  if (await (share ? query.forShare() : query).executeTakeFirst()) return;
+    .where("acquired_at", "=", holder.acquiredAt)
+    .forShare()
+    .executeTakeFirst();
+  if (mine) return;
   const current = await db.selectFrom("locks").selectAll().where("name", "=", LOCK_NAME).executeTakeFirst();
   throw lockLostError(holder, current ? toHolder(current) : undefined);
 }
 
-/** `assertLockHeld` for SQLite statements run outside kysely (better-sqlite3, synchronously). */
+/**
+ * `assertLockHeld` on SQLite, synchronously (better-sqlite3), for the writer's kysely transactions
+ * and its prepared statements alike: SQLite's single writer makes the check atomic with the
+ * transaction's writes.
+ */
 export function sqliteLockCheck(database: Database.Database, holder: LockHolder): () => void {
   const mine = database.prepare("select 1 from locks where name = ? and host = ? and pid = ? and acquired_at = ?").pluck();
   const current = database.prepare("select * from locks where name = ?");

@@ -54,7 +54,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
   const db = new Kysely<StateDatabase>({ dialect: new TransactionalDdlSqliteDialect({ database }) });
-  const label = displayPath(file);
+  const label = stateLabel({ type: "sqlite", path: file });
   let migrated: readonly string[] = [];
   try {
     if (mode === "write") {
@@ -71,7 +71,7 @@ async function openSqliteStateStore(file: string, mode: "read" | "write"): Promi
   }
   return {
     reader: new StateReader(db, database),
-    ...(mode === "write" ? { writer: new StateWriter(db, database), lock: new StateLock(db) } : {}),
+    ...(mode === "write" ? writerAndLock(new StateWriter(db, database), db) : {}),
     migrated,
     close: async () => {
       try {
@@ -93,7 +93,7 @@ async function openPostgresStateStore(location: PostgresLocation, mode: "read" |
   const { connectPostgres } = await import("@reflow/postgres");
   const connection = await connectPostgres({ url: location.url, schema: location.schema, readOnly: mode === "read", role: "state", maxConnections: 10 });
   const db = connection.db as Kysely<StateDatabase>;
-  const label = `${redactUrl(location.url)} (schema ${location.schema})`;
+  const label = stateLabel(location);
   let migrated: readonly string[] = [];
   try {
     if (mode === "write") migrated = await migrate(db, label, location.schema);
@@ -107,10 +107,20 @@ async function openPostgresStateStore(location: PostgresLocation, mode: "read" |
   }
   return {
     reader: new StateReader(db),
-    ...(mode === "write" ? { writer: new StateWriter(db), lock: new StateLock(db), workQueue: new WorkQueue(db) } : {}),
+    ...(mode === "write" ? { ...writerAndLock(new StateWriter(db), db), workQueue: new WorkQueue(db) } : {}),
     migrated,
     close: () => connection.close(),
   };
+}
+
+/** Where a state is, as messages name it: a path, or a URL without its password and the schema. */
+export function stateLabel(location: StateLocation): string {
+  return location.type === "sqlite" ? displayPath(location.path) : `${redactUrl(location.url)} (schema ${location.schema})`;
+}
+
+/** The writer and its lock: while the lock is held, every write checks it still is (`StateWriter.fencedBy`). */
+function writerAndLock(writer: StateWriter, db: Kysely<StateDatabase>): { writer: StateWriter; lock: StateLock } {
+  return { writer, lock: new StateLock(db, (holder) => writer.fencedBy(holder)) };
 }
 
 /**

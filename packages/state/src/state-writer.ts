@@ -2,7 +2,7 @@ import os from "node:os";
 import type Database from "better-sqlite3";
 import type { Kysely, Transaction } from "kysely";
 import { SqliteTaskStatements } from "./sqlite-task-statements.js";
-import { assertLockHeld, sqliteLockCheck, type LockHolder } from "./state-lock.js";
+import { assertLockHeld, type LockHolder } from "./state-lock.js";
 import type { InputVersions } from "./state-snapshot.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
 
@@ -77,33 +77,36 @@ export class StateWriter {
   /** SQLite only: the per-task writes as prepared statements (PostgreSQL keeps kysely: a round trip costs more than compiling). */
   private readonly fast: SqliteTaskStatements | undefined;
 
-  /** The writer lock the writes are fenced by (`fencedBy`). */
+  /** PostgreSQL: the writer lock the writes are fenced by (`fencedBy`); SQLite's is `fast.fence`. */
   private fence: LockHolder | undefined;
 
   /** `database`: the SQLite connection under `db`, for the per-task fast path. */
   constructor(
     private readonly db: Kysely<StateDatabase>,
-    private readonly database?: Database.Database,
+    database?: Database.Database,
   ) {
     this.fast = database ? new SqliteTaskStatements(database) : undefined;
   }
 
   /**
-   * Fences every later write by the writer lock `holder` took: each transaction first checks,
+   * Fences every later write by the writer lock `holder` took (the store's `StateLock` calls this
+   * when it is taken, and with `undefined` when it is released): each transaction first checks,
    * inside it, that the lock is still this holder's, and throws REFLOW_LOCK_LOST without writing
    * otherwise. A holder whose lease ran out (paused, or cut off from a shared state) may have had
    * its lock taken over by another host's apply; from then on it must not write.
    */
-  fencedBy(holder: LockHolder): void {
-    this.fence = holder;
-    if (this.fast && this.database) this.fast.fence = sqliteLockCheck(this.database, holder);
+  fencedBy(holder: LockHolder | undefined): void {
+    if (this.fast) this.fast.fencedBy(holder);
+    else this.fence = holder;
   }
 
-  /** One transaction, fenced by the writer lock when `fencedBy` was called. */
+  /** One transaction, fenced by the writer lock while it is held. */
   private write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
     return retriedOnStaleRead(this.fast !== undefined, () =>
       this.db.transaction().execute(async (trx) => {
-        if (this.fence) await assertLockHeld(trx, this.fence, this.fast === undefined);
+        // SQLite: the prepared check, on the connection this transaction holds.
+        this.fast?.fence?.();
+        if (this.fence) await assertLockHeld(trx, this.fence);
         return work(trx);
       }),
     );
