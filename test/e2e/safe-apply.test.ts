@@ -256,12 +256,14 @@ describe("a writer lock taken over mid-run (this apply's lease ran out: paused, 
       ["select id, status from runs order by id", "select id, status from tasks order by id", "select dataset, partition, status, live_task_id from partitions order by dataset, partition"].map((sql) =>
         project.query(sql, ".reflow/state.db"),
       );
-    const before = recorded();
     // Another host's apply found the lease run out and took the lock.
     project.exec(
       "delete from locks; insert into locks (name, host, pid, command, acquired_at, lease_expires_at) values ('apply', 'another-host', 7, 'apply', '2024-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')",
       ".reflow/state.db",
     );
+    // Read once the takeover committed: on PostgreSQL a group's record sent just before the read
+    // blocked may still be committing, and the delete waits for it (its fence holds the lock row `for share`).
+    const before = recorded();
     writeFileSync(resume, "");
     const result = await applying;
     expect(result.status).toBe(1);

@@ -168,6 +168,11 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
   // Units still building: when none is, a pending commit group can grow no more.
   let building = 0;
   const commits = new GroupCommit({ state, warehouse, idle: () => building === 0 });
+  const signal = options.signal;
+  // The run's first error that no task owns; from then on no unit starts, and running builds skip their retries.
+  let fatal: { readonly error: unknown } | undefined;
+  const stopping = new AbortController();
+  const stopBuilds = signal ? AbortSignal.any([signal, stopping.signal]) : stopping.signal;
 
   /**
    * Runs one unit: a task, or a batch of one batched dataset's tasks (one
@@ -230,7 +235,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
         tables,
         warehouse,
         projectDir: options.projectDir,
-        ...(signal ? { signal } : {}),
+        signal: stopBuilds,
         onRetry: async (failure, attempts, delayMs) => {
           for (const [k, { task, taskId }] of builds.entries()) {
             await state.attemptFailed(taskId, failure.attempt, new Date(failure.startedAt), failure.errors[k]!);
@@ -311,12 +316,17 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     finished += newlyBlocked.length;
   };
 
-  const signal = options.signal;
   await new Promise<void>((resolve, reject) => {
     // Units holding a slot (building, or built and not yet published), and units not yet finished (confirmed or failed).
     let running = 0;
     let unfinished = 0;
     const settle = () => {
+      if (fatal) {
+        if (unfinished > 0) return true;
+        signal?.removeEventListener("abort", settle);
+        reject(fatal.error);
+        return true;
+      }
       if (finished === tasks.length || (signal?.aborted && unfinished === 0)) {
         signal?.removeEventListener("abort", settle);
         resolve();
@@ -326,7 +336,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     };
     const pump = () => {
       // Distributed: every ready unit goes to the queue at once (claimers across machines take them); else up to `concurrency` here.
-      while (!signal?.aborted && running < (distribute ? Infinity : options.concurrency)) {
+      while (!signal?.aborted && !fatal && running < (distribute ? Infinity : options.concurrency)) {
         const first = ready.take();
         if (first === undefined) break;
         // Tasks blocked by a failed input were counted as finished when they were blocked.
@@ -391,7 +401,20 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
             }
             if (!settle()) pump();
           },
-          reject,
+          (error: unknown) => {
+            // An error no task owns (a state write failed, the writer lock was lost): the run stops. Units
+            // under way finish first (their writes fail the same way): none may write or publish after the
+            // run has returned and its caller released the lock.
+            built();
+            freeSlot();
+            unfinished -= 1;
+            if (!fatal) {
+              fatal = { error };
+              stopping.abort();
+              withdraw();
+            }
+            settle();
+          },
         );
       }
       settle();
@@ -406,7 +429,12 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     };
     signal?.addEventListener("abort", settle);
     // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.
-    const withdraw = () => void distribute?.withdraw().catch(reject);
+    let withdrawn = false;
+    const withdraw = () => {
+      if (withdrawn) return;
+      withdrawn = true;
+      void distribute?.withdraw().catch(reject);
+    };
     signal?.addEventListener("abort", withdraw, { once: true });
     if (signal?.aborted) withdraw();
     pump();

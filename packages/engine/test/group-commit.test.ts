@@ -168,6 +168,72 @@ function fakes(options: { failPublishOf?: number; failCombined?: boolean } = {})
   return { log, state, warehouse };
 }
 
+describe("an error no task owns (the writer lock was lost)", () => {
+  it("stops starting units and rejects only once the units under way have finished: none writes or publishes after executePlan returns", async () => {
+    const log: string[] = [];
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const sales = source("sales", {
+      partitions: days,
+      schema: row,
+      read: async ({ partition }) => {
+        log.push(`read ${partition.key}`);
+        if (partition.key === "2024-01-02") await gate;
+        return [{ day: partition.key, n: 1 }];
+      },
+    });
+    const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const lost = new Error("the lock was lost");
+    let lockLost = false;
+    const writes = ["tasksBuilt", "tasksSucceeded", "tasksSucceededAndBuilt", "taskFailed", "tasksBlocked", "tasksInterrupted", "finishRun"];
+    const state = new Proxy(store.writer!, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        if (!writes.includes(String(property))) return value.bind(target);
+        return async (...args: unknown[]) => {
+          log.push(`${String(property)}${lockLost ? " refused" : ""}`);
+          if (lockLost) throw lost;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as StateWriter;
+    const publishing = Object.create(warehouse) as Warehouse;
+    publishing.publish = async (name: string, refs: readonly PartitionVersionRef[]) => {
+      log.push(`publish ${refs.map((r) => r.version)}`);
+      await warehouse.publish(name, refs);
+      // The lease ran out while 2024-01-02 reads: another host took the lock over.
+      lockLost = true;
+    };
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf });
+      let settled = false;
+      const running = executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir }).finally(() => (settled = true));
+      while (!log.includes("taskFailed refused")) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // 2024-01-01's publish freed its slot for 2024-01-03; their shared commit, then each write alone, was
+      // refused. 2024-01-02 still reads: the run waits for it, and starts nothing more (2024-01-04).
+      const refused = ["tasksSucceededAndBuilt refused", "tasksSucceeded refused", "taskFailed refused", "tasksBuilt refused", "taskFailed refused"];
+      expect(settled).toBe(false);
+      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", "tasksBuilt", "publish 1", "read 2024-01-03", ...refused]);
+      openGate();
+      await expect(running).rejects.toBe(lost);
+      const atReturn = log.length;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(log.slice(5)).toEqual([...refused, "tasksBuilt refused", "taskFailed refused"]);
+      expect(log.length).toBe(atReturn);
+      expect([...(await warehouse.liveVersions("sales"))]).toEqual([["2024-01-01", 1]]);
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
 describe("GroupCommit", () => {
   it("commits when the group is full, without waiting for the scheduler; the next group's record confirms it", async () => {
     const { log, state, warehouse } = fakes();

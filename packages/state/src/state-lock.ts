@@ -43,10 +43,10 @@ const POLL_MS = 200;
  * both see it dead cannot both win.
  */
 export class StateLock {
-  /** `fence`: told the holder when this lock is taken, and `undefined` when it is released (the store fences its writer by it). */
+  /** `fence`: told the holder when this lock is taken (`held`) and when it is released (the store fences its writer by it). */
   constructor(
     private readonly db: Kysely<StateDatabase>,
-    private readonly fence?: (holder: LockHolder | undefined) => void,
+    private readonly fence?: (holder: LockHolder, held: boolean) => void,
   ) {}
 
   async holder(): Promise<LockHolder | undefined> {
@@ -111,7 +111,7 @@ export class StateLock {
 
   private held(holder: LockHolder, leaseMs: number, tookOverFrom: LockHolder | undefined): HeldLock {
     heldHere.add(holder.acquiredAt);
-    this.fence?.(holder);
+    this.fence?.(holder, true);
     // Renew the lease well before it runs out; unref'd so it never keeps the process alive.
     const heartbeat = setInterval(() => {
       void this.db
@@ -136,7 +136,7 @@ export class StateLock {
           await this.remove(holder);
         } finally {
           heldHere.delete(holder.acquiredAt);
-          this.fence?.(undefined);
+          this.fence?.(holder, false);
         }
       },
     };
@@ -222,6 +222,17 @@ export function lockLostError(mine: LockHolder, current: LockHolder | undefined)
     "REFLOW_LOCK_LOST",
     `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, ${gone}. ` +
       "Nothing more was recorded; what this run left unfinished is settled by the next apply",
+  );
+}
+
+/**
+ * REFLOW_LOCK_LOST for a write this process attempted after releasing the lock it wrote under: work
+ * of a stopped run that was still under way (the engine waits for it, so this is a safety net).
+ */
+export function lockReleasedError(mine: LockHolder): ReflowError {
+  return new ReflowError(
+    "REFLOW_LOCK_LOST",
+    `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, was released before a write of its run; nothing more was recorded`,
   );
 }
 

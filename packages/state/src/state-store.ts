@@ -118,9 +118,12 @@ export function stateLabel(location: StateLocation): string {
   return location.type === "sqlite" ? displayPath(location.path) : `${redactUrl(location.url)} (schema ${location.schema})`;
 }
 
-/** The writer and its lock: while the lock is held, every write checks it still is (`StateWriter.fencedBy`). */
+/**
+ * The writer and its lock: while the lock is held, every write checks it still is (`StateWriter.fencedBy`);
+ * once it is released, the writer refuses to write until it is taken again (`StateWriter.lockReleased`).
+ */
 function writerAndLock(writer: StateWriter, db: Kysely<StateDatabase>): { writer: StateWriter; lock: StateLock } {
-  return { writer, lock: new StateLock(db, (holder) => writer.fencedBy(holder)) };
+  return { writer, lock: new StateLock(db, (holder, held) => (held ? writer.fencedBy(holder) : writer.lockReleased(holder))) };
 }
 
 /**

@@ -2,7 +2,7 @@ import os from "node:os";
 import type Database from "better-sqlite3";
 import type { Kysely, Transaction } from "kysely";
 import { SqliteTaskStatements } from "./sqlite-task-statements.js";
-import { assertLockHeld, type LockHolder } from "./state-lock.js";
+import { assertLockHeld, lockReleasedError, type LockHolder } from "./state-lock.js";
 import type { InputVersions } from "./state-snapshot.js";
 import type { RunStatus, StateDatabase } from "./state-schema.js";
 
@@ -80,6 +80,9 @@ export class StateWriter {
   /** PostgreSQL: the writer lock the writes are fenced by (`fencedBy`); SQLite's is `fast.fence`. */
   private fence: LockHolder | undefined;
 
+  /** The lock this writer wrote under, once released (`lockReleased`): every write is refused until it is taken again. */
+  private released: LockHolder | undefined;
+
   /** `database`: the SQLite connection under `db`, for the per-task fast path. */
   constructor(
     private readonly db: Kysely<StateDatabase>,
@@ -96,12 +99,24 @@ export class StateWriter {
    * its lock taken over by another host's apply; from then on it must not write.
    */
   fencedBy(holder: LockHolder | undefined): void {
+    this.released = undefined;
     if (this.fast) this.fast.fencedBy(holder);
     else this.fence = holder;
   }
 
+  /**
+   * The lock `holder` took was released: from now on every write fails with REFLOW_LOCK_LOST, until
+   * the lock is taken again (`fencedBy`). Unfencing instead would let a write still under way when
+   * its run stopped (say, on the error of a write the fence refused) land unchecked after all.
+   */
+  lockReleased(holder: LockHolder): void {
+    this.fencedBy(undefined);
+    this.released = holder;
+  }
+
   /** One transaction, fenced by the writer lock while it is held. */
-  private write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
+  private async write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
+    if (this.released) throw lockReleasedError(this.released);
     return retriedOnStaleRead(this.fast !== undefined, () =>
       this.db.transaction().execute(async (trx) => {
         // SQLite: the prepared check, on the connection this transaction holds.
@@ -304,6 +319,7 @@ export class StateWriter {
    * so they never land inside a kysely transaction another caller has open.
    */
   private async exclusive(write: () => void): Promise<void> {
+    if (this.released) throw lockReleasedError(this.released);
     await retriedOnStaleRead(true, () => this.db.connection().execute(async () => write()));
   }
 

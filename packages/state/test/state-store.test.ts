@@ -315,6 +315,37 @@ describe("the writer lock", () => {
     await store.close();
   });
 
+  it("refuses every write of the store's writer once its lock is released (work of a stopped run still under way), until the lock is taken again", async () => {
+    const file = tempFile();
+    const store = (await openStateStore(file, "write"))!;
+    const held = await store.lock!.acquire({ command: "apply --yes" });
+    const writer = store.writer!;
+    const run = await writer.beginRun("apply", new Date("2024-01-06T00:00:00Z"), [{ dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" }]);
+    const taskId = run.taskIds[0]!;
+    await held.release();
+    const raw = new Database(file);
+    const rows = () => ["runs", "tasks", "partitions", "task_attempts", "locks"].map((table) => raw.prepare(`select * from ${table} order by 1`).all());
+    const before = rows();
+    const released = `the state's writer lock, taken by this \`apply --yes\` at ${held.holder.acquiredAt}, was released before a write of its run; nothing more was recorded`;
+    // The prepared statements (taskBuilt, taskUnchanged) and the kysely transactions alike.
+    for (const write of [
+      () => writer.taskBuilt(taskId, { inputs: {}, rowCount: 1, contentHash: "1-a" }),
+      () => writer.taskUnchanged(taskId, "events", "2024-01-01", {}),
+      () => writer.taskFailed(taskId, "events", "2024-01-01", "boom"),
+      () => writer.finishRun(run.runId, "succeeded", []),
+    ]) {
+      await expect(write()).rejects.toMatchObject({ code: "REFLOW_LOCK_LOST", message: released });
+    }
+    expect(rows()).toEqual(before);
+    const again = await store.lock!.acquire({ command: "apply --yes" });
+    await writer.taskBuilt(taskId, { inputs: {}, rowCount: 1, contentHash: "1-a" });
+    await writer.finishRun(run.runId, "succeeded", []);
+    expect(raw.prepare("select status from runs").all()).toEqual([{ status: "succeeded" }]);
+    raw.close();
+    await again.release();
+    await store.close();
+  });
+
   it.runIf(process.platform === "linux")("reads a process's start time from /proc (this process: when Node started it)", () => {
     const self = processStart(process.pid)!;
     expect(self.exited).toBe(false);
