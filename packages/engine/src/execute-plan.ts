@@ -402,16 +402,17 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
             if (!settle()) pump();
           },
           (error: unknown) => {
-            // An error no task owns (a state write failed, the writer lock was lost): the run stops. Units
-            // under way finish first (their writes fail the same way): none may write or publish after the
-            // run has returned and its caller released the lock.
+            // An error no task owns (a state write failed, the writer lock was lost): the run stops. Local
+            // units under way finish first (a lost lock refuses their writes too): none may write or publish
+            // after the run has returned and its caller released the lock.
             built();
             freeSlot();
             unfinished -= 1;
             if (!fatal) {
               fatal = { error };
               stopping.abort();
-              withdraw();
+              // Remote units are not waited for: this run can record none of them, and a claimer may never report.
+              distribute?.abandon(error);
             }
             settle();
           },
@@ -429,12 +430,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     };
     signal?.addEventListener("abort", settle);
     // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.
-    let withdrawn = false;
-    const withdraw = () => {
-      if (withdrawn) return;
-      withdrawn = true;
-      void distribute?.withdraw().catch(reject);
-    };
+    const withdraw = () => void distribute?.withdraw().catch(reject);
     signal?.addEventListener("abort", withdraw, { once: true });
     if (signal?.aborted) withdraw();
     pump();

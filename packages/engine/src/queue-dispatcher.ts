@@ -49,6 +49,11 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
           payload: JSON.stringify({ builds: unit.builds }),
         })),
       );
+      // Abandoned while the units were being queued: nobody will collect them.
+      if (failure !== undefined) {
+        for (const item of batch) item.reject(failure);
+        return;
+      }
       ids.forEach((id, k) => {
         const { resolve, reject } = batch[k]!;
         const outcome = early.get(id);
@@ -59,7 +64,27 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
+      return;
     }
+    // Withdrawn while they were being queued: take back those nobody claimed since.
+    if (withdrawn) {
+      await takeBackUnclaimed().catch((error: unknown) => {
+        failure ??= error;
+        giveUp(error);
+      });
+    }
+  };
+
+  const takeBackUnclaimed = async () => {
+    for (const id of await queue.withdrawReady(runId!)) {
+      waiting.get(id)?.resolve(undefined);
+      waiting.delete(id);
+    }
+  };
+
+  const giveUp = (error: unknown) => {
+    for (const waiter of waiting.values()) waiter.reject(error);
+    waiting.clear();
   };
 
   const collect = async () => {
@@ -77,8 +102,7 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
         } catch (error) {
           // Lost contact with the state: the apply fails as it would on a failed state write (the next apply settles the run).
           failure = error;
-          for (const waiter of waiting.values()) waiter.reject(error);
-          waiting.clear();
+          giveUp(error);
           return;
         }
       }
@@ -101,8 +125,7 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
         signal: controller.signal,
       }).catch((error: unknown) => {
         failure ??= error;
-        for (const waiter of waiting.values()) waiter.reject(error);
-        waiting.clear();
+        giveUp(error);
       });
       collecting = collect();
     },
@@ -117,10 +140,14 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
     async withdraw() {
       withdrawn = true;
       if (runId === undefined) return;
-      for (const id of await queue.withdrawReady(runId)) {
-        waiting.get(id)?.resolve(undefined);
-        waiting.delete(id);
-      }
+      await takeBackUnclaimed();
+    },
+    abandon(error) {
+      failure ??= error;
+      const queued = buffer;
+      buffer = [];
+      for (const item of queued) item.reject(failure);
+      giveUp(failure);
     },
     async stop() {
       stopped = true;

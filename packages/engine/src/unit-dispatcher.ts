@@ -20,6 +20,12 @@ export interface UnitDispatcher {
   dispatch(unit: DispatchedUnit): Promise<UnitOutcome | undefined>;
   /** The run is stopping: takes back every unit nobody claimed yet (their `dispatch` resolves undefined). */
   withdraw(): Promise<void>;
+  /**
+   * The run failed with `error` (its lock lost, its state unreachable) and can record nothing more:
+   * every unit not handed back yet, claimed or not, is given up (its `dispatch` rejects with `error`,
+   * as does any later one). What a claimer still builds is never published: it reports to no one.
+   */
+  abandon(error: unknown): void;
   /** The run is over. */
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { columnsOf, daily, dataset, source, type DatasetDeclaration, type Partit
 import { createPlan } from "@reflow/planner";
 import { openStateStore, type BuiltTaskRecord, type PublishedTaskRecord, type StateWriter } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
-import { executePlan, type ExecutableDataset } from "../src/index.js";
+import { executePlan, type ExecutableDataset, type UnitDispatcher } from "../src/index.js";
 import { GroupCommit, type UnitCommit } from "../src/group-commit.js";
 
 const days = daily({ start: "2024-01-01" });
@@ -171,6 +171,9 @@ function fakes(options: { failPublishOf?: number; failCombined?: boolean } = {})
 describe("an error no task owns (the writer lock was lost)", () => {
   it("stops starting units and rejects only once the units under way have finished: none writes or publishes after executePlan returns", async () => {
     const log: string[] = [];
+    let lockLost = false;
+    let secondStarted!: () => void;
+    const started = new Promise<void>((resolve) => (secondStarted = resolve));
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const sales = source("sales", {
@@ -178,7 +181,14 @@ describe("an error no task owns (the writer lock was lost)", () => {
       schema: row,
       read: async ({ partition }) => {
         log.push(`read ${partition.key}`);
-        if (partition.key === "2024-01-02") await gate;
+        // 2024-01-01 ends once 2024-01-02 reads, which it does until the test opens the gate; meanwhile
+        // the lease ran out and another host took the lock over.
+        if (partition.key === "2024-01-01") await started;
+        if (partition.key === "2024-01-02") {
+          lockLost = true;
+          secondStarted();
+          await gate;
+        }
         return [{ day: partition.key, n: 1 }];
       },
     });
@@ -187,7 +197,6 @@ describe("an error no task owns (the writer lock was lost)", () => {
     const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
     const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
     const lost = new Error("the lock was lost");
-    let lockLost = false;
     const writes = ["tasksBuilt", "tasksSucceeded", "tasksSucceededAndBuilt", "taskFailed", "tasksBlocked", "tasksInterrupted", "finishRun"];
     const state = new Proxy(store.writer!, {
       get(target, property, receiver) {
@@ -204,29 +213,72 @@ describe("an error no task owns (the writer lock was lost)", () => {
     const publishing = Object.create(warehouse) as Warehouse;
     publishing.publish = async (name: string, refs: readonly PartitionVersionRef[]) => {
       log.push(`publish ${refs.map((r) => r.version)}`);
-      await warehouse.publish(name, refs);
-      // The lease ran out while 2024-01-02 reads: another host took the lock over.
-      lockLost = true;
+      return warehouse.publish(name, refs);
     };
     try {
       const snapshot = await store.reader.snapshot();
       const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf });
       let settled = false;
       const running = executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir }).finally(() => (settled = true));
-      while (!log.includes("taskFailed refused")) await new Promise((resolve) => setTimeout(resolve, 5));
+      const refused = ["tasksBuilt refused", "taskFailed refused"];
+      while (log.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
       await new Promise((resolve) => setTimeout(resolve, 50));
-      // 2024-01-01's publish freed its slot for 2024-01-03; their shared commit, then each write alone, was
-      // refused. 2024-01-02 still reads: the run waits for it, and starts nothing more (2024-01-04).
-      const refused = ["tasksSucceededAndBuilt refused", "tasksSucceeded refused", "taskFailed refused", "tasksBuilt refused", "taskFailed refused"];
+      // 2024-01-01's record was refused, and so was recording its failure: the run stops. 2024-01-02 still
+      // reads: the run waits for it, and starts nothing more (2024-01-03 had a free slot).
       expect(settled).toBe(false);
-      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", "tasksBuilt", "publish 1", "read 2024-01-03", ...refused]);
+      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused]);
       openGate();
       await expect(running).rejects.toBe(lost);
       const atReturn = log.length;
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(log.slice(5)).toEqual([...refused, "tasksBuilt refused", "taskFailed refused"]);
+      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused, ...refused]);
       expect(log.length).toBe(atReturn);
-      expect([...(await warehouse.liveVersions("sales"))]).toEqual([["2024-01-01", 1]]);
+      expect([...(await warehouse.liveVersions("sales"))]).toEqual([]);
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
+describe("an error no task owns, in a distributed run", () => {
+  it("gives up the units claimers hold (one may never report) instead of waiting for them, and rejects with that error", async () => {
+    const log: string[] = [];
+    const sales = source("sales", { partitions: days, schema: row, read: () => [] });
+    const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const lost = new Error("the lock was lost");
+    const writer = store.writer!;
+    // The lock is lost once the units are dispatched: recording 2024-01-01's failure is refused.
+    const state = Object.create(writer) as StateWriter;
+    state.taskFailed = async () => {
+      log.push("taskFailed refused");
+      throw lost;
+    };
+    const pending: ((error: unknown) => void)[] = [];
+    const distribute: UnitDispatcher = {
+      start: async () => {},
+      dispatch: (unit) => {
+        const partition = unit.builds[0]!.partition;
+        log.push(`dispatch ${partition}`);
+        if (partition === "2024-01-01") return Promise.resolve({ status: "failed", errors: ["boom"], attempts: 1, failedAttempts: [] });
+        // Claimed on another machine, whose report will never come (its row was cleared by the lock's new holder).
+        return new Promise((_, reject) => pending.push(reject));
+      },
+      withdraw: async () => void log.push("withdraw"),
+      abandon: (error) => {
+        log.push("abandon");
+        for (const reject of pending.splice(0)) reject(error);
+      },
+      stop: async () => void log.push("stop"),
+    };
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
+      await expect(executePlan({ plan, datasets, snapshot, state, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute })).rejects.toBe(lost);
+      expect(log).toEqual(["dispatch 2024-01-01", "dispatch 2024-01-02", "taskFailed refused", "abandon", "stop"]);
     } finally {
       await warehouse.close();
       await store.close();

@@ -232,7 +232,8 @@ export function lockLostError(mine: LockHolder, current: LockHolder | undefined)
 export function lockReleasedError(mine: LockHolder): ReflowError {
   return new ReflowError(
     "REFLOW_LOCK_LOST",
-    `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, was released before a write of its run; nothing more was recorded`,
+    `the state's writer lock, taken by this \`${mine.command}\` at ${mine.acquiredAt}, was released before a write of its run ` +
+      "(a bug in reflow: please report it); nothing more was recorded",
   );
 }
 

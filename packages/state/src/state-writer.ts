@@ -93,7 +93,7 @@ export class StateWriter {
 
   /**
    * Fences every later write by the writer lock `holder` took (the store's `StateLock` calls this
-   * when it is taken, and with `undefined` when it is released): each transaction first checks,
+   * when it is taken; `lockReleased` when it is released): each transaction first checks,
    * inside it, that the lock is still this holder's, and throws REFLOW_LOCK_LOST without writing
    * otherwise. A holder whose lease ran out (paused, or cut off from a shared state) may have had
    * its lock taken over by another host's apply; from then on it must not write.
@@ -107,18 +107,24 @@ export class StateWriter {
   /**
    * The lock `holder` took was released: from now on every write fails with REFLOW_LOCK_LOST, until
    * the lock is taken again (`fencedBy`). Unfencing instead would let a write still under way when
-   * its run stopped (say, on the error of a write the fence refused) land unchecked after all.
+   * its run stopped land unchecked after all. The check is made inside each transaction, and the
+   * fence stays, so a write that began before the release (waiting for a connection, or to retry)
+   * is refused too.
    */
   lockReleased(holder: LockHolder): void {
-    this.fencedBy(undefined);
     this.released = holder;
   }
 
-  /** One transaction, fenced by the writer lock while it is held. */
-  private async write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
+  /** Throws if the lock this writer wrote under was released (`lockReleased`): call it inside the transaction. */
+  private refuseAfterRelease(): void {
     if (this.released) throw lockReleasedError(this.released);
+  }
+
+  /** One transaction, fenced by the writer lock while it is held. */
+  private write<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T> {
     return retriedOnStaleRead(this.fast !== undefined, () =>
       this.db.transaction().execute(async (trx) => {
+        this.refuseAfterRelease();
         // SQLite: the prepared check, on the connection this transaction holds.
         this.fast?.fence?.();
         if (this.fence) await assertLockHeld(trx, this.fence);
@@ -319,8 +325,12 @@ export class StateWriter {
    * so they never land inside a kysely transaction another caller has open.
    */
   private async exclusive(write: () => void): Promise<void> {
-    if (this.released) throw lockReleasedError(this.released);
-    await retriedOnStaleRead(true, () => this.db.connection().execute(async () => write()));
+    await retriedOnStaleRead(true, () =>
+      this.db.connection().execute(async () => {
+        this.refuseAfterRelease();
+        write();
+      }),
+    );
   }
 
   /** Records a failed attempt that will be retried. */

@@ -326,7 +326,7 @@ describe("the writer lock", () => {
     const raw = new Database(file);
     const rows = () => ["runs", "tasks", "partitions", "task_attempts", "locks"].map((table) => raw.prepare(`select * from ${table} order by 1`).all());
     const before = rows();
-    const released = `the state's writer lock, taken by this \`apply --yes\` at ${held.holder.acquiredAt}, was released before a write of its run; nothing more was recorded`;
+    const released = `the state's writer lock, taken by this \`apply --yes\` at ${held.holder.acquiredAt}, was released before a write of its run (a bug in reflow: please report it); nothing more was recorded`;
     // The prepared statements (taskBuilt, taskUnchanged) and the kysely transactions alike.
     for (const write of [
       () => writer.taskBuilt(taskId, { inputs: {}, rowCount: 1, contentHash: "1-a" }),
