@@ -1,6 +1,7 @@
 import {
   applyProject,
   planToJson,
+  isReflowError,
   ReflowError,
   UNPARTITIONED_KEY,
   type ApplyResult,
@@ -232,6 +233,10 @@ class ProgressDisplay {
       this.bar?.update({ current: `${event.task.dataset} ${event.task.partition}` });
     } else if (event.type === "task-retrying") {
       this.bar?.update({ current: `retrying ${event.task.dataset} ${event.task.partition} (attempt ${event.attempt + 1} of ${event.attempts})` });
+    } else if (event.type === "run-stopping") {
+      // The error itself is printed once the run has stopped; meanwhile the bar says why it stands still.
+      const code = isReflowError(event.error) ? event.error.code : "an error";
+      this.bar?.update({ current: `stopping after ${code}: waiting for ${plural(event.underWay, "build")} under way to end` });
     } else {
       this.bar?.increment();
     }

@@ -10,7 +10,12 @@ export type EngineEvent =
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "succeeded"; readonly rowCount: number; readonly warnings: readonly string[] }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "unchanged" }
   | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "failed"; readonly error: string }
-  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "blocked"; readonly error: string };
+  | { readonly type: "task-finished"; readonly task: PlannedTask; readonly outcome: "blocked"; readonly error: string }
+  /**
+   * The run failed with an error no task owns (its writer lock lost, its state unreachable): nothing
+   * more starts, and `executePlan` rejects with `error` once the `underWay` units building here end.
+   */
+  | { readonly type: "run-stopping"; readonly error: unknown; readonly underWay: number };
 
 export interface TaskFailure {
   readonly dataset: string;

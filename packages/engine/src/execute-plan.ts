@@ -413,6 +413,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
               stopping.abort();
               // Remote units are not waited for: this run can record none of them, and a claimer may never report.
               distribute?.abandon(error);
+              if (unfinished > 0) emit({ type: "run-stopping", error, underWay: unfinished });
             }
             settle();
           },

@@ -219,19 +219,30 @@ describe("an error no task owns (the writer lock was lost)", () => {
       const snapshot = await store.reader.snapshot();
       const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf });
       let settled = false;
-      const running = executePlan({ plan, datasets, snapshot, state, warehouse: publishing, concurrency: 2, command: "test", projectDir: dir }).finally(() => (settled = true));
+      const running = executePlan({
+        plan,
+        datasets,
+        snapshot,
+        state,
+        warehouse: publishing,
+        concurrency: 2,
+        command: "test",
+        projectDir: dir,
+        onEvent: (event) => void (event.type === "run-stopping" && log.push(`stopping after "${(event.error as Error).message}", ${event.underWay} under way`)),
+      }).finally(() => (settled = true));
       const refused = ["tasksBuilt refused", "taskFailed refused"];
-      while (log.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+      const stopping = 'stopping after "the lock was lost", 1 under way';
+      while (log.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
       await new Promise((resolve) => setTimeout(resolve, 50));
       // 2024-01-01's record was refused, and so was recording its failure: the run stops. 2024-01-02 still
       // reads: the run waits for it, and starts nothing more (2024-01-03 had a free slot).
       expect(settled).toBe(false);
-      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused]);
+      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused, stopping]);
       openGate();
       await expect(running).rejects.toBe(lost);
       const atReturn = log.length;
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused, ...refused]);
+      expect(log).toEqual(["read 2024-01-01", "read 2024-01-02", ...refused, stopping, ...refused]);
       expect(log.length).toBe(atReturn);
       expect([...(await warehouse.liveVersions("sales"))]).toEqual([]);
     } finally {
