@@ -402,22 +402,31 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
             if (!settle()) pump();
           },
           (error: unknown) => {
-            // An error no task owns (a state write failed, the writer lock was lost): the run stops. Local
-            // units under way finish first (a lost lock refuses their writes too): none may write or publish
-            // after the run has returned and its caller released the lock.
             built();
             freeSlot();
             unfinished -= 1;
-            if (!fatal) {
-              fatal = { error };
-              stopping.abort();
-              // Remote units are not waited for: this run can record none of them, and a claimer may never report.
-              distribute?.abandon(error);
-              if (unfinished > 0) emit({ type: "run-stopping", error, underWay: unfinished });
-            }
-            settle();
+            stopWith(error);
           },
         );
+      }
+      settle();
+    };
+    /**
+     * An error no task owns (a state write failed, the writer lock was lost): the run stops. Local units
+     * under way finish first (a lost lock refuses their writes too): none may write or publish after the
+     * run has returned and its caller released the lock. The first such error is the run's.
+     */
+    const stopWith = (error: unknown) => {
+      if (!fatal) {
+        fatal = { error };
+        stopping.abort();
+        // Remote units are not waited for: this run can record none of them, and a claimer may never report.
+        distribute?.abandon(error);
+        // Once the rejections this error caused have run (a failed group fails its units together, and
+        // abandon rejects the remote ones): what is left is what the run waits for.
+        setImmediate(() => {
+          if (unfinished > 0) emit({ type: "run-stopping", error, underWay: unfinished });
+        });
       }
       settle();
     };
@@ -431,7 +440,7 @@ export async function executePlan(options: ExecutePlanOptions): Promise<ApplyRes
     };
     signal?.addEventListener("abort", settle);
     // Stopping a distributed run takes back the units nobody claimed yet; claimed ones finish and are recorded.
-    const withdraw = () => void distribute?.withdraw().catch(reject);
+    const withdraw = () => void distribute?.withdraw().catch(stopWith);
     signal?.addEventListener("abort", withdraw, { once: true });
     if (signal?.aborted) withdraw();
     pump();

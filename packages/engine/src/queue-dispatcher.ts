@@ -39,6 +39,10 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
       for (const item of batch) item.resolve(undefined);
       return;
     }
+    if (failure !== undefined) {
+      for (const item of batch) item.reject(failure);
+      return;
+    }
     try {
       const ids = await queue.enqueue(
         runId!,
@@ -49,9 +53,10 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
           payload: JSON.stringify({ builds: unit.builds }),
         })),
       );
-      // Abandoned while the units were being queued: nobody will collect them.
+      // Abandoned while the units were being queued: nobody will collect them, nor should anyone claim them.
       if (failure !== undefined) {
         for (const item of batch) item.reject(failure);
+        takeBackQuietly();
         return;
       }
       ids.forEach((id, k) => {
@@ -80,6 +85,11 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
       waiting.get(id)?.resolve(undefined);
       waiting.delete(id);
     }
+  };
+
+  /** Best effort, for a run that failed: its unclaimed units leave the queue (nobody would collect them). */
+  const takeBackQuietly = () => {
+    if (runId !== undefined) void queue.withdrawReady(runId).catch(() => {});
   };
 
   const giveUp = (error: unknown) => {
@@ -148,6 +158,9 @@ export function queueDispatcher(options: QueueDispatcherOptions): UnitDispatcher
       buffer = [];
       for (const item of queued) item.reject(failure);
       giveUp(failure);
+      // This process's own slots claim no more (and skip retries); the units nobody claimed leave the queue.
+      controller.abort();
+      takeBackQuietly();
     },
     async stop() {
       stopped = true;

@@ -7,7 +7,7 @@ import { columnsOf, daily, dataset, source, type DatasetDeclaration, type Partit
 import { createPlan } from "@reflow/planner";
 import { openStateStore, type BuiltTaskRecord, type PublishedTaskRecord, type StateWriter } from "@reflow/state";
 import { SqliteWarehouse } from "@reflow/warehouse-sqlite";
-import { executePlan, type ExecutableDataset, type UnitDispatcher } from "../src/index.js";
+import { executePlan, type EngineEvent, type ExecutableDataset, type UnitDispatcher } from "../src/index.js";
 import { GroupCommit, type UnitCommit } from "../src/group-commit.js";
 
 const days = daily({ start: "2024-01-01" });
@@ -288,8 +288,52 @@ describe("an error no task owns, in a distributed run", () => {
     try {
       const snapshot = await store.reader.snapshot();
       const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
-      await expect(executePlan({ plan, datasets, snapshot, state, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute })).rejects.toBe(lost);
+      const onEvent = (event: EngineEvent) => void (event.type === "run-stopping" && log.push(`stopping, ${event.underWay} under way`));
+      await expect(executePlan({ plan, datasets, snapshot, state, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute, onEvent })).rejects.toBe(lost);
+      // Nothing is waited for: no run-stopping event.
       expect(log).toEqual(["dispatch 2024-01-01", "dispatch 2024-01-02", "taskFailed refused", "abandon", "stop"]);
+    } finally {
+      await warehouse.close();
+      await store.close();
+    }
+  });
+});
+
+describe("a withdraw that fails when a distributed run is stopped (Ctrl-C)", () => {
+  it("stops the run as an error no task owns would: the units claimers hold are given up, and the run rejects with that error", async () => {
+    const log: string[] = [];
+    const sales = source("sales", { partitions: days, schema: row, read: () => [] });
+    const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const unreachable = new Error("the state does not answer");
+    const controller = new AbortController();
+    const pending: ((error: unknown) => void)[] = [];
+    const distribute: UnitDispatcher = {
+      start: async () => {},
+      dispatch: (unit) => {
+        log.push(`dispatch ${unit.builds[0]!.partition}`);
+        if (pending.length === 1) setImmediate(() => controller.abort());
+        return new Promise((_, reject) => pending.push(reject));
+      },
+      withdraw: async () => {
+        log.push("withdraw");
+        throw unreachable;
+      },
+      abandon: (error) => {
+        log.push(`abandon: ${(error as Error).message}`);
+        for (const reject of pending.splice(0)) reject(error);
+      },
+      stop: async () => void log.push("stop"),
+    };
+    try {
+      const snapshot = await store.reader.snapshot();
+      const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
+      await expect(
+        executePlan({ plan, datasets, snapshot, state: store.writer!, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute, signal: controller.signal }),
+      ).rejects.toBe(unreachable);
+      expect(log).toEqual(["dispatch 2024-01-01", "dispatch 2024-01-02", "withdraw", "abandon: the state does not answer", "stop"]);
     } finally {
       await warehouse.close();
       await store.close();

@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import type { Kysely } from "kysely";
 import { describe, expect, it } from "vitest";
-import { isLockHolderAlive, openStateStore } from "../src/index.js";
+import { isLockHolderAlive, openStateStore, type StateDatabase } from "../src/index.js";
 import { processStart } from "../src/process-start-time.js";
 
 const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), "reflow-state-")), "state.db");
@@ -323,7 +324,24 @@ describe("the writer lock", () => {
     const writer = store.writer!;
     const run = await writer.beginRun("apply", new Date("2024-01-06T00:00:00Z"), [{ dataset: "events", partition: "2024-01-01", reason: "missing", fingerprint: "e1" }]);
     const taskId = run.taskIds[0]!;
+    // A write begun before the release whose transaction starts after it (on PostgreSQL it waited for a
+    // pooled connection; on SQLite, to retry): refused too. Its transaction is held back by hand.
+    const internals = writer as unknown as { db: Kysely<StateDatabase> };
+    const db = internals.db;
+    let startTransaction!: () => void;
+    const heldBack = new Promise<void>((resolve) => (startTransaction = resolve));
+    internals.db = new Proxy(db, {
+      get: (target, property) =>
+        property === "transaction"
+          ? () => ({ execute: async (work: Parameters<ReturnType<typeof db.transaction>["execute"]>[0]) => (await heldBack, target.transaction().execute(work)) })
+          : Reflect.get(target, property),
+    });
+    const late = writer.taskFailed(taskId, "events", "2024-01-01", "late");
     await held.release();
+    startTransaction();
+    const lateOutcome = await late.then(() => "written", (error: { code: string }) => error.code);
+    internals.db = db;
+    expect(lateOutcome).toBe("REFLOW_LOCK_LOST");
     const raw = new Database(file);
     const rows = () => ["runs", "tasks", "partitions", "task_attempts", "locks"].map((table) => raw.prepare(`select * from ${table} order by 1`).all());
     const before = rows();
