@@ -385,10 +385,13 @@ async function runningProcess(): Promise<ChildProcess & { pid: number }> {
 
 /**
  * A process that has exited but is not reaped (a zombie): a shell starts it in the background and
- * then becomes `sleep` by exec, which never waits for children. Its parent is returned to kill.
+ * then becomes `sleep` by exec, which never waits for children. The child exits only once its parent
+ * is `sleep`: one that exited before the exec could be reaped by the shell (a loaded CI machine did).
+ * Its parent is returned to kill.
  */
 async function exitedUnreapedProcess(): Promise<{ pid: number; parent: ChildProcess }> {
-  const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = `until [ "$(cat /proc/$PPID/comm)" = sleep ]; do sleep 0.01; done`;
+  const parent = spawn("sh", ["-c", `sh -c '${child}' & echo $!; exec sleep 60`], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (data) => resolve(String(data)))));
   for (let tries = 0; tries < 1_000 && processStart(pid)?.exited !== true; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
   return { pid, parent };
