@@ -252,14 +252,22 @@ describe("an error no task owns (the writer lock was lost)", () => {
   });
 });
 
+/** Two days of a source, planned on a new state and warehouse: a run whose units a test's dispatcher handles. */
+async function twoDaysToDispatch() {
+  const sales = source("sales", { partitions: days, schema: row, read: () => [] });
+  const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
+  const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
+  const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
+  const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+  const snapshot = await store.reader.snapshot();
+  const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
+  return { datasets, dir, store, warehouse, snapshot, plan };
+}
+
 describe("an error no task owns, in a distributed run", () => {
   it("gives up the units claimers hold (one may never report) instead of waiting for them, and rejects with that error", async () => {
     const log: string[] = [];
-    const sales = source("sales", { partitions: days, schema: row, read: () => [] });
-    const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
-    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
-    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
-    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const { datasets, dir, store, warehouse, snapshot, plan } = await twoDaysToDispatch();
     const lost = new Error("the lock was lost");
     const writer = store.writer!;
     // The lock is lost once the units are dispatched: recording 2024-01-01's failure is refused.
@@ -286,8 +294,6 @@ describe("an error no task owns, in a distributed run", () => {
       stop: async () => void log.push("stop"),
     };
     try {
-      const snapshot = await store.reader.snapshot();
-      const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
       const onEvent = (event: EngineEvent) => void (event.type === "run-stopping" && log.push(`stopping, ${event.underWay} under way`));
       await expect(executePlan({ plan, datasets, snapshot, state, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute, onEvent })).rejects.toBe(lost);
       // Nothing is waited for: no run-stopping event.
@@ -302,11 +308,7 @@ describe("an error no task owns, in a distributed run", () => {
 describe("a withdraw that fails when a distributed run is stopped (Ctrl-C)", () => {
   it("stops the run as an error no task owns would: the units claimers hold are given up, and the run rejects with that error", async () => {
     const log: string[] = [];
-    const sales = source("sales", { partitions: days, schema: row, read: () => [] });
-    const datasets = new Map([sales].map((d) => [d.name, compiled(d)]));
-    const dir = mkdtempSync(path.join(os.tmpdir(), "reflow-group-commit-"));
-    const store = (await openStateStore(path.join(dir, "state.db"), "write"))!;
-    const warehouse = new SqliteWarehouse({ path: path.join(dir, "warehouse.db") });
+    const { datasets, dir, store, warehouse, snapshot, plan } = await twoDaysToDispatch();
     const unreachable = new Error("the state does not answer");
     const controller = new AbortController();
     const pending: ((error: unknown) => void)[] = [];
@@ -328,8 +330,6 @@ describe("a withdraw that fails when a distributed run is stopped (Ctrl-C)", () 
       stop: async () => void log.push("stop"),
     };
     try {
-      const snapshot = await store.reader.snapshot();
-      const plan = createPlan({ datasets, order: ["sales"], state: snapshot, asOf: new Date("2024-01-03T00:00:00Z") });
       await expect(
         executePlan({ plan, datasets, snapshot, state: store.writer!, warehouse, concurrency: 2, command: "test", projectDir: dir, distribute, signal: controller.signal }),
       ).rejects.toBe(unreachable);

@@ -63,8 +63,8 @@ export class SqliteTaskStatements {
     });
   }
 
-  /** Fences every transaction of these statements, and of the writer's others on this connection, by the lock `holder` took (none: unfenced). */
-  fencedBy(holder: LockHolder | undefined): void {
-    this.fence = holder && sqliteLockCheck(this.database, holder);
+  /** Fences every transaction of these statements, and of the writer's others on this connection, by the lock `holder` took. */
+  fencedBy(holder: LockHolder): void {
+    this.fence = sqliteLockCheck(this.database, holder);
   }
 }

@@ -77,7 +77,7 @@ export class StateWriter {
   /** SQLite only: the per-task writes as prepared statements (PostgreSQL keeps kysely: a round trip costs more than compiling). */
   private readonly fast: SqliteTaskStatements | undefined;
 
-  /** PostgreSQL: the writer lock the writes are fenced by (`fencedBy`); SQLite's is `fast.fence`. */
+  /** PostgreSQL: the writer lock the writes are fenced by once it was taken (`fencedBy`); SQLite's is `fast.fence`. */
   private fence: LockHolder | undefined;
 
   /** The lock this writer wrote under, once released (`lockReleased`): every write is refused until it is taken again. */
@@ -98,7 +98,7 @@ export class StateWriter {
    * otherwise. A holder whose lease ran out (paused, or cut off from a shared state) may have had
    * its lock taken over by another host's apply; from then on it must not write.
    */
-  fencedBy(holder: LockHolder | undefined): void {
+  fencedBy(holder: LockHolder): void {
     this.released = undefined;
     if (this.fast) this.fast.fencedBy(holder);
     else this.fence = holder;
